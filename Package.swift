@@ -1,0 +1,55 @@
+// swift-tools-version:6.0
+// repro: reproducible builds and test runs in a Linux namespace + seccomp sandbox.
+// Layout: ../shared/DESIGN.md. One module per part; system libraries as systemLibrary
+// targets; the launcher `repro-sandbox` is C (no Swift between fork and exec).
+import PackageDescription
+
+let package = Package(
+    name: "repro",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "repro", targets: ["repro"]),
+        .executable(name: "repro-sandbox", targets: ["repro-sandbox"]),
+        .library(name: "ReproKit", targets: ["Core", "Sandbox", "Rank"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        // System libraries (pkg-config names; apt packages CI installs).
+        .systemLibrary(name: "CSeccomp", path: "Sources/CSeccomp", pkgConfig: "libseccomp",
+                       providers: [.apt(["libseccomp-dev"])]),
+        .systemLibrary(name: "CArchive", path: "Sources/CArchive", pkgConfig: "libarchive",
+                       providers: [.apt(["libarchive-dev"])]),
+        .systemLibrary(name: "CCrypto", path: "Sources/CCrypto", pkgConfig: "libcrypto",
+                       providers: [.apt(["libssl-dev"])]),
+        .systemLibrary(name: "CSQLite", path: "Sources/CSQLite", pkgConfig: "sqlite3",
+                       providers: [.apt(["libsqlite3-dev"])]),
+
+        // The launcher: plain C, usable on its own like bwrap.
+        .executableTarget(
+            name: "repro-sandbox",
+            path: "sandbox",
+            exclude: ["README.md", "POLICY.md"],
+            sources: ["src"],
+            cSettings: [.unsafeFlags(["-std=gnu11", "-Wall", "-Wextra", "-Wno-unused-parameter"])],
+            linkerSettings: [.linkedLibrary("seccomp")]
+        ),
+
+        // Errors, exit codes, JSON and the one syscall wrapper. No dependencies.
+        .target(name: "Core"),
+        // Swift description of a sandbox, the launcher call, host checks.
+        .target(name: "Sandbox", dependencies: ["Core", "CSeccomp", "CArchive", "CCrypto", "CSQLite"]),
+        // Test ordering: history, features, model, metrics. Pure Swift.
+        .target(name: "Rank", dependencies: ["Core"]),
+        // The CLI, one file per subcommand.
+        .executableTarget(name: "repro", dependencies: [
+            "Core", "Sandbox", "Rank",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+
+        .testTarget(name: "CoreTests", dependencies: ["Core"]),
+        .testTarget(name: "SandboxTests", dependencies: ["Sandbox", "Core"]),
+        .testTarget(name: "RankTests", dependencies: ["Rank", "Core"]),
+    ]
+)

@@ -1,0 +1,3 @@
+// libarchive: reading .deb/tar/zip inputs and writing deterministic archives.
+#include <archive.h>
+#include <archive_entry.h>

@@ -1,0 +1,2 @@
+// SQLite for the embedded store index.
+#include <sqlite3.h>

@@ -1,0 +1,20 @@
+import ArgumentParser
+import Core
+
+/// The `repro` root command. One file per subcommand in this directory.
+@main
+struct Repro: ParsableCommand {
+    static let version = "0.1.0"
+
+    static let configuration = CommandConfiguration(
+        commandName: "repro",
+        abstract: "Reproducible builds and test runs in a namespace + seccomp sandbox.",
+        discussion: """
+        Exit codes: 0 ok; 1 the build or a test failed; 2 usage or bad input;
+        3 not reproducible; 4 verification failed; 70 internal error.
+        State lives in $REPRO_HOME (default ~/.cache/repro).
+        """,
+        version: version,
+        subcommands: [RankCommand.self]
+    )
+}
