@@ -32,7 +32,7 @@ let package = Package(
             path: "sandbox",
             exclude: ["README.md", "POLICY.md"],
             sources: ["src"],
-            cSettings: [.unsafeFlags(["-std=gnu11", "-Wall", "-Wextra", "-Wno-unused-parameter"])],
+            cSettings: [.unsafeFlags(["-std=gnu11", "-Wall", "-Wextra", "-Wno-unused-parameter", "-Wno-missing-field-initializers"])],
             linkerSettings: [.linkedLibrary("seccomp")]
         ),
 

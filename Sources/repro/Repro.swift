@@ -15,6 +15,6 @@ struct Repro: ParsableCommand {
         State lives in $REPRO_HOME (default ~/.cache/repro).
         """,
         version: version,
-        subcommands: [RankCommand.self]
+        subcommands: [RunCommand.self, DoctorCommand.self, RankCommand.self]
     )
 }

@@ -1,0 +1,157 @@
+import Core
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Runs a `SandboxSpec` through the `repro-sandbox` launcher with posix_spawn, passes
+/// or captures its output, and returns the launcher's status object.
+///
+/// The launcher is started with --die-with-parent: if this process dies (even by
+/// SIGKILL) the sandbox dies with it. Linux ties that to the spawning *thread*, so call
+/// `run` from a thread that outlives the sandbox (the CLI calls it on the main thread).
+public struct SandboxRunner: Sendable {
+    public enum Output: Sendable { case inherit, capture }
+
+    public struct Completed: Sendable {
+        public var result: SandboxResult
+        public var stdout: [UInt8]
+        public var stderr: [UInt8]
+        /// The launcher's own exit status (equal to result.exitCode).
+        public var launcherExit: Int32
+        public var stdoutText: String { String(decoding: stdout, as: UTF8.self) }
+        public var stderrText: String { String(decoding: stderr, as: UTF8.self) }
+    }
+
+    public let launcher: String
+
+    public init(launcher: String? = nil) throws {
+        self.launcher = try launcher ?? SandboxRunner.locateLauncher()
+    }
+
+    /// `$REPRO_SANDBOX`, else `repro-sandbox` next to this executable, else on PATH.
+    public static func locateLauncher() throws -> String {
+        let fm = FileManager.default
+        if let env = ProcessInfo.processInfo.environment["REPRO_SANDBOX"], !env.isEmpty {
+            guard fm.isExecutableFile(atPath: env) else {
+                throw ReproError(.invalidInput, "REPRO_SANDBOX=\(env) is not an executable file; unset it or point it at repro-sandbox")
+            }
+            return env
+        }
+        var candidates: [String] = []
+        if let exe = try? fm.destinationOfSymbolicLink(atPath: "/proc/self/exe") {
+            candidates.append((exe as NSString).deletingLastPathComponent + "/repro-sandbox")
+        }
+        for dir in (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":") {
+            candidates.append("\(dir)/repro-sandbox")
+        }
+        if let found = candidates.first(where: { fm.isExecutableFile(atPath: $0) }) { return found }
+        throw ReproError(.internal, "cannot find the repro-sandbox launcher next to repro or on PATH; build it with 'swift build' or set REPRO_SANDBOX")
+    }
+
+    /// Runs the sandbox to completion.
+    /// - Throws: `ReproError(.invalidInput)` when the launcher rejects its arguments
+    ///   (exit 2, its message on stderr), `.system` when spawning fails.
+    public func run(_ spec: SandboxSpec, output: Output = .inherit) throws -> Completed {
+        try validate(spec)
+        let status = try Pipe2()
+        let out = output == .capture ? try Pipe2() : nil
+        let err = output == .capture ? try Pipe2() : nil
+
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_adddup2(&actions, status.write, 3)
+        if let out { posix_spawn_file_actions_adddup2(&actions, out.write, 1) }
+        if let err { posix_spawn_file_actions_adddup2(&actions, err.write, 2) }
+
+        var attr = posix_spawnattr_t()
+        posix_spawnattr_init(&attr)
+        defer { posix_spawnattr_destroy(&attr) }
+        var noSignals = sigset_t(), defaults = sigset_t()
+        sigemptyset(&noSignals)
+        sigemptyset(&defaults)
+        for s in [SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGPIPE, SIGCHLD] { sigaddset(&defaults, s) }
+        posix_spawnattr_setsigmask(&attr, &noSignals)
+        posix_spawnattr_setsigdefault(&attr, &defaults)
+        posix_spawnattr_setflags(&attr, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+
+        let args = [launcher, "--die-with-parent", "--parent-pid", String(getpid()), "--status-fd", "3"]
+            + spec.launcherArguments()
+        var cargs = args.map { strdup($0) }
+        cargs.append(nil)
+        defer { cargs.forEach { free($0) } }
+        var env: [UnsafeMutablePointer<CChar>?] = [nil]
+        var pid: pid_t = 0
+        let rc = posix_spawn(&pid, launcher, &actions, &attr, &cargs, &env)
+        guard rc == 0 else { throw ReproError(.system, "posix_spawn \(launcher): \(Syscall.errorString(rc))") }
+        status.closeWrite(); out?.closeWrite(); err?.closeWrite()
+
+        let streams = try drain([status.read, out?.read, err?.read])
+        var wstatus: Int32 = 0
+        try Syscall.check("waitpid") { waitpid(pid, &wstatus, 0) }
+        let launcherExit: Int32 = (wstatus & 0x7f) == 0 ? (wstatus >> 8) & 0xff : 128 + (wstatus & 0x7f)
+
+        guard !streams[0].isEmpty else {
+            let detail = output == .capture ? ": " + String(decoding: streams[2], as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines) : " (its message is above)"
+            if launcherExit == 2 { throw ReproError(.invalidInput, "the sandbox launcher rejected its arguments\(detail)") }
+            throw ReproError(.internal, "the sandbox launcher exited \(launcherExit) without a status\(detail)")
+        }
+        let result: SandboxResult
+        do {
+            result = try JSONDecoder().decode(SandboxResult.self, from: Data(streams[0]))
+        } catch {
+            throw ReproError(.internal, "unreadable status from \(launcher): \(String(decoding: streams[0], as: UTF8.self))")
+        }
+        return Completed(result: result, stdout: streams[1], stderr: streams[2], launcherExit: launcherExit)
+    }
+
+    /// Checks what the launcher would reject, so the message can name the option.
+    private func validate(_ spec: SandboxSpec) throws {
+        guard !spec.command.isEmpty else { throw ReproError(.invalidInput, "no command given") }
+        for m in spec.mounts {
+            switch m {
+            case let .readOnly(host, inside, optional), let .readWrite(host, inside, optional):
+                if !optional && !FileManager.default.fileExists(atPath: host) {
+                    throw ReproError(.invalidInput, "bind source \(host) (for \(inside)) does not exist")
+                }
+                if !inside.hasPrefix("/") { throw ReproError(.invalidInput, "bind destination '\(inside)' must be an absolute path inside the sandbox") }
+            default: break
+            }
+        }
+    }
+
+    /// Reads every fd to EOF with poll, on this thread; returns their bytes in order.
+    private func drain(_ fds: [Int32?]) throws -> [[UInt8]] {
+        var data = [[UInt8]](repeating: [], count: fds.count)
+        var open = fds.map { $0 != nil }
+        var buf = [UInt8](repeating: 0, count: 65536)
+        while open.contains(true) {
+            var pfds = fds.enumerated().map { i, fd in pollfd(fd: open[i] ? fd! : -1, events: Int16(POLLIN), revents: 0) }
+            try Syscall.check("poll") { poll(&pfds, nfds_t(pfds.count), -1) }
+            for i in pfds.indices where open[i] && pfds[i].revents != 0 {
+                let n = read(pfds[i].fd, &buf, buf.count)
+                if n > 0 { data[i].append(contentsOf: buf[0..<n]) }
+                else if n == 0 || errno != EINTR { open[i] = false; close(pfds[i].fd) }
+            }
+        }
+        return data
+    }
+}
+
+/// A close-on-exec pipe whose ends sit at fd 10 or above, so dup2 onto 0-3 in the child
+/// never meets an fd that is already there.
+final class Pipe2 {
+    let read: Int32
+    private(set) var write: Int32
+    init() throws {
+        var fds: [Int32] = [0, 0]
+        try Syscall.check("pipe") { pipe(&fds) }
+        let r = fcntl(fds[0], F_DUPFD_CLOEXEC, 10), w = fcntl(fds[1], F_DUPFD_CLOEXEC, 10)
+        close(fds[0]); close(fds[1])
+        guard r >= 0, w >= 0 else { throw ReproError(.system, "fcntl F_DUPFD_CLOEXEC: \(Syscall.errorString(errno))") }
+        read = r; write = w
+    }
+    func closeWrite() { if write >= 0 { close(write); write = -1 } }
+    deinit { closeWrite() }
+}

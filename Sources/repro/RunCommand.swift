@@ -1,0 +1,150 @@
+import ArgumentParser
+import Core
+import Foundation
+import Sandbox
+
+/// `repro run`: one command in the sandbox over the host's toolchain, read-only.
+struct RunCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Run a command in the sandbox over the host's read-only toolchain.",
+        discussion: """
+        The sandbox sees the host's /usr (with the merged-usr links, /etc/alternatives and
+        the loader cache) read-only, a fresh /proc, a minimal /dev, tmpfs /tmp, and a
+        writable /build (tmpfs unless you bind a host directory there), which is also
+        HOME and the working directory. Network: loopback only. Every capability is
+        dropped and the default seccomp policy applies (repro-sandbox --print-policy).
+
+        The exit status is the command's; 128+N when a signal N ended it; 124 when the
+        timeout did; 70 when the sandbox could not be set up (the stage is named).
+
+        Examples:
+          repro run -- gcc --version
+          repro run --bind "$PWD:/build" -- make -j2
+          repro run --memory 1g --pids 256 --timeout 600 --json -- ./configure
+        """
+    )
+
+    @Option(name: .customLong("bind"), help: ArgumentHelp("Bind a host path writable: HOST:INSIDE.", valueName: "HOST:INSIDE"))
+    var binds: [String] = []
+
+    @Option(name: .customLong("ro-bind"), help: ArgumentHelp("Bind a host path read-only: HOST:INSIDE.", valueName: "HOST:INSIDE"))
+    var roBinds: [String] = []
+
+    @Option(help: "Working directory inside the sandbox.")
+    var workdir: String = "/build"
+
+    @Option(name: .customLong("env"), help: ArgumentHelp("Set an environment variable (the environment starts clean).", valueName: "KEY=VALUE"))
+    var env: [String] = []
+
+    @Option(help: "User id inside (1000 by default; 0 allowed).")
+    var uid: UInt32 = 1000
+
+    @Option(help: "Group id inside.")
+    var gid: UInt32 = 1000
+
+    @Option(help: ArgumentHelp("cgroup memory limit, e.g. 512m, 2g.", valueName: "SIZE"))
+    var memory: String?
+
+    @Option(help: "cgroup limit on the number of processes (stops fork bombs).")
+    var pids: Int?
+
+    @Option(help: "cgroup CPU quota in CPUs, e.g. 1.5.")
+    var cpus: Double?
+
+    @Option(name: .customLong("address-space"), help: ArgumentHelp("RLIMIT_AS, e.g. 4g.", valueName: "SIZE"))
+    var addressSpace: String?
+
+    @Option(help: "RLIMIT_NOFILE: open files.")
+    var nofile: Int?
+
+    @Option(name: .customLong("file-size"), help: ArgumentHelp("RLIMIT_FSIZE: largest file written.", valueName: "SIZE"))
+    var fileSize: String?
+
+    @Option(name: .customLong("cpu-time"), help: ArgumentHelp("RLIMIT_CPU in seconds.", valueName: "SECONDS"))
+    var cpuTime: Int?
+
+    @Option(help: ArgumentHelp("Wall-clock limit; SIGTERM, then SIGKILL after --kill-grace.", valueName: "SECONDS"))
+    var timeout: Double?
+
+    @Option(name: .customLong("kill-grace"), help: ArgumentHelp("Seconds between SIGTERM and SIGKILL.", valueName: "SECONDS"))
+    var killGrace: Double = 2
+
+    @Option(help: ArgumentHelp("default, none, or a policy file (lines \"SYSCALL ERRNO\", \"@default\").", valueName: "POLICY"))
+    var seccomp: String = "default"
+
+    @Flag(name: .customLong("allow-degrade"), help: "Warn instead of failing when a cgroup limit cannot be enforced.")
+    var allowDegrade = false
+
+    @Flag(help: "Print the sandbox status object (exit code, signal, times, max RSS, limits hit) on stdout at the end.")
+    var json = false
+
+    @Argument(parsing: .postTerminator, help: "The command and its arguments, after '--'.")
+    var command: [String] = []
+
+    func validate() throws {
+        if command.isEmpty { throw ValidationError("no command given: put it after '--', e.g. repro run -- gcc --version") }
+        for e in env where !e.contains("=") || e.hasPrefix("=") {
+            throw ValidationError("--env \(e): expected KEY=VALUE")
+        }
+        for b in binds + roBinds { _ = try splitBind(b) }
+        if !workdir.hasPrefix("/") { throw ValidationError("--workdir \(workdir): must be an absolute path inside the sandbox") }
+    }
+
+    func splitBind(_ b: String) throws -> (String, String) {
+        guard let i = b.lastIndex(of: ":"), i != b.startIndex, b.index(after: i) != b.endIndex else {
+            throw ValidationError("--bind/--ro-bind '\(b)': expected HOST:INSIDE, e.g. $PWD:/build")
+        }
+        let host = String(b[..<i]), inside = String(b[b.index(after: i)...])
+        guard inside.hasPrefix("/") else { throw ValidationError("'\(b)': the inside path must be absolute") }
+        let abs = host.hasPrefix("/") ? host : FileManager.default.currentDirectoryPath + "/" + host
+        return (abs, inside)
+    }
+
+    func spec() throws -> SandboxSpec {
+        var mounts = HostToolchain.mounts()
+        mounts += SandboxView.etcFiles(uid: uid, gid: gid, home: "/build")
+        mounts += SandboxView.system
+        let userBinds = try binds.map(splitBind), userRO = try roBinds.map(splitBind)
+        if !(userBinds + userRO).contains(where: { $0.1 == "/build" }) { mounts.append(.tmpfs("/build")) }
+        mounts += userBinds.map { .readWrite(host: $0.0, inside: $0.1) }
+        mounts += userRO.map { .readOnly(host: $0.0, inside: $0.1) }
+
+        var environment = SandboxView.environment(home: "/build", jobs: ProcessInfo.processInfo.activeProcessorCount)
+        for e in env {
+            let i = e.firstIndex(of: "=")!
+            let key = String(e[..<i]), value = String(e[e.index(after: i)...])
+            environment.removeAll { $0.key == key }
+            environment.append((key, value))
+        }
+        var s = SandboxSpec(command: command, mounts: mounts, environment: environment)
+        s.uid = uid; s.gid = gid
+        s.workingDirectory = workdir
+        s.limits = .init(memory: try memory.map { try parseSize($0, option: "--memory") }, pids: pids, cpus: cpus,
+                         addressSpace: try addressSpace.map { try parseSize($0, option: "--address-space") },
+                         openFiles: nofile, cpuSeconds: cpuTime,
+                         fileSize: try fileSize.map { try parseSize($0, option: "--file-size") })
+        s.allowDegrade = allowDegrade
+        s.timeout = timeout
+        s.killGrace = killGrace
+        switch seccomp {
+        case "default": s.seccomp = .default
+        case "none": s.seccomp = .none
+        default: s.seccomp = .file(seccomp)
+        }
+        return s
+    }
+
+    func run() throws {
+        var completed: SandboxRunner.Completed?
+        try reporting {
+            let runner = try SandboxRunner()
+            // Ctrl-C reaches the sandbox through the launcher; repro waits for its report.
+            signal(SIGINT, SIG_IGN)
+            completed = try runner.run(try spec())
+        }
+        guard let c = completed else { return }
+        if json { try printJSON(c.result) }
+        if c.result.exitCode != 0 { throw ExitCode(c.result.exitCode) }
+    }
+}
