@@ -49,7 +49,7 @@ let package = Package(
         ]),
 
         .testTarget(name: "CoreTests", dependencies: ["Core"]),
-        .testTarget(name: "SandboxTests", dependencies: ["Sandbox", "Core"]),
+        .testTarget(name: "SandboxTests", dependencies: ["Sandbox", "Core"], exclude: ["Probes"]),
         .testTarget(name: "RankTests", dependencies: ["Rank", "Core"]),
     ]
 )
