@@ -34,6 +34,23 @@ public struct SandboxResult: Codable, Sendable, Equatable {
         case pidsLimitHit = "pids_limit_hit", setupError = "setup_error", warnings, policy
     }
 
+    /// Every key always present (null when absent), so scripts can rely on the shape.
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(exitCode, forKey: .exitCode)
+        try c.encode(signal, forKey: .signal)
+        try c.encode(wallSeconds, forKey: .wallSeconds)
+        try c.encode(userCPUSeconds, forKey: .userCPUSeconds)
+        try c.encode(systemCPUSeconds, forKey: .systemCPUSeconds)
+        try c.encode(maxRSSKB, forKey: .maxRSSKB)
+        try c.encode(timedOut, forKey: .timedOut)
+        try c.encode(oomKilled, forKey: .oomKilled)
+        try c.encode(pidsLimitHit, forKey: .pidsLimitHit)
+        try c.encode(setupError, forKey: .setupError)
+        try c.encode(warnings, forKey: .warnings)
+        try c.encode(policy, forKey: .policy)
+    }
+
     /// True when the command ran and exited 0.
     public var succeeded: Bool { exitCode == 0 && setupError == nil && !timedOut }
 

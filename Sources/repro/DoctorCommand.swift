@@ -1,4 +1,34 @@
 import ArgumentParser
+import Core
+import Foundation
+import Sandbox
+
+/// `repro doctor`: what this host allows, what degrades, and what to do.
 struct DoctorCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "doctor", abstract: "Check what this host allows.")
+    static let configuration = CommandConfiguration(
+        commandName: "doctor",
+        abstract: "Check what this host allows: namespaces, seccomp, cgroups, overlayfs.",
+        discussion: """
+        Every check that matters is made by running the real launcher, not by reading
+        settings. Exit status 0 when sandboxes work (some limits may degrade), 1 when a
+        check failed.
+        """
+    )
+
+    @Flag(help: "Print the checks as a JSON array.")
+    var json = false
+
+    func run() throws {
+        let checks = HostDoctor().run()
+        if json {
+            try printJSON(checks)
+        } else {
+            for c in checks {
+                let mark = ["ok": "ok", "degraded": "DEGRADED", "failed": "FAILED", "info": "info"][c.status.rawValue]!
+                print("\(mark.padding(toLength: 9, withPad: " ", startingAt: 0))\(c.name.padding(toLength: 17, withPad: " ", startingAt: 0))\(c.detail)")
+                if let fix = c.fix, c.status == .failed || c.status == .degraded { print(String(repeating: " ", count: 26) + "-> \(fix)") }
+            }
+        }
+        if checks.contains(where: { $0.status == .failed }) { throw ExitCode(1) }
+    }
 }
