@@ -1,5 +1,6 @@
 import ArgumentParser
 import Core
+import Foundation
 
 /// The `repro` root command. One file per subcommand in this directory.
 @main
@@ -17,4 +18,18 @@ struct Repro: ParsableCommand {
         version: version,
         subcommands: [RunCommand.self, DoctorCommand.self, RankCommand.self]
     )
+
+    /// Like ArgumentParser's main, but usage errors exit 2 (DESIGN.md), not 64.
+    static func main() {
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch {
+            if exitCode(for: error) == .validationFailure {
+                FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
+                Foundation.exit(ExitStatus.usage)
+            }
+            exit(withError: error)
+        }
+    }
 }

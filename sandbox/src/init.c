@@ -126,7 +126,7 @@ void run_init(const struct options *o, int sync_fd, const struct sock_fprog *fil
 
     /* Signals reach pid 1 only when it has a handler: install one, block them, and
      * take them with sigwaitinfo. */
-    sigset_t set, old;
+    sigset_t set;
     sigemptyset(&set);
     sigaddset(&set, SIGCHLD);
     struct sigaction sa = { .sa_handler = on_signal };
@@ -135,14 +135,18 @@ void run_init(const struct options *o, int sync_fd, const struct sock_fprog *fil
         sigaction(forwarded[i], &sa, NULL);
     }
     sigaction(SIGCHLD, &sa, NULL);
-    sigprocmask(SIG_BLOCK, &set, &old);
+    sigprocmask(SIG_BLOCK, &set, NULL);
 
     pid_t child = fork();
     if (child < 0) fail_stage(errno, "fork the command");
     if (child == 0) {
         struct sigaction dfl = { .sa_handler = SIG_DFL };
         for (int s = 1; s < NSIG; s++) sigaction(s, &dfl, NULL);
-        sigprocmask(SIG_SETMASK, &old, NULL);
+        /* An empty mask: the launcher blocked the forwarded signals before the clone,
+         * and the command must not inherit that. */
+        sigset_t none;
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, NULL);
         const struct limits *l = &o->limits;
         set_rlimit(RLIMIT_CORE, 0, "core");
         set_rlimit(RLIMIT_AS, l->rlimit_as, "as");
