@@ -1,0 +1,79 @@
+/// The orders the replay compares. All but `optimal` use only what was known before
+/// the run; `optimal` reads the verdicts and is the ceiling.
+public enum Strategy: String, CaseIterable, Sendable, Codable {
+    case random
+    case original
+    case lastFailed = "last-failed"
+    case failureRate = "failure-rate"
+    case decayed
+    case decayedPerSecond = "decayed-per-second"
+    case model
+    case modelPerSecond = "model-per-second"
+    case optimal
+
+    public var title: String {
+        switch self {
+        case .random: "random (seeded)"
+        case .original: "original order"
+        case .lastFailed: "last verdict failed first"
+        case .failureRate: "failure rate"
+        case .decayed: "decayed failures (0.8)"
+        case .decayedPerSecond: "decayed failures / second"
+        case .model: "model"
+        case .modelPerSecond: "model, cost-aware (p / second)"
+        case .optimal: "optimal (knows the verdicts)"
+        }
+    }
+}
+
+/// Indices sorted by descending score; ties keep the original order.
+public func descendingOrder(_ scores: [Double]) -> [Int] {
+    Array(0..<scores.count).sorted { a, b in
+        scores[a] != scores[b] ? scores[a] > scores[b] : a < b
+    }
+}
+
+/// What the strategies need to order one planned run.
+public struct RankingInput: Sendable {
+    public var plan: RunPlan
+    public var probabilities: [Double]
+    public var expectedDurations: [Double]
+    public init(plan: RunPlan, probabilities: [Double], expectedDurations: [Double]) {
+        self.plan = plan
+        self.probabilities = probabilities
+        self.expectedDurations = expectedDurations
+    }
+}
+
+extension Strategy {
+    /// The order (indices into the plan) this strategy gives. `run` is only read by
+    /// `optimal`; `rng` only by `random`.
+    public func order(_ input: RankingInput, state: FeatureState, run: Run,
+                      rng: inout SplitMix64) -> [Int] {
+        let tests = input.plan.tests.map { state.tests[$0.test] }
+        switch self {
+        case .random:
+            var order = Array(0..<tests.count)
+            order.shuffle(using: &rng)
+            return order
+        case .original:
+            return Array(0..<tests.count)
+        case .lastFailed:
+            return descendingOrder(tests.map { ($0?.lastFailed ?? false) ? 1 : 0 })
+        case .failureRate:
+            return descendingOrder(tests.map { $0?.failureRate ?? 0 })
+        case .decayed:
+            return descendingOrder(tests.map { $0?.decayed08 ?? 0 })
+        case .decayedPerSecond:
+            return descendingOrder(zip(tests, input.expectedDurations).map { ($0?.decayed08 ?? 0) / $1 })
+        case .model:
+            return descendingOrder(input.probabilities)
+        case .modelPerSecond:
+            return descendingOrder(zip(input.probabilities, input.expectedDurations).map { $0 / $1 })
+        case .optimal:
+            // Failing tests first, shortest first: optimal for APFD and APFDc alike.
+            let scores = run.executions.map { $0.verdict.isFailure ? 1e300 / max($0.duration, 1e-300) : -$0.duration }
+            return descendingOrder(scores)
+        }
+    }
+}
