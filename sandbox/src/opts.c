@@ -68,6 +68,8 @@ static const char usage_text[] =
 "                           default: the documented policy (sandbox/POLICY.md);\n"
 "                           FILE: lines \"SYSCALL ERRNO\" or \"@default\"; '#' comments\n"
 "  --print-policy           print the default seccomp policy and its version, exit\n"
+"  --export-default-bpf     print the default policy compiled by libseccomp as C\n"
+"                           (sandbox/src/default_filter.inc, built in), exit\n"
 "\n"
 "Process:\n"
 "  --die-with-parent        SIGKILL the sandbox when the caller dies\n"
@@ -147,6 +149,7 @@ void parse_options(int argc, char **argv, struct options *o)
             exit(0);
         }
         else if (IS("--print-policy")) { seccomp_print_policy(); exit(0); }
+        else if (IS("--export-default-bpf")) { seccomp_export_default(); exit(0); }
         else if (IS("--ro-bind") || IS("--ro-bind-try")) { need(argc, argv, i, 2); add_op(o, OP_RO_BIND, argv[i+1], argv[i+2], IS("--ro-bind-try")); i += 2; }
         else if (IS("--bind") || IS("--bind-try")) { need(argc, argv, i, 2); add_op(o, OP_BIND, argv[i+1], argv[i+2], IS("--bind-try")); i += 2; }
         else if (IS("--dev-bind")) { need(argc, argv, i, 2); add_op(o, OP_DEV_BIND, argv[i+1], argv[i+2], false); i += 2; }

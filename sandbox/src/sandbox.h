@@ -92,6 +92,8 @@ struct sock_fprog;
  * returns false for "none". Exits with a usage error naming the file:line on bad input. */
 bool seccomp_build(const char *spec, struct sock_fprog *out);
 void seccomp_print_policy(void);
+/* Prints the default policy as a C array (sandbox/src/default_filter.inc). */
+void seccomp_export_default(void);
 
 /* cgroup.c: runs in the launcher. */
 struct cgroup_state;
