@@ -14,7 +14,9 @@ public struct Hyperparameters: Codable, Sendable, Equatable {
 
 /// Logistic regression on standardized features, trained online with AdaGrad: each
 /// finished run updates the running feature means and variances, then takes
-/// `epochsPerRun` shuffled passes over that run's executions. Deterministic for a seed.
+/// `epochsPerRun` shuffled passes over that run's executions. Predictions use the
+/// Polyak-Ruppert average of all weight iterates, which makes the result insensitive to
+/// the step size (docs/ranking.md shows the sweep). Deterministic for a seed.
 public struct LogisticModel: Codable, Sendable, Equatable {
     public private(set) var weights: [Double]
     public private(set) var bias = 0.0
@@ -24,6 +26,10 @@ public struct LogisticModel: Codable, Sendable, Equatable {
     /// Executions seen by the standardizer.
     public private(set) var examples = 0
     public private(set) var runs = 0
+    /// Polyak-Ruppert averages of the weights over all updates; predictions use these.
+    public private(set) var averageWeights: [Double]
+    public private(set) var averageBias = 0.0
+    public private(set) var updates = 0
     var gradientSquares: [Double]
     var biasGradientSquare = 0.0
     var rng: SplitMix64
@@ -34,6 +40,7 @@ public struct LogisticModel: Codable, Sendable, Equatable {
         featureMean = Array(repeating: 0, count: features)
         featureM2 = Array(repeating: 0, count: features)
         gradientSquares = Array(repeating: 0, count: features)
+        averageWeights = Array(repeating: 0, count: features)
         rng = SplitMix64(seed: seed)
         self.hyperparameters = hyperparameters
     }
@@ -63,9 +70,9 @@ public struct LogisticModel: Codable, Sendable, Equatable {
         let scales = (0..<weights.count).map(scale)
         // Fold the standardization into one weight vector and offset.
         var w = [Double](repeating: 0, count: weights.count)
-        var offset = bias
+        var offset = averageBias
         for j in 0..<weights.count {
-            w[j] = weights[j] * scales[j]
+            w[j] = averageWeights[j] * scales[j]
             offset -= w[j] * featureMean[j]
         }
         var result = [Double](repeating: 0, count: matrix.count)
@@ -114,6 +121,10 @@ public struct LogisticModel: Codable, Sendable, Equatable {
                 }
                 biasGradientSquare += error * error
                 bias -= rate * error / (biasGradientSquare.squareRoot() + 1e-8)
+                updates += 1
+                let k = 1 / Double(updates)
+                for j in 0..<weights.count { averageWeights[j] += (weights[j] - averageWeights[j]) * k }
+                averageBias += (bias - averageBias) * k
             }
         }
     }

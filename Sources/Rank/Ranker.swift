@@ -1,0 +1,87 @@
+import Core
+
+/// One test in a ranked plan.
+public struct RankedTest: Codable, Sendable, Equatable {
+    public var test: String
+    public var testFile: String?
+    /// Predicted probability that the test fails.
+    public var probability: Double
+    /// Mean past duration (median of the others for a new test).
+    public var expectedDuration: Double
+    public var new: Bool
+    /// New, or its test file changed: always selected.
+    public var mustRun: Bool
+    /// Present when a recall target was given.
+    public var selected: Bool?
+}
+
+/// A ranked plan, best first, with the selection summary when asked for.
+public struct RankedRun: Codable, Sendable, Equatable {
+    public struct Summary: Codable, Sendable, Equatable {
+        public var recallTarget: Double
+        public var estimatedRecall: Double
+        public var timeSaved: Double
+        public var selectedTests: Int
+        public var totalTests: Int
+        public var forced: Int
+    }
+    public var run: String?
+    public var costAware: Bool
+    public var tests: [RankedTest]
+    public var selection: Summary?
+}
+
+public enum Ranker {
+    /// The state before run `runID` and that run's plan; without `runID`, the state
+    /// after the whole history and a plan of every test seen in it (first-seen order,
+    /// latest test file), i.e. the next run of the full suite.
+    /// - Throws: `ReproError(.invalidInput)` if `runID` is not in the history.
+    public static func prepare(_ history: History, runID: String?) throws -> (FeatureState, RunPlan) {
+        var state = FeatureState()
+        if let runID {
+            guard let index = history.index(ofRun: runID) else {
+                throw ReproError(.invalidInput, "run `\(runID)` is not in the history; pass an id from the file or omit --run")
+            }
+            for run in history.runs[..<index] { state.absorb(run) }
+            return (state, history.runs[index].plan)
+        }
+        var seen: [String: Int] = [:]
+        var tests: [PlannedTest] = []
+        for run in history.runs {
+            state.absorb(run)
+            for e in run.executions {
+                if let i = seen[e.test] {
+                    if e.testFile != nil { tests[i].testFile = e.testFile }
+                } else {
+                    seen[e.test] = tests.count
+                    tests.append(PlannedTest(test: e.test, testFile: e.testFile))
+                }
+            }
+        }
+        return (state, RunPlan(id: "next", tests: tests, changedFiles: nil))
+    }
+
+    /// Orders `plan` by predicted failure probability (or probability per expected
+    /// second when `costAware`) and, given `recall`, marks the selected prefix.
+    public static func rank(_ plan: RunPlan, state: FeatureState, model: LogisticModel,
+                            costAware: Bool, recall: Double?) -> RankedRun {
+        let p = model.probabilities(state.features(for: plan))
+        let d = state.expectedDurations(for: plan)
+        let order = descendingOrder(costAware ? zip(p, d).map { $0 / $1 } : p)
+        let mustRun = Selector.mustRun(plan, state: state)
+        var selected: Set<Int>?
+        var summary: RankedRun.Summary?
+        if let recall {
+            let s = Selector.select(order: order, probabilities: p, durations: d, mustRun: mustRun, recall: recall)
+            selected = Set(s.selected)
+            summary = .init(recallTarget: recall, estimatedRecall: s.estimatedRecall, timeSaved: s.timeSaved,
+                            selectedTests: s.selected.count, totalTests: plan.tests.count, forced: s.forced)
+        }
+        let tests = order.map { i in
+            RankedTest(test: plan.tests[i].test, testFile: plan.tests[i].testFile, probability: p[i],
+                       expectedDuration: d[i], new: state.tests[plan.tests[i].test] == nil,
+                       mustRun: mustRun[i], selected: selected.map { $0.contains(i) })
+        }
+        return RankedRun(run: plan.id, costAware: costAware, tests: tests, selection: summary)
+    }
+}
