@@ -60,6 +60,14 @@ import Testing
         #expect(printed == doc, "regenerate with: repro-sandbox --print-policy > sandbox/POLICY.md")
     }
 
+    @Test func builtInFilterIsTheCompiledPolicy() throws {
+        // The launcher runs a precompiled copy of the default policy; it must be what
+        // libseccomp makes of the rules today.
+        let exported = try TestSupport.sh([TestSupport.launcher, "--export-default-bpf"]).out
+        let committed = try String(contentsOfFile: TestSupport.sourceRoot + "/sandbox/src/default_filter.inc", encoding: .utf8)
+        #expect(exported == committed, "regenerate with: repro-sandbox --export-default-bpf > sandbox/src/default_filter.inc")
+    }
+
     @Test func doctorReportsAWorkingSandbox() throws {
         let r = try TestSupport.sh([TestSupport.repro, "doctor", "--json"])
         #expect(r.status == 0, "\(r.out)\(r.err)")
