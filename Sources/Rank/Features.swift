@@ -138,9 +138,35 @@ struct ChangeContext {
         tokens = Set(changed.flatMap { ChangeContext.tokenize($0) })
     }
 
-    /// Lower-cased alphanumeric words of at least three characters.
+    /// Words too common in paths and test names to say anything.
+    static let stopWords: Set<Substring> = ["test", "tests", "src", "source", "sources", "lib", "main", "spec", "specs"]
+
+    /// Alphanumeric words of at least three characters, split at camelCase humps and
+    /// lower-cased, without the file extension (`.swift` would otherwise match every
+    /// file) and without stop words.
     static func tokenize(_ text: String) -> [Substring] {
-        text.lowercased().split { !($0.isLetter || $0.isNumber) }.filter { $0.count >= 3 }
+        var path = Substring(text)
+        if let dot = path.lastIndex(of: "."), !path[dot...].contains("/"), path.distance(from: dot, to: path.endIndex) <= 6 {
+            path = path[..<dot]
+        }
+        var words: [String] = []
+        var current = ""
+        var previous: Character = " "
+        for c in path {
+            if !(c.isLetter || c.isNumber) {
+                if !current.isEmpty { words.append(current) }
+                current = ""
+            } else {
+                if c.isUppercase && (previous.isLowercase || previous.isNumber) && !current.isEmpty {
+                    words.append(current)
+                    current = ""
+                }
+                current.append(c)
+            }
+            previous = c
+        }
+        if !current.isEmpty { words.append(current) }
+        return words.map { Substring($0.lowercased()) }.filter { $0.count >= 3 && !stopWords.contains($0) }
     }
 
     /// Share of the test's id and file tokens that occur in changed paths.

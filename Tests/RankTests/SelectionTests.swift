@@ -1,0 +1,67 @@
+import Core
+import Foundation
+import Testing
+@testable import Rank
+
+@Suite struct SelectionTests {
+    @Test func smallestPrefixReachingTheTarget() {
+        // Probabilities sum to 1.0; 0.5 + 0.3 = 0.8 reaches 0.8 after two tests.
+        let s = Selector.select(order: [0, 1, 2, 3], probabilities: [0.5, 0.3, 0.15, 0.05],
+                                durations: [1, 1, 1, 1], mustRun: [false, false, false, false], recall: 0.8)
+        #expect(s.selected == [0, 1])
+        #expect(abs(s.estimatedRecall - 0.8) < 1e-12)
+        #expect(abs(s.timeSaved - 0.5) < 1e-12)
+        #expect(s.forced == 0)
+    }
+
+    @Test func newAndChangedTestsAreAlwaysSelected() {
+        let s = Selector.select(order: [0, 1, 2, 3], probabilities: [0.5, 0.3, 0.15, 0.05],
+                                durations: [1, 1, 1, 2], mustRun: [false, false, false, true], recall: 0.5)
+        #expect(s.selected == [0, 3])
+        #expect(s.forced == 1)
+        #expect(abs(s.estimatedRecall - 0.55) < 1e-12)
+        #expect(abs(s.timeSaved - 0.4) < 1e-12)
+    }
+
+    @Test func mustRunMarksNewTestsAndChangedTestFiles() {
+        var state = FeatureState()
+        state.absorb(Run(id: "1", executions: [
+            Execution(test: "a", verdict: .pass, duration: 1, testFile: "Tests/A.swift"),
+            Execution(test: "b", verdict: .pass, duration: 1, testFile: "Tests/B.swift"),
+        ]))
+        let plan = RunPlan(id: "2", tests: [
+            PlannedTest(test: "a", testFile: "Tests/A.swift"),
+            PlannedTest(test: "b", testFile: "Tests/B.swift"),
+            PlannedTest(test: "c"),
+        ], changedFiles: ["Tests/B.swift"])
+        #expect(Selector.mustRun(plan, state: state) == [false, true, true])
+    }
+
+    @Test func rankerOrdersAndSelects() throws {
+        let history = changeHistory()
+        let model = Trainer.train(History(runs: Array(history.runs.dropLast())), seed: 1).model
+        let (state, plan) = try Ranker.prepare(history, runID: history.runs.last!.id)
+        let ranked = Ranker.rank(plan, state: state, model: model, costAware: false, recall: 0.95)
+        #expect(ranked.tests.count == plan.tests.count)
+        let p = ranked.tests.map(\.probability)
+        #expect(p == p.sorted(by: >))
+        let summary = try #require(ranked.selection)
+        #expect(summary.estimatedRecall >= 0.95)
+        #expect(summary.selectedTests == ranked.tests.filter { $0.selected == true }.count)
+        #expect(throws: ReproError.self) { try Ranker.prepare(history, runID: "nope") }
+    }
+
+    @Test func modelFileRoundTripsAndChecksVersion() throws {
+        let history = changeHistory(runs: 8)
+        let file = Trainer.train(history, seed: 5)
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("rank-model-\(UUID()).json").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try file.write(to: path)
+        #expect(try ModelFile.load(path: path) == file)
+
+        var old = file
+        old.version = 0
+        try old.write(to: path)
+        #expect(throws: ReproError.self) { try ModelFile.load(path: path) }
+    }
+}
