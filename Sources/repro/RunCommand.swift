@@ -9,14 +9,9 @@ struct RunCommand: ParsableCommand {
         commandName: "run",
         abstract: "Run a command in the sandbox over the host's read-only toolchain.",
         discussion: """
-        The sandbox sees the host's /usr (with the merged-usr links, /etc/alternatives and
-        the loader cache) read-only, a fresh /proc, a minimal /dev, tmpfs /tmp, and a
-        writable /build (tmpfs unless you bind a host directory there), which is also
-        HOME and the working directory. Network: loopback only. Every capability is
-        dropped and the default seccomp policy applies (repro-sandbox --print-policy).
+        The sandbox sees the host's /usr (with the merged-usr links, /etc/alternatives and the loader cache) read-only, a fresh /proc, a minimal /dev, tmpfs /tmp, and a writable /build (tmpfs unless you bind a host directory there), which is also HOME and the working directory. Network: loopback only. Every capability is dropped and the default seccomp policy applies (repro-sandbox --print-policy).
 
-        The exit status is the command's; 128+N when a signal N ended it; 124 when the
-        timeout did; 70 when the sandbox could not be set up (the stage is named).
+        The exit status is the command's; 128+N when a signal N ended it; 124 when the timeout did; 70 when the sandbox could not be set up (the stage is named).
 
         Examples:
           repro run -- gcc --version
