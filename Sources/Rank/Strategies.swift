@@ -72,8 +72,12 @@ extension Strategy {
             return descendingOrder(zip(input.probabilities, input.expectedDurations).map { $0 / $1 })
         case .optimal:
             // Failing tests first, shortest first: optimal for APFD and APFDc alike.
-            let scores = run.executions.map { $0.verdict.isFailure ? 1e300 / max($0.duration, 1e-300) : -$0.duration }
-            return descendingOrder(scores)
+            let e = run.executions
+            return Array(0..<e.count).sorted { a, b in
+                let fa = e[a].verdict.isFailure, fb = e[b].verdict.isFailure
+                if fa != fb { return fa }
+                return e[a].duration != e[b].duration ? e[a].duration < e[b].duration : a < b
+            }
         }
     }
 }
