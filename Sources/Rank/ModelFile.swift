@@ -64,4 +64,18 @@ public enum Trainer {
     public static func train(_ history: History, seed: UInt64) -> ModelFile {
         ModelFile(model: Replay.walk(history, seed: seed), seed: seed, history: history)
     }
+
+    /// Continues `file` on the runs of `history` after the `trainedRuns` it has seen;
+    /// `history` must start with those runs (the same file, grown).
+    /// - Throws: `ReproError(.invalidInput)` if the history is shorter than the model's.
+    public static func resume(_ file: ModelFile, on history: History, path: String) throws -> ModelFile {
+        guard file.model.runs <= history.runs.count else {
+            throw ReproError(.invalidInput, "\(path): the model was trained on \(file.model.runs) runs but the history has \(history.runs.count); pass the history it was trained on, grown, or train from scratch")
+        }
+        let seen = history.runs.prefix(file.model.runs).reduce(0) { $0 + $1.executions.count }
+        guard seen == file.trainedExecutions else {
+            throw ReproError(.invalidInput, "\(path): the model was trained on \(file.trainedExecutions) executions in its \(file.model.runs) runs but the history has \(seen) in them (a run changed or was incomplete); train from scratch")
+        }
+        return ModelFile(model: Replay.continueTraining(file.model, on: history), seed: file.seed, history: history)
+    }
 }

@@ -16,9 +16,25 @@ public enum Replay {
     public static func walk(_ history: History, seed: UInt64,
                             hyperparameters: Hyperparameters = Hyperparameters(),
                             visit: (Step) -> Void = { _ in }) -> LogisticModel {
+        continueTraining(LogisticModel(features: FeatureSet.names.count, seed: seed, hyperparameters: hyperparameters),
+                         on: history, visit: visit)
+    }
+
+    /// Continues training `model` on the runs of `history` it has not seen yet: the
+    /// first `model.runs` runs only build the feature state. Training a model on runs
+    /// 1...k and continuing it on a history that extends them gives the same model as
+    /// training on the longer history at once.
+    @discardableResult
+    public static func continueTraining(_ start: LogisticModel, on history: History,
+                                        visit: (Step) -> Void = { _ in }) -> LogisticModel {
         var state = FeatureState()
-        var model = LogisticModel(features: FeatureSet.names.count, seed: seed, hyperparameters: hyperparameters)
+        var model = start
+        let skip = model.runs
         for (index, run) in history.runs.enumerated() {
+            if index < skip {
+                state.absorb(run)
+                continue
+            }
             let plan = run.plan
             let features = state.features(for: plan)
             let input = RankingInput(plan: plan, probabilities: model.probabilities(features),

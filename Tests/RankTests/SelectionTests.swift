@@ -64,4 +64,14 @@ import Testing
         try old.write(to: path)
         #expect(throws: ReproError.self) { try ModelFile.load(path: path) }
     }
+
+    @Test func resumingEqualsTrainingAtOnce() throws {
+        let history = changeHistory(runs: 20)
+        let first = Trainer.train(History(runs: Array(history.runs.prefix(12))), seed: 9)
+        let resumed = try Trainer.resume(first, on: history, path: "m.json")
+        #expect(resumed == Trainer.train(history, seed: 9))
+        #expect(throws: ReproError.self) {
+            try Trainer.resume(resumed, on: History(runs: Array(history.runs.prefix(5))), path: "m.json")
+        }
+    }
 }
