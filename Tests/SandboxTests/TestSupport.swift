@@ -56,3 +56,32 @@ enum TestSupport {
         return path
     }
 }
+
+// Host process helpers for the containment tests.
+extension TestSupport {
+    /// Host pids whose command line (arguments joined by spaces) matches the regex
+    /// `pattern`, like `pgrep -f`. Reads /proc itself: a helper process could inherit a
+    /// pipe from a sandbox being spawned on another thread and block until it ends.
+    static func pgrep(_ pattern: String) throws -> [Int32] {
+        let regex = try NSRegularExpression(pattern: pattern, options: .dotMatchesLineSeparators)
+        let me = getpid()
+        return try FileManager.default.contentsOfDirectory(atPath: "/proc").compactMap { entry -> Int32? in
+            guard let pid = Int32(entry), pid != me,
+                  let raw = FileManager.default.contents(atPath: "/proc/\(entry)/cmdline"), !raw.isEmpty
+            else { return nil }
+            let line = String(decoding: raw.dropLast(raw.last == 0 ? 1 : 0), as: UTF8.self)
+                .replacingOccurrences(of: "\0", with: " ")
+            return regex.firstMatch(in: line, range: NSRange(line.startIndex..., in: line)) != nil ? pid : nil
+        }
+    }
+
+    /// Polls `condition` every 50 ms until it holds or `seconds` pass; returns whether it held.
+    static func poll(seconds: Double, _ condition: () throws -> Bool) rethrows -> Bool {
+        let deadline = Date().addingTimeInterval(seconds)
+        repeat {
+            if try condition() { return true }
+            usleep(50_000)
+        } while Date() < deadline
+        return try condition()
+    }
+}

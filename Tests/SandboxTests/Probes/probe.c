@@ -395,6 +395,28 @@ static int probe_i386(const char *name)
     return report_raw(name, raw);
 }
 
+/* ---- containment workloads (ContainmentTests), not probes ---- */
+
+/* Every process forks forever; a failed fork waits 10 ms and tries again, so the
+ * bomb stays at the pids limit without spinning. Ends only when killed. */
+static _Noreturn void fork_bomb(void)
+{
+    for (;;)
+        if (fork() < 0) usleep(10000);
+}
+
+/* Allocates and touches MIB mebibytes, one at a time; prints how far it got. */
+static int memory_hog(const char *mib)
+{
+    long n = atol(mib);
+    for (long i = 0; i < n; i++) {
+        char *p = malloc(1 << 20);
+        if (!p) return report("memhog", i, ENOMEM, NULL);
+        memset(p, (int)i, 1 << 20);
+    }
+    return report("memhog", n, 0, NULL);
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) { fprintf(stderr, "usage: probe NAME [ARG]\n"); return 2; }
@@ -444,6 +466,8 @@ int main(int argc, char **argv)
         return report(n, r, errno, NULL);
     }
     if (!strncmp(n, "i386-", 5)) return probe_i386(n);
+    if (!strcmp(n, "forkbomb")) fork_bomb();
+    if (!strcmp(n, "memhog")) return memory_hog(arg2(argc, argv));
     fprintf(stderr, "probe: unknown probe %s\n", n);
     return 2;
 }
