@@ -100,6 +100,17 @@ struct EscapeTests {
         Denial("socket-alg-high", "EPERM"), Denial("socket-netlink-high", "EPERM"),
         Denial("tiocsti", "EPERM"), Denial("tiocsti-high", "EPERM"),
         Denial("x32-keyctl", "EPERM"),
+        // The rest of the default policy (sandbox/POLICY.md), one call each.
+        Denial("clone3", "ENOSYS"), Denial("open_by_handle_at", "EPERM"), Denial("userfaultfd", "EPERM"),
+        Denial("chroot", "EPERM"), Denial("umount", "EPERM"), Denial("pivot_root", "EPERM"),
+        Denial("fsopen", "EPERM"), Denial("open_tree", "EPERM"), Denial("add_key", "EPERM"),
+        Denial("request_key", "EPERM"), Denial("finit_module", "EPERM"), Denial("delete_module", "EPERM"),
+        Denial("reboot", "EPERM"), Denial("swapon", "EPERM"), Denial("acct", "EPERM"),
+        Denial("settimeofday", "EPERM"), Denial("adjtimex", "EPERM"), Denial("syslog", "EPERM"),
+        Denial("iopl", "EPERM"), Denial("ioperm", "EPERM"), Denial("fanotify_init", "EPERM"),
+        Denial("sethostname", "EPERM"),
+        // The id map is written once, by the launcher.
+        Denial("uid-map", "EPERM"),
     ]
 
     /// The same calls through the i386 ABI (`int $0x80` from the 64-bit probe).
@@ -229,6 +240,44 @@ struct EscapeTests {
         #expect(r.fields["capprm"] == "0000000000000000", "\(r)")
         #expect(r.fields["nnp"] == "1", "\(r)")
         #expect(r.fields["nosuid"] == "1", "\(r)")
+    }
+
+    /// The sandbox's pid 1 keeps its capabilities (it set the sandbox up) and has no
+    /// seccomp filter, so the command must not be able to reach into it.
+    @Test(arguments: uids)
+    func sandboxInitIsOutOfReach(uid: UInt32) throws {
+        #expect(try Probe.inSandbox("ptrace", "1", uid: uid).errno == "EPERM")
+        #expect(try Probe.inSandbox("process_vm_readv", "1", uid: uid).errno == "EPERM")
+        #expect(try Probe.inSandbox("read-bytes", "/proc/1/environ", uid: uid).errno == "EACCES")
+        #expect(try Probe.inSandbox("read-file", "/proc/1/root", uid: uid).errno == "EACCES")
+        #expect(try Probe.inSandbox("read-file", "/proc/1/fd/0", uid: uid).errno == "EACCES")
+    }
+
+    /// Kernel data that a fresh procfs would show is masked (empty), host devices and
+    /// /sys are absent.
+    @Test(arguments: uids)
+    func hostKernelDataIsHidden(uid: UInt32) throws {
+        for name in ["kcore", "kallsyms", "keys", "timer_list", "sched_debug"] {
+            let r = try Probe.inSandbox("read-bytes", "/proc/" + name, uid: uid)
+            if FileManager.default.fileExists(atPath: "/proc/" + name) {
+                #expect(r.errno == "0" && r.ret == 0, "/proc/\(name) is not masked: \(r)")
+            } else {
+                #expect(r.errno == "ENOENT", "\(r)")
+            }
+        }
+        for path in ["/dev/kmsg", "/dev/mem", "/dev/port", "/sys"] {
+            #expect(try Probe.inSandbox("read-file", path, uid: uid).errno == "ENOENT", "\(path)")
+        }
+    }
+
+    @Test func unmappedRootCannotBeAssumed() throws {
+        // uid 0 has no mapping in a sandbox run as 1000.
+        #expect(try Probe.inSandbox("setuid0", uid: 1000).errno == "EINVAL")
+    }
+
+    @Test func routeNetlinkStaysUsable() throws {
+        // getaddrinfo and `ip` use NETLINK_ROUTE; the netlink rule must leave it alone.
+        #expect(try Probe.inSandbox("socket-netlink-route").errno == "0")
     }
 
     /// Controls: the probes can succeed, so a denial above is the sandbox's doing.

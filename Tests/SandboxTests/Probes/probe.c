@@ -39,6 +39,8 @@
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/syscall.h>
+#include <sys/timex.h>
+#include <sys/uio.h>
 #include <sys/ioctl.h>
 #include <sys/wait.h>
 #include <sys/xattr.h>
@@ -395,6 +397,59 @@ static int probe_i386(const char *name)
     return report_raw(name, raw);
 }
 
+/* Reads up to 4 KiB of a file: ret is the byte count (masked /proc files give 0). */
+static int probe_read_bytes(const char *path)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return report("read-bytes", -1, errno, "stage=open");
+    char buf[4096];
+    errno = 0;
+    long n = read(fd, buf, sizeof buf);
+    int e = errno;
+    close(fd);
+    return report("read-bytes", n, e, "stage=read");
+}
+
+static int probe_clone3(void)
+{
+    struct { uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls; } a;
+    memset(&a, 0, sizeof a);
+    a.flags = CLONE_NEWUSER;
+    a.exit_signal = SIGCHLD;
+    errno = 0;
+    long r = syscall(435 /* clone3 */, &a, sizeof a);
+    if (r == 0) _exit(0);
+    int e = errno;
+    if (r > 0) waitpid((pid_t)r, NULL, 0);
+    return report("clone3", r, e, NULL);
+}
+
+static int probe_open_by_handle(void)
+{
+    int mfd = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    struct { unsigned int bytes; int type; unsigned char h[8]; } fh = { 8, 1, { 0 } };
+    REPORT("open_by_handle_at", syscall(SYS_open_by_handle_at, mfd, &fh, O_RDONLY));
+}
+
+/* The uid map was written by the launcher; a second write must fail. */
+static int probe_uid_map(void)
+{
+    int fd = open("/proc/self/uid_map", O_WRONLY | O_CLOEXEC);
+    if (fd < 0) return report("uid-map", -1, errno, "stage=open");
+    errno = 0;
+    long r = write(fd, "0 0 4294967295\n", 15);
+    int e = errno;
+    close(fd);
+    return report("uid-map", r, e, "stage=write");
+}
+
+static int probe_process_vm_readv(const char *pid)
+{
+    char local[8], remote[8];
+    struct iovec l = { local, sizeof local }, r = { remote, sizeof remote };
+    REPORT("process_vm_readv", process_vm_readv((pid_t)atoi(pid), &l, 1, &r, 1, 0));
+}
+
 /* ---- containment workloads (ContainmentTests), not probes ---- */
 
 /* Every process forks forever; a failed fork waits 10 ms and tries again, so the
@@ -466,6 +521,34 @@ int main(int argc, char **argv)
         return report(n, r, errno, NULL);
     }
     if (!strncmp(n, "i386-", 5)) return probe_i386(n);
+    if (!strcmp(n, "read-bytes")) return probe_read_bytes(arg2(argc, argv));
+    if (!strcmp(n, "clone3")) return probe_clone3();
+    if (!strcmp(n, "open_by_handle_at")) return probe_open_by_handle();
+    if (!strcmp(n, "uid-map")) return probe_uid_map();
+    if (!strcmp(n, "process_vm_readv")) return probe_process_vm_readv(arg2(argc, argv));
+    if (!strcmp(n, "userfaultfd")) REPORT(n, syscall(SYS_userfaultfd, O_CLOEXEC));
+    if (!strcmp(n, "chroot")) REPORT(n, chroot("/tmp"));
+    if (!strcmp(n, "umount")) REPORT(n, umount2("/proc", MNT_DETACH));
+    if (!strcmp(n, "pivot_root")) REPORT(n, syscall(SYS_pivot_root, "/tmp", "/tmp"));
+    if (!strcmp(n, "fsopen")) REPORT(n, syscall(430 /* fsopen */, "tmpfs", 0));
+    if (!strcmp(n, "open_tree")) REPORT(n, syscall(428 /* open_tree */, AT_FDCWD, "/tmp", 1 /* OPEN_TREE_CLONE */));
+    if (!strcmp(n, "add_key")) REPORT(n, syscall(SYS_add_key, "user", "repro", "x", 1, KEY_SPEC_PROCESS_KEYRING));
+    if (!strcmp(n, "request_key")) REPORT(n, syscall(SYS_request_key, "user", "repro", NULL, 0));
+    if (!strcmp(n, "finit_module")) REPORT(n, syscall(SYS_finit_module, -1, "", 0));
+    if (!strcmp(n, "delete_module")) REPORT(n, syscall(SYS_delete_module, "repro_no_such_module", O_NONBLOCK));
+    /* Wrong magic numbers: never reboots, whatever happens. */
+    if (!strcmp(n, "reboot")) REPORT(n, syscall(SYS_reboot, 0, 0, 0, NULL));
+    if (!strcmp(n, "swapon")) REPORT(n, syscall(SYS_swapon, "/repro-no-such-swap", 0));
+    if (!strcmp(n, "acct")) REPORT(n, syscall(SYS_acct, "/repro-no-such-file"));
+    if (!strcmp(n, "settimeofday")) REPORT(n, syscall(SYS_settimeofday, NULL, NULL));
+    if (!strcmp(n, "adjtimex")) { struct timex t = { .modes = 0 }; REPORT(n, adjtimex(&t)); }
+    if (!strcmp(n, "syslog")) REPORT(n, syscall(SYS_syslog, 10 /* SYSLOG_ACTION_SIZE_BUFFER */, NULL, 0));
+    if (!strcmp(n, "iopl")) REPORT(n, syscall(SYS_iopl, 0));
+    if (!strcmp(n, "ioperm")) REPORT(n, syscall(SYS_ioperm, 0x80, 1, 0));
+    if (!strcmp(n, "fanotify_init")) REPORT(n, syscall(SYS_fanotify_init, 0, O_RDONLY));
+    if (!strcmp(n, "sethostname")) REPORT(n, sethostname("escaped", 7));
+    if (!strcmp(n, "setuid0")) REPORT(n, setuid(0));
+    if (!strcmp(n, "socket-netlink-route")) REPORT(n, socket(AF_NETLINK, SOCK_RAW, 0 /* NETLINK_ROUTE */));
     if (!strcmp(n, "forkbomb")) fork_bomb();
     if (!strcmp(n, "memhog")) return memory_hog(arg2(argc, argv));
     fprintf(stderr, "probe: unknown probe %s\n", n);
