@@ -153,6 +153,18 @@ struct EscapeTests {
         #expect(r.fields["mode"] == "755", "the file kept its mode: \(r)")
     }
 
+    /// A file can also be born setuid: the mode given to open, openat, creat, mknod and
+    /// O_TMPFILE keeps S_ISUID/S_ISGID. openat2 hides its mode from seccomp, so it is
+    /// ENOSYS (callers fall back to openat).
+    @Test(arguments: uids, ["setuid-open", "setgid-openat", "setuid-creat", "setuid-mknod", "setuid-mknodat",
+                            "setuid-tmpfile", "setuid-openat2", "i386-setuid-open"])
+    func setuidFileCannotBeCreated(uid: UInt32, probe: String) throws {
+        if probe.hasPrefix("i386-") && !Self.hostHasI386 { return }
+        let r = try Probe.inSandbox(probe, uid: uid)
+        #expect(r.errno == (probe == "setuid-openat2" ? "ENOSYS" : "EPERM"), "\(r)")
+        #expect(r.fields["created"] == "no", "\(r)")
+    }
+
     @Test(arguments: uids)
     func personalityQueryStillWorks(uid: UInt32) throws {
         let r = try Probe.inSandbox("personality-query", uid: uid)
@@ -296,6 +308,8 @@ struct EscapeTests {
         #expect(try Probe.inSandbox("tiocsti-high", seccomp: .none).errno != "EPERM")
         #expect(try Probe.inSandbox("socket-netlink-high", seccomp: .none).errno == "0")
         #expect(try Probe.inSandbox("unshare-user", seccomp: .none).errno == "0")
+        let born = try Probe.inSandbox("setuid-open", seccomp: .none)
+        #expect(born.errno == "0" && born.fields["mode"] == "4755", "\(born)")
     }
 }
 

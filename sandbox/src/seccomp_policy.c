@@ -9,6 +9,7 @@
 #include "sandbox.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/audit.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
@@ -29,7 +30,14 @@
 #define CLONE_NEWTIME 0x00000080
 #endif
 
-enum cond { ALWAYS, ARG_BITS, ARG_EQ, NETLINK_NOT_ROUTE, IN_PREFIX };
+/* CREATE_MODE: the call creates a file whose mode (argument `arg`) has S_ISUID or
+ * S_ISGID; `value` is the index of the open flags argument (the file is created only
+ * with O_CREAT or O_TMPFILE), or ALWAYS_CREATES. */
+enum cond { ALWAYS, ARG_BITS, ARG_EQ, NETLINK_NOT_ROUTE, IN_PREFIX, CREATE_MODE };
+#define ALWAYS_CREATES 99
+#ifndef __O_TMPFILE
+#define __O_TMPFILE 020000000
+#endif
 
 struct rule {
     const char *name;
@@ -95,6 +103,13 @@ static const struct rule default_rules[] = {
     { "fchmod", EPERM, ARG_BITS, 1, S_ISUID | S_ISGID, "setuid/setgid bits: outputs may not carry them (as Nix)" },
     { "fchmodat", EPERM, ARG_BITS, 2, S_ISUID | S_ISGID, "setuid/setgid bits: outputs may not carry them (as Nix)" },
     { "fchmodat2", EPERM, ARG_BITS, 2, S_ISUID | S_ISGID, "setuid/setgid bits: outputs may not carry them (as Nix)" },
+    /* A file can be born setuid too: the mode given to open/creat/mknod keeps S_ISUID. */
+    { "open", EPERM, CREATE_MODE, 2, 1, "creating a file with setuid/setgid bits (as chmod above)" },
+    { "openat", EPERM, CREATE_MODE, 3, 2, "creating a file with setuid/setgid bits (as chmod above)" },
+    { "creat", EPERM, CREATE_MODE, 1, ALWAYS_CREATES, "creating a file with setuid/setgid bits (as chmod above)" },
+    { "mknod", EPERM, CREATE_MODE, 1, ALWAYS_CREATES, "creating a file with setuid/setgid bits (as chmod above)" },
+    { "mknodat", EPERM, CREATE_MODE, 2, ALWAYS_CREATES, "creating a file with setuid/setgid bits (as chmod above)" },
+    { "openat2", ENOSYS, ALWAYS, 0, 0, "its mode sits in memory seccomp cannot read; ENOSYS makes callers fall back to openat" },
     { "setxattr", ENOTSUP, ALWAYS, 0, 0, "outputs cannot carry extended attributes (as Nix)" },
     { "lsetxattr", ENOTSUP, ALWAYS, 0, 0, "outputs cannot carry extended attributes" },
     { "fsetxattr", ENOTSUP, ALWAYS, 0, 0, "outputs cannot carry extended attributes" },
@@ -198,6 +213,10 @@ static void cond_text(const struct rule *r, char *buf, size_t n)
     case ARG_BITS: snprintf(buf, n, "arg%u & 0x%llx", r->arg, (unsigned long long)r->value); break;
     case ARG_EQ: snprintf(buf, n, "(u32)arg%u == 0x%llx", r->arg, (unsigned long long)r->value); break;
     case NETLINK_NOT_ROUTE: snprintf(buf, n, "(u32)arg0 == AF_NETLINK && arg2 != 0"); break;
+    case CREATE_MODE:
+        if (r->value == ALWAYS_CREATES) snprintf(buf, n, "arg%u & 0xc00", r->arg);
+        else snprintf(buf, n, "arg%u & 0xc00 && arg%llu & (O_CREAT or O_TMPFILE)", r->arg, (unsigned long long)r->value);
+        break;
     case IN_PREFIX:
         snprintf(buf, n, strcmp(r->name, "personality") ? "always" : "arg0 not in {0, 0x8, 0x20000, 0x20008, 0xffffffff}");
         break;
@@ -261,6 +280,18 @@ static int add_rule(scmp_filter_ctx ctx, const struct rule *r, const char *origi
         struct scmp_arg_cmp c[2] = { SCMP_CMP(0, SCMP_CMP_MASKED_EQ, 0xffffffffu, AF_NETLINK),
                                      SCMP_CMP(2, SCMP_CMP_NE, NETLINK_ROUTE) };
         rc = seccomp_rule_add_array(ctx, act, nr, 2, c);
+        break;
+    }
+    case CREATE_MODE: {
+        static const uint64_t bits[] = { S_ISUID, S_ISGID }, creating[] = { O_CREAT, __O_TMPFILE };
+        for (int b = 0; b < 2 && rc == 0; b++) {
+            struct scmp_arg_cmp c[2] = { SCMP_CMP(r->arg, SCMP_CMP_MASKED_EQ, bits[b], bits[b]) };
+            if (r->value == ALWAYS_CREATES) { rc = seccomp_rule_add_array(ctx, act, nr, 1, c); continue; }
+            for (int f = 0; f < 2 && rc == 0; f++) {
+                c[1] = (struct scmp_arg_cmp)SCMP_CMP((unsigned)r->value, SCMP_CMP_MASKED_EQ, creating[f], creating[f]);
+                rc = seccomp_rule_add_array(ctx, act, nr, 2, c);
+            }
+        }
         break;
     }
     case IN_PREFIX:

@@ -193,6 +193,36 @@ static const char *scratch_file(void)
     return path;
 }
 
+/* A file created with the setuid or setgid bit in its mode from the start. */
+static int probe_setuid_create(const char *name)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/tmp/probe-new-%d", (int)getpid());
+    errno = 0;
+    long r;
+    if (!strcmp(name, "setuid-open")) r = open(path, O_CREAT | O_WRONLY | O_CLOEXEC, 04755);
+    else if (!strcmp(name, "setgid-openat")) r = openat(AT_FDCWD, path, O_CREAT | O_WRONLY | O_CLOEXEC, 02755);
+    else if (!strcmp(name, "setuid-creat")) r = creat(path, 04755);
+    else if (!strcmp(name, "setuid-mknod")) r = mknod(path, S_IFREG | 04755, 0);
+    else if (!strcmp(name, "setuid-mknodat")) r = mknodat(AT_FDCWD, path, S_IFREG | 04755, 0);
+    else if (!strcmp(name, "setuid-tmpfile")) r = open("/tmp", O_TMPFILE | O_WRONLY | O_CLOEXEC, 04755);
+    else if (!strcmp(name, "setuid-openat2")) {
+        struct { uint64_t flags, mode, resolve; } how = { O_CREAT | O_WRONLY | O_CLOEXEC, 04755, 0 };
+        r = syscall(437 /* openat2 */, AT_FDCWD, path, &how, sizeof how);
+    } else {
+        r = int80(5 /* i386 open */, (long)low_string(0, path), O_CREAT | O_WRONLY, 04755, 0, 0);
+        if (r < 0) { errno = (int)-r; r = -1; }
+    }
+    int e = errno;
+    struct stat st;
+    char extra[64] = "created=no";
+    if (r >= 0 && !strcmp(name, "setuid-tmpfile") && fstat((int)r, &st) == 0)
+        snprintf(extra, sizeof extra, "created=tmpfile mode=%o", (unsigned)(st.st_mode & 07777));
+    else if (stat(path, &st) == 0) snprintf(extra, sizeof extra, "created=yes mode=%o", (unsigned)(st.st_mode & 07777));
+    unlink(path);
+    return report(name, r < 0 ? -1 : 0, e, extra);
+}
+
 static int probe_setuid(const char *name)
 {
     const char *path = scratch_file();
@@ -490,6 +520,10 @@ int main(int argc, char **argv)
     if (!strcmp(n, "kexec_load")) REPORT(n, syscall(SYS_kexec_load, 0, 0, NULL, 0));
     if (!strcmp(n, "init_module")) REPORT(n, syscall(SYS_init_module, NULL, 0, ""));
     if (!strcmp(n, "clock_settime")) return probe_clock_settime();
+    if (!strcmp(n, "setuid-open") || !strcmp(n, "setgid-openat") || !strcmp(n, "setuid-creat") ||
+        !strcmp(n, "setuid-mknod") || !strcmp(n, "setuid-mknodat") || !strcmp(n, "setuid-tmpfile") ||
+        !strcmp(n, "setuid-openat2") || !strcmp(n, "i386-setuid-open"))
+        return probe_setuid_create(n);
     if (!strncmp(n, "setuid-", 7) || !strcmp(n, "setgid-fchmod")) return probe_setuid(n);
     if (!strcmp(n, "xattr")) return probe_xattr();
     if (!strcmp(n, "proc-pids")) return probe_proc_pids();
