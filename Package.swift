@@ -10,7 +10,7 @@ let package = Package(
     products: [
         .executable(name: "repro", targets: ["repro"]),
         .executable(name: "repro-sandbox", targets: ["repro-sandbox"]),
-        .library(name: "ReproKit", targets: ["Core", "Sandbox", "Rank"]),
+        .library(name: "ReproKit", targets: ["Core", "Sandbox", "Rank", "Store", "Recipe", "Fetch"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -36,20 +36,30 @@ let package = Package(
             linkerSettings: [.linkedLibrary("seccomp")]
         ),
 
-        // Errors, exit codes, JSON and the one syscall wrapper. No dependencies.
-        .target(name: "Core"),
+        // Errors, exit codes, canonical JSON, the one syscall wrapper, digests (libcrypto).
+        .target(name: "Core", dependencies: ["CCrypto"]),
+        // Content-addressed store, action cache, SQLite index, locking, gc, export/import.
+        .target(name: "Store", dependencies: ["Core", "CSQLite", "CArchive"]),
+        // TOML recipes and lock files, validated with line-numbered errors.
+        .target(name: "Recipe", dependencies: ["Core"]),
+        // Pinned inputs: Debian packages through a private apt state, local files, git;
+        // safe archive extraction and toolchain roots.
+        .target(name: "Fetch", dependencies: ["Core", "Recipe", "Store", "CArchive"]),
         // Swift description of a sandbox, the launcher call, host checks.
         .target(name: "Sandbox", dependencies: ["Core", "CSeccomp", "CArchive", "CCrypto", "CSQLite"]),
         // Test ordering: history, features, model, metrics. Pure Swift.
         .target(name: "Rank", dependencies: ["Core"]),
         // The CLI, one file per subcommand.
         .executableTarget(name: "repro", dependencies: [
-            "Core", "Sandbox", "Rank",
+            "Core", "Sandbox", "Rank", "Store", "Recipe", "Fetch",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
         .testTarget(name: "CoreTests", dependencies: ["Core"]),
         .testTarget(name: "SandboxTests", dependencies: ["Sandbox", "Core"], exclude: ["Probes"]),
         .testTarget(name: "RankTests", dependencies: ["Rank", "Core"]),
+        .testTarget(name: "StoreTests", dependencies: ["Store", "Core"]),
+        .testTarget(name: "RecipeTests", dependencies: ["Recipe", "Core"]),
+        .testTarget(name: "FetchTests", dependencies: ["Fetch", "Recipe", "Store", "Core"]),
     ]
 )

@@ -1,0 +1,2 @@
+// Replaced by the fetch work (issue 3).
+public enum FetchPlaceholder {}
