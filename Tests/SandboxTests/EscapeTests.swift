@@ -192,6 +192,29 @@ struct EscapeTests {
         #expect(r.errno == "ECONNREFUSED", "\(r)")
     }
 
+    /// Abstract unix sockets (X11, D-Bus) belong to the network namespace.
+    @Test(arguments: uids)
+    func hostAbstractSocketIsUnreachable(uid: UInt32) throws {
+        let name = "repro-escape-\(UUID().uuidString.prefix(8))"
+        let listener = try AbstractListener(name)
+        defer { listener.close() }
+        #expect(try Probe.onHost("connect-abstract", name).errno == "0")
+        let r = try Probe.inSandbox("connect-abstract", name, uid: uid)
+        #expect(r.errno == "ECONNREFUSED", "\(r)")
+    }
+
+    /// SysV shared memory belongs to the IPC namespace.
+    @Test(arguments: uids)
+    func hostSharedMemoryIsInvisible(uid: UInt32) throws {
+        let key = key_t(Int32.random(in: 0x5200_0000...0x52ff_ffff))
+        let id = shmget(key, 4096, IPC_CREAT | IPC_EXCL | 0o600)
+        try #require(id >= 0, "shmget on the host: \(String(cString: strerror(errno)))")
+        defer { shmctl(id, IPC_RMID, nil) }
+        #expect(try Probe.onHost("shmget", String(key)).errno == "0")
+        let r = try Probe.inSandbox("shmget", String(key), uid: uid)
+        #expect(r.errno == "ENOENT", "\(r)")
+    }
+
     @Test(arguments: uids)
     func hostProcessesAreInvisible(uid: UInt32) throws {
         let sleeper = Process()
@@ -263,6 +286,8 @@ struct EscapeTests {
         #expect(try Probe.inSandbox("read-bytes", "/proc/1/environ", uid: uid).errno == "EACCES")
         #expect(try Probe.inSandbox("read-file", "/proc/1/root", uid: uid).errno == "EACCES")
         #expect(try Probe.inSandbox("read-file", "/proc/1/fd/0", uid: uid).errno == "EACCES")
+        // /proc/1/exe is the launcher binary on the host (the runc CVE-2019-5736 path).
+        #expect(try Probe.inSandbox("read-file", "/proc/1/exe", uid: uid).errno == "EACCES")
     }
 
     /// Kernel data that a fresh procfs would show is masked (empty), host devices and
@@ -333,6 +358,31 @@ final class LoopbackListener {
         guard ok else { let e = errno; Glibc.close(fd); throw POSIXError(.init(rawValue: e) ?? .EIO) }
         self.fd = fd
         port = UInt16(bigEndian: addr.sin_port)
+    }
+
+    func close() { Glibc.close(fd) }
+}
+
+/// A listening unix socket in the host's abstract namespace ("@NAME").
+final class AbstractListener {
+    let fd: Int32
+
+    init(_ name: String) throws {
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { throw POSIXError(.init(rawValue: errno) ?? .EIO) }
+        var addr = sockaddr_un()
+        addr.sun_family = sa_family_t(AF_UNIX)
+        let bytes = Array(name.utf8.prefix(100))
+        withUnsafeMutableBytes(of: &addr.sun_path) { path in
+            path[0] = 0
+            for (i, b) in bytes.enumerated() { path[i + 1] = b }
+        }
+        let len = socklen_t(MemoryLayout<sa_family_t>.size + 1 + bytes.count)
+        let ok = withUnsafePointer(to: &addr) { p in
+            p.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) == 0 && listen(fd, 8) == 0 }
+        }
+        guard ok else { let e = errno; Glibc.close(fd); throw POSIXError(.init(rawValue: e) ?? .EIO) }
+        self.fd = fd
     }
 
     func close() { Glibc.close(fd) }

@@ -38,7 +38,10 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <sys/shm.h>
 #include <sys/syscall.h>
+#include <sys/un.h>
+#include <stddef.h>
 #include <sys/timex.h>
 #include <sys/uio.h>
 #include <sys/ioctl.h>
@@ -480,6 +483,20 @@ static int probe_process_vm_readv(const char *pid)
     REPORT("process_vm_readv", process_vm_readv((pid_t)atoi(pid), &l, 1, &r, 1, 0));
 }
 
+/* An abstract unix socket (X11 and D-Bus use them): bound to the network namespace. */
+static int probe_connect_abstract(const char *name)
+{
+    int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (s < 0) return report("connect-abstract", -1, errno, "stage=socket");
+    struct sockaddr_un a = { .sun_family = AF_UNIX };
+    size_t n = strlen(name);
+    if (n > sizeof a.sun_path - 2) n = sizeof a.sun_path - 2;
+    memcpy(a.sun_path + 1, name, n);
+    errno = 0;
+    int r = connect(s, (struct sockaddr *)&a, (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + n));
+    return report("connect-abstract", r, errno, NULL);
+}
+
 /* ---- containment workloads (ContainmentTests), not probes ---- */
 
 /* Every process forks forever; a failed fork waits 10 ms and tries again, so the
@@ -583,6 +600,8 @@ int main(int argc, char **argv)
     if (!strcmp(n, "sethostname")) REPORT(n, sethostname("escaped", 7));
     if (!strcmp(n, "setuid0")) REPORT(n, setuid(0));
     if (!strcmp(n, "socket-netlink-route")) REPORT(n, socket(AF_NETLINK, SOCK_RAW, 0 /* NETLINK_ROUTE */));
+    if (!strcmp(n, "connect-abstract")) return probe_connect_abstract(arg2(argc, argv));
+    if (!strcmp(n, "shmget")) REPORT(n, shmget((key_t)strtol(arg2(argc, argv), NULL, 0), 0, 0));
     if (!strcmp(n, "forkbomb")) fork_bomb();
     if (!strcmp(n, "memhog")) return memory_hog(arg2(argc, argv));
     fprintf(stderr, "probe: unknown probe %s\n", n);
