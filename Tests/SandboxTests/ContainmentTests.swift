@@ -126,6 +126,44 @@ struct ContainmentTests {
     }
 }
 
+extension ContainmentTests {
+    /// SIGKILL of the launcher itself (not its caller): its pid 1 and everything under
+    /// it go too, and repro reports the launcher's death instead of hanging.
+    @Test func killingTheLauncherLeavesNothingBehind() throws {
+        let mark = Self.marker()
+        let repro = Process()
+        repro.executableURL = URL(fileURLWithPath: TestSupport.repro)
+        repro.arguments = ["run", "--", "sleep", mark]
+        repro.standardOutput = FileHandle.nullDevice
+        repro.standardError = FileHandle.nullDevice
+        try repro.run()
+        defer {
+            if repro.isRunning { kill(repro.processIdentifier, SIGKILL); repro.waitUntilExit() }
+            for pid in (try? TestSupport.pgrep("sleep \(mark)")) ?? [] { kill(pid, SIGKILL) }
+        }
+        let started = try TestSupport.poll(seconds: 10) { try !TestSupport.pgrep("^sleep \(mark)$").isEmpty }
+        try #require(started, "the sandboxed sleep never started")
+        let launcher = try #require(try TestSupport.pgrep("repro-sandbox .*sleep \(mark)")
+            .first { Self.parent(of: $0) == repro.processIdentifier }, "no launcher under repro")
+
+        kill(launcher, SIGKILL)
+        let exited = TestSupport.poll(seconds: 10) { !repro.isRunning }
+        #expect(exited, "repro did not notice its launcher died")
+        if exited { #expect(repro.terminationStatus != 0) }
+        let gone = try TestSupport.poll(seconds: 10) { try TestSupport.pgrep(mark).isEmpty }
+        let left = try TestSupport.pgrep(mark)
+        #expect(gone, "left behind after kill -9 of the launcher: \(left)")
+    }
+
+    /// The parent pid from /proc/PID/stat (the field after the parenthesized name).
+    static func parent(of pid: Int32) -> Int32? {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+              let close = stat.lastIndex(of: ")") else { return nil }
+        let fields = stat[stat.index(after: close)...].split(separator: " ")
+        return fields.count > 1 ? Int32(fields[1]) : nil
+    }
+}
+
 /// Hands a result from the thread that runs a sandbox to the test.
 final class ResultBox: @unchecked Sendable {
     private let lock = NSLock()

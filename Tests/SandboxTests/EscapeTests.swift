@@ -120,7 +120,7 @@ struct EscapeTests {
         Denial("i386-bpf", "EPERM"), Denial("i386-kexec_load", "EPERM"), Denial("i386-init_module", "EPERM"),
         Denial("i386-setxattr", "ENOTSUP"), Denial("i386-chmod", "EPERM"), Denial("i386-socket-alg", "EPERM"),
         Denial("i386-personality", "EPERM"), Denial("i386-io_uring_setup", "EPERM"),
-        Denial("i386-perf_event_open", "EPERM"),
+        Denial("i386-perf_event_open", "EPERM"), Denial("i386-tiocsti", "EPERM"),
     ]
 
     /// True when this kernel runs i386 calls at all (IA32 emulation may be off).

@@ -350,10 +350,15 @@ static int probe_tiocsti(const char *name, unsigned long cmd)
         s = open(ptsname(m), O_RDWR);
         if (s < 0) { e = errno; stage = "open-slave"; goto out; }
         ioctl(s, TIOCSCTTY, 0);
-        char c = '#';
+        char *c = low_string(0, "#");
         errno = 0;
-        r = syscall(SYS_ioctl, s, cmd, &c);
-        e = errno;
+        if (cmd == 0) { /* i386 ioctl */
+            r = int80(54, s, TIOCSTI, (long)c, 0, 0);
+            if (r < 0) { e = (int)-r; r = -1; }
+        } else {
+            r = syscall(SYS_ioctl, s, cmd, c);
+            e = errno;
+        }
     out:;
         char msg[64];
         snprintf(msg, sizeof msg, "%ld %d %s", r, e, stage);
@@ -566,12 +571,13 @@ int main(int argc, char **argv)
     if (!strcmp(n, "clone-newns")) return probe_clone_newns();
     if (!strcmp(n, "tiocsti")) return probe_tiocsti(n, TIOCSTI);
     if (!strcmp(n, "tiocsti-high")) return probe_tiocsti(n, (1UL << 32) | TIOCSTI);
+    if (!strcmp(n, "i386-tiocsti")) return probe_tiocsti(n, 0);
     if (!strcmp(n, "x32-keyctl")) {
         errno = 0;
         long r = syscall(__X32_SYSCALL_BIT | 250, KEYCTL_GET_KEYRING_ID, KEY_SPEC_SESSION_KEYRING, 0);
         return report(n, r, errno, NULL);
     }
-    if (!strncmp(n, "i386-", 5)) return probe_i386(n);
+    if (!strncmp(n, "i386-", 5) && strcmp(n, "i386-setuid-open")) return probe_i386(n);
     if (!strcmp(n, "read-bytes")) return probe_read_bytes(arg2(argc, argv));
     if (!strcmp(n, "clone3")) return probe_clone3();
     if (!strcmp(n, "open_by_handle_at")) return probe_open_by_handle();
