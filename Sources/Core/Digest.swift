@@ -1,0 +1,87 @@
+import CCrypto
+import Foundation
+
+/// A content digest as REAPI has it: SHA-256 plus size. Written `sha256:<hex>` for
+/// people; encoded as `{"sha256": "<hex>", "size": N}` in JSON.
+public struct Digest: Hashable, Codable, Sendable, CustomStringConvertible, Comparable {
+    /// 64 lowercase hex characters.
+    public let hex: String
+    public let size: Int64
+
+    public init(hex: String, size: Int64) {
+        self.hex = hex
+        self.size = size
+    }
+
+    enum CodingKeys: String, CodingKey { case hex = "sha256", size }
+
+    public var description: String { "sha256:\(hex)" }
+
+    public static func < (a: Digest, b: Digest) -> Bool { (a.hex, a.size) < (b.hex, b.size) }
+
+    /// Parses `sha256:<hex>` (the size is unknown: -1) or bare hex.
+    public static func parse(_ text: String, size: Int64 = -1) throws -> Digest {
+        let hex = text.hasPrefix("sha256:") ? String(text.dropFirst(7)) : text
+        guard hex.count == 64, hex.allSatisfy({ $0.isHexDigit && !$0.isUppercase }) else {
+            throw ReproError(.invalidInput, "'\(text)' is not a digest: expected sha256:<64 lowercase hex digits>")
+        }
+        return Digest(hex: hex, size: size)
+    }
+
+    public static func of(_ bytes: some DataProtocol) -> Digest {
+        var h = SHA256Stream()
+        h.update(bytes)
+        return h.finish()
+    }
+
+    public static func of(_ text: String) -> Digest { of(Data(text.utf8)) }
+
+    /// Hashes a file by streaming it (1 MiB reads).
+    /// - Throws: `ReproError(.system)` naming the path when it cannot be read.
+    public static func ofFile(_ path: String) throws -> Digest {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw ReproError(.system, "open \(path): \(Syscall.errorString(errno))") }
+        defer { close(fd) }
+        var h = SHA256Stream()
+        var buf = [UInt8](repeating: 0, count: 1 << 20)
+        while true {
+            let n = try Syscall.check("read \(path)") { buf.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) } }
+            if n == 0 { break }
+            h.update(buf[0..<n])
+        }
+        return h.finish()
+    }
+}
+
+/// Incremental SHA-256 over OpenSSL's EVP interface.
+public struct SHA256Stream: ~Copyable {
+    private let ctx: OpaquePointer
+    private var count: Int64 = 0
+
+    public init() {
+        ctx = EVP_MD_CTX_new()
+        EVP_DigestInit_ex(ctx, EVP_sha256(), nil)
+    }
+
+    public mutating func update(_ bytes: some DataProtocol) {
+        for region in bytes.regions {
+            region.withUnsafeBytes { raw in
+                _ = EVP_DigestUpdate(ctx, raw.baseAddress, raw.count)
+            }
+            count += Int64(region.count)
+        }
+    }
+
+    public consuming func finish() -> Digest {
+        var out = [UInt8](repeating: 0, count: 32)
+        var len: UInt32 = 0
+        EVP_DigestFinal_ex(ctx, &out, &len)
+        EVP_MD_CTX_free(ctx)
+        let hex = out.map { String(format: "%02x", $0) }.joined()
+        let size = count
+        discard self
+        return Digest(hex: hex, size: size)
+    }
+
+    deinit { EVP_MD_CTX_free(ctx) }
+}
