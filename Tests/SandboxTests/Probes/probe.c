@@ -37,6 +37,7 @@
 #include <sys/ptrace.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/statvfs.h>
 #include <sys/shm.h>
 #include <sys/syscall.h>
@@ -75,7 +76,11 @@ static const char *errname(int e)
     E(ENETUNREACH) E(EHOSTUNREACH) E(ETIMEDOUT) E(ENXIO) E(ESOCKTNOSUPPORT) E(ENOKEY)
 #undef E
     case EOPNOTSUPP: return "ENOTSUP"; /* the same number on Linux */
-    default: return "OTHER";
+    default: {
+        static char buf[16];
+        snprintf(buf, sizeof buf, "E%d", e); /* a number this table does not name */
+        return buf;
+    }
     }
 }
 
@@ -605,6 +610,8 @@ int main(int argc, char **argv)
     if (!strcmp(n, "fanotify_init")) REPORT(n, syscall(SYS_fanotify_init, 0, O_RDONLY));
     if (!strcmp(n, "sethostname")) REPORT(n, sethostname("escaped", 7));
     if (!strcmp(n, "setuid0")) REPORT(n, setuid(0));
+    /* A block device node for the host's first disk (254:0 is virtio's vda). */
+    if (!strcmp(n, "mknod-dev")) REPORT(n, mknod("/tmp/probe-disk", S_IFBLK | 0600, makedev(254, 0)));
     if (!strcmp(n, "socket-netlink-route")) REPORT(n, socket(AF_NETLINK, SOCK_RAW, 0 /* NETLINK_ROUTE */));
     if (!strcmp(n, "connect-abstract")) return probe_connect_abstract(arg2(argc, argv));
     if (!strcmp(n, "shmget")) REPORT(n, shmget((key_t)strtol(arg2(argc, argv), NULL, 0), 0, 0));
