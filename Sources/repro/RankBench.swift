@@ -25,7 +25,7 @@ struct RankBench: ParsableCommand {
         }
         var model = LogisticModel(features: FeatureSet.names.count, seed: 1)
         if let replay {
-            let history = try reportingReproErrors { try HistoryImporter.load(path: replay, format: .retecs) }
+            let history = try reporting { try HistoryImporter.load(path: replay, format: .retecs) }
             let train = median { model = Trainer.train(history, seed: 1).model }
             let anchor = median {
                 var state = FeatureState()

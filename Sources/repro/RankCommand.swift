@@ -24,20 +24,4 @@ struct RankHistoryOptions: ParsableArguments {
     }
 }
 
-/// Runs `body`; a `ReproError` becomes `repro: error: MESSAGE` on stderr and the
-/// error's exit status.
-func reportingReproErrors<T>(_ body: () throws -> T) throws -> T {
-    do {
-        return try body()
-    } catch let error as ReproError {
-        FileHandle.standardError.write(Data("repro: error: \(error.message)\n".utf8))
-        throw ExitCode(error.code.exitStatus)
-    }
-}
-
-/// Prints a value as canonical JSON on stdout.
-func rankPrintJSON<T: Encodable>(_ value: T) throws {
-    print(try CanonicalJSON.string(value, pretty: true))
-}
-
 func fixed(_ x: Double, _ digits: Int = 3) -> String { String(format: "%.\(digits)f", x) }

@@ -21,10 +21,10 @@ struct RankEval: ParsableCommand {
     var json = false
 
     func run() throws {
-        let report = try reportingReproErrors {
+        let report = try reporting {
             Replay.evaluate(try history.load(replay), seed: seed)
         }
-        if json { return try rankPrintJSON(report) }
+        if json { return try printJSON(report, pretty: true) }
         print("runs: \(report.runs), scored (>= 1 failure, >= 2 tests): \(report.scoredRuns), executions: \(report.executions), seed: \(report.seed)")
         print("")
         print("| strategy | APFD | APFDc | time to 95% of failures |")

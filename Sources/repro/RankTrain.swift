@@ -25,7 +25,7 @@ struct RankTrain: ParsableCommand {
     var json = false
 
     func run() throws {
-        let file = try reportingReproErrors {
+        let file = try reporting {
             let runs = try options.load(history)
             let file = try resume.map { try Trainer.resume(try ModelFile.load(path: $0), on: runs, path: $0) }
                 ?? Trainer.train(runs, seed: seed)
@@ -34,7 +34,7 @@ struct RankTrain: ParsableCommand {
         }
         struct Summary: Encodable { var model: String; var runs: Int; var executions: Int; var seed: UInt64 }
         let summary = Summary(model: output, runs: file.trainedRuns, executions: file.trainedExecutions, seed: file.seed)
-        if json { return try rankPrintJSON(summary) }
+        if json { return try printJSON(summary, pretty: true) }
         print("trained on \(summary.runs) runs, \(summary.executions) executions; wrote \(output)")
     }
 }
