@@ -124,7 +124,8 @@ struct EscapeTests {
     ]
 
     /// True when this kernel runs i386 calls at all (IA32 emulation may be off).
-    static let hostHasI386: Bool = Probe.built && (try? Probe.onHost("i386-getpid"))?.errno == "0"
+    static let hostHasI386: Bool = Probe.built
+        && (try? TestSupport.sh([Probe.binary, "i386-getpid"])).flatMap { ProbeReport($0.out) }?.errno == "0"
 
     @Test(arguments: uids, denials)
     func deniedWithExactErrno(uid: UInt32, denial: Denial) throws {
