@@ -22,7 +22,7 @@ import Testing
         #expect(obj["exit_code"] as? Int == 3)
         #expect(obj["timed_out"] as? Bool == false)
         #expect(obj["signal"] is NSNull)
-        #expect(obj["policy"] as? String == "repro-sandbox-policy-1")
+        #expect(obj["policy"] as? String == "repro-sandbox-policy-2")
     }
 
     @Test func badInputExits2WithAClearMessage() throws {

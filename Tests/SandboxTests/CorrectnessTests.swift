@@ -81,6 +81,11 @@ import Testing
         #expect(c.stdoutText == "2\n1\n")
     }
 
+    @Test func initCommandLineHidesHostPaths() throws {
+        let c = try run(["/bin/sh", "-c", "tr -d '\\000' < /proc/1/cmdline"])
+        #expect(c.stdoutText == "repro-sandbox-init")
+    }
+
     @Test func setupFailureNamesItsStage() throws {
         let c = try run(["/bin/true"]) { $0.workingDirectory = "/no/such/dir" }
         #expect(c.result.exitCode == 70)

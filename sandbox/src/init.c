@@ -107,8 +107,35 @@ static void exec_command(const struct options *o, const struct sock_fprog *filte
 
 static void on_signal(int sig) { (void)sig; }
 
-void run_init(const struct options *o, int sync_fd, const struct sock_fprog *filter)
+/* init inherits the launcher's argv, which names host paths (bind sources, the
+ * launcher's location); /proc/1/cmdline inside would show them. Every string the
+ * options point into is copied first, then the argv area is overwritten. */
+static char *dup_or_null(const char *s) { return s ? strdup(s) : NULL; }
+
+static void hide_launcher_argv(struct options *o, int argc, char **argv)
 {
+    for (size_t i = 0; i < o->n_ops; i++) {
+        o->ops[i].src = dup_or_null(o->ops[i].src);
+        o->ops[i].dest = dup_or_null(o->ops[i].dest);
+    }
+    o->hostname = dup_or_null(o->hostname);
+    o->domainname = dup_or_null(o->domainname);
+    o->chdir = dup_or_null(o->chdir);
+    o->seccomp = dup_or_null(o->seccomp);
+    size_t n = 0;
+    while (o->argv[n]) n++;
+    char **cmd = calloc(n + 1, sizeof *cmd);
+    if (!cmd) fail_stage(ENOMEM, "copy the command line");
+    for (size_t i = 0; i < n; i++) cmd[i] = strdup(o->argv[i]);
+    o->argv = cmd;
+    char *start = argv[0], *end = argv[argc - 1] + strlen(argv[argc - 1]);
+    memset(start, 0, (size_t)(end - start));
+    snprintf(start, (size_t)(end - start) + 1, "repro-sandbox-init");
+}
+
+void run_init(struct options *o, int argc, char **argv, int sync_fd, const struct sock_fprog *filter)
+{
+    hide_launcher_argv(o, argc, argv);
     char go;
     ssize_t n;
     do n = read(sync_fd, &go, 1); while (n < 0 && errno == EINTR);

@@ -194,7 +194,7 @@ int main(int argc, char **argv)
         close(report_pipe[0]);
         prctl(PR_SET_PDEATHSIG, SIGKILL);
         report_init(report_pipe[1]);
-        run_init(&o, sync_pipe[0], have_filter ? &filter : NULL);
+        run_init(&o, argc, argv, sync_pipe[0], have_filter ? &filter : NULL);
     }
     close(sync_pipe[0]);
     close(report_pipe[1]);

@@ -21,7 +21,7 @@
 #define SANDBOX_VERSION "0.1.0"
 /* Bumped whenever the default seccomp policy or the fixed sandbox view changes: it is
  * part of every action digest, so a policy change invalidates cached results. */
-#define SANDBOX_POLICY_VERSION "repro-sandbox-policy-1"
+#define SANDBOX_POLICY_VERSION "repro-sandbox-policy-2"
 
 enum op_kind { OP_RO_BIND, OP_BIND, OP_DEV_BIND, OP_TMPFS, OP_DIR, OP_SYMLINK, OP_FILE, OP_PROC, OP_DEV };
 
@@ -103,7 +103,7 @@ void cgroup_attach(struct cgroup_state *cg, pid_t pid);
 void cgroup_finish(struct cgroup_state *cg, bool *oom_killed, bool *pids_max_hit);
 
 /* init.c */
-void run_init(const struct options *o, int sync_fd, const struct sock_fprog *filter) __attribute__((noreturn));
+void run_init(struct options *o, int argc, char **argv, int sync_fd, const struct sock_fprog *filter) __attribute__((noreturn));
 
 /* util.c */
 int sb_mkdir_p(const char *path, mode_t mode);
