@@ -1,2 +1,188 @@
-// Replaced by the store work (issue 3).
-public enum StorePlaceholder {}
+import Core
+import Foundation
+
+/// The content-addressed store under `$REPRO_HOME` (docs/store.md):
+///
+///     cas/sha256/ab/<hex>   blobs, read-only, named by their SHA-256
+///     tmp/                  temporary files of writes in progress
+///     index.sqlite          the SQLite index (blobs, trees, actions, builds, pins)
+///     index.lock            flock(2)ed exclusively by index writers
+///     gc.lock               flock(2)ed shared by writers, exclusively by gc
+///
+/// Blobs are written atomically (temporary file in `tmp/`, fsync, rename, fsync of the
+/// directory) and are idempotent: two processes writing the same blob both succeed. Reads
+/// check size and hash. Safe to use from several threads and several processes.
+public final class Store: Sendable {
+    public let root: String
+    let db: Database
+
+    var casDir: String { root + "/cas/sha256" }
+    var tmpDir: String { root + "/tmp" }
+    var gcLockPath: String { root + "/gc.lock" }
+
+    /// `$REPRO_HOME`, or `~/.cache/repro`.
+    public static var defaultRoot: String {
+        if let home = ProcessInfo.processInfo.environment["REPRO_HOME"], !home.isEmpty { return home }
+        let user = ProcessInfo.processInfo.environment["HOME"] ?? NSHomeDirectory()
+        return user + "/.cache/repro"
+    }
+
+    /// Opens (creating) the store at `root` (default `defaultRoot`) and migrates its index.
+    /// - Throws: `ReproError(.system)` when the directories or the index cannot be made.
+    public init(root: String? = nil) throws {
+        var path = root ?? Store.defaultRoot
+        while path.count > 1, path.hasSuffix("/") { path.removeLast() }
+        self.root = path
+        try FileManager.default.createDirectory(atPath: path + "/cas/sha256", withIntermediateDirectories: true)
+        try FileSupport.makeDirectory(path + "/tmp")
+        db = try Database(path: path + "/index.sqlite", lockPath: path + "/index.lock")
+        try StoreSchema.migrator.migrate(db)
+    }
+
+    /// Where the blob with `hex` lives (whether or not it is there).
+    public func blobPath(_ hex: String) -> String {
+        "\(casDir)/\(hex.prefix(2))/\(hex)"
+    }
+
+    // MARK: writing blobs
+
+    /// Stores a file's content (streamed); returns its digest.
+    /// - Throws: `ReproError(.invalidInput)` when the file cannot be opened,
+    ///   `ReproError(.system)` on I/O errors (the store is left without a partial blob).
+    @discardableResult
+    public func put(file: String) throws -> Digest {
+        try FileLock.with(gcLockPath, exclusive: false) {
+            let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: TreeHasher.chunk, alignment: 64)
+            defer { buffer.deallocate() }
+            let d = try writeBlob(fromFile: file, buffer: buffer, syncDirectory: true)
+            try index(blobs: [d])
+            return d
+        }
+    }
+
+    /// Stores bytes; returns their digest.
+    @discardableResult
+    public func put(data: Data) throws -> Digest {
+        var offset = 0
+        return try put { buffer in
+            let n = min(buffer.count, data.count - offset)
+            data.copyBytes(to: buffer.bindMemory(to: UInt8.self), from: offset..<(offset + n))
+            offset += n
+            return n
+        }
+    }
+
+    /// Stores what `source` produces: it fills the buffer and returns the byte count,
+    /// 0 at the end. If `source` throws, nothing is stored and the error is rethrown.
+    @discardableResult
+    public func put(_ source: (UnsafeMutableRawBufferPointer) throws -> Int) throws -> Digest {
+        try FileLock.with(gcLockPath, exclusive: false) {
+            let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: TreeHasher.chunk, alignment: 64)
+            defer { buffer.deallocate() }
+            let d = try writeBlob(buffer: buffer, syncDirectory: true, source)
+            try index(blobs: [d])
+            return d
+        }
+    }
+
+    func writeBlob(fromFile path: String, buffer: UnsafeMutableRawBufferPointer, syncDirectory: Bool) throws -> Digest {
+        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
+        guard fd >= 0 else { throw ReproError(.invalidInput, "open \(path): \(Syscall.errorString(errno))") }
+        defer { close(fd) }
+        return try writeBlob(buffer: buffer, syncDirectory: syncDirectory) { b in
+            try Syscall.check("read \(path)") { read(fd, b.baseAddress, b.count) }
+        }
+    }
+
+    /// The atomic write: temporary file in `tmp/` (O_EXCL), hash while writing, fsync,
+    /// rename into `cas/`, fsync of the shard directory when asked. Leaves no temporary
+    /// file behind on error.
+    func writeBlob(buffer: UnsafeMutableRawBufferPointer, syncDirectory: Bool,
+                   _ source: (UnsafeMutableRawBufferPointer) throws -> Int) throws -> Digest {
+        let tmp = "\(tmpDir)/blob.\(getpid()).\(UInt64.random(in: 0...UInt64.max))"
+        let fd = try Syscall.check("open \(tmp)") { open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o444) }
+        var isOpen = true
+        do {
+            var h = SHA256Stream()
+            while true {
+                let n = try source(buffer)
+                if n == 0 { break }
+                let chunk = UnsafeRawBufferPointer(rebasing: buffer[0..<n])
+                h.update(chunk)
+                try FileSupport.writeAll(fd, chunk, path: tmp)
+            }
+            let digest = h.finish()
+            try Syscall.check("fsync \(tmp)") { fsync(fd) }
+            close(fd)
+            isOpen = false
+            let shard = "\(casDir)/\(digest.hex.prefix(2))"
+            let final = "\(shard)/\(digest.hex)"
+            try FileSupport.makeDirectory(shard)
+            if FileSupport.size(final) == digest.size {
+                unlink(tmp)  // already there: writes are idempotent
+            } else {
+                try Syscall.check("rename \(tmp) -> \(final)") { rename(tmp, final) }
+                if syncDirectory { try FileSupport.syncDirectory(shard) }
+            }
+            return digest
+        } catch {
+            if isOpen { close(fd) }
+            unlink(tmp)
+            throw error
+        }
+    }
+
+    /// Records blobs in the index (already durable on disk).
+    func index(blobs: [Digest]) throws {
+        let now = FileSupport.now()
+        try db.write { c in
+            for d in blobs {
+                try c.execute("INSERT OR IGNORE INTO blobs (digest, size, added) VALUES (?, ?, ?)",
+                              [.text(d.hex), .int(d.size), .int(now)])
+            }
+        }
+    }
+
+    // MARK: reading blobs
+
+    /// Whether the blob is present with its size (size -1: any size). Does not hash.
+    public func contains(_ digest: Digest) -> Bool {
+        guard let size = FileSupport.size(blobPath(digest.hex)) else { return false }
+        return digest.size < 0 || size == digest.size
+    }
+
+    /// The path of a present blob, after checking its size and hash. Do not modify it.
+    /// - Throws: `ReproError(.invalidInput)` when absent, `ReproError(.verificationFailed)`
+    ///   when corrupt.
+    public func path(for digest: Digest) throws -> String {
+        let path = blobPath(digest.hex)
+        guard FileSupport.size(path) != nil else { throw missing(digest) }
+        let actual = try Digest.ofFile(path)
+        try check(digest, actual: actual)
+        return path
+    }
+
+    /// The bytes of a blob, checked (size and hash).
+    public func get(_ digest: Digest) throws -> Data {
+        let path = blobPath(digest.hex)
+        guard let data = FileManager.default.contents(atPath: path) else { throw missing(digest) }
+        try check(digest, actual: Digest.of(data))
+        return data
+    }
+
+    func check(_ expected: Digest, actual: Digest) throws {
+        if actual.hex != expected.hex || (expected.size >= 0 && actual.size != expected.size) {
+            throw corrupt(expected, actual: actual)
+        }
+    }
+
+    func missing(_ digest: Digest) -> ReproError {
+        ReproError(.invalidInput, "\(digest) is not in the store at \(root); fetch, build or `repro store import` it first")
+    }
+
+    func corrupt(_ digest: Digest, actual: Digest) -> ReproError {
+        ReproError(.verificationFailed,
+                   "blob \(digest) in the store is corrupt (\(blobPath(digest.hex)) has \(actual.size) bytes hashing to \(actual)); "
+                   + "run `repro store verify` to list every damaged blob, then `repro store gc` and rebuild or re-import")
+    }
+}

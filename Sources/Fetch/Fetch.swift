@@ -1,2 +1,0 @@
-// Replaced by the fetch work (issue 3).
-public enum FetchPlaceholder {}

@@ -1,0 +1,134 @@
+import Core
+import Foundation
+
+/// A recorded tree: its digest (= the manifest blob's digest) and totals.
+public struct TreeRecord: Hashable, Sendable, Codable {
+    public var tree: Digest
+    public var files: Int64
+    public var bytes: Int64
+}
+
+extension Store {
+    /// Stores every file of `dir` and its manifest, and records the tree, reading each
+    /// file once (hash and copy together, in parallel across cores).
+    /// - Returns: the tree digest and the manifest.
+    /// - Throws: `ReproError(.invalidInput)` for what an output cannot carry (see
+    ///   `TreeHasher`), `ReproError(.system)` on I/O errors.
+    @discardableResult
+    public func putTree(_ dir: String) throws -> (treeDigest: Digest, manifest: Manifest) {
+        try FileLock.with(gcLockPath, exclusive: false) {
+            let manifest = try TreeHasher.manifest(of: dir) { path, buffer in
+                try self.writeBlob(fromFile: path, buffer: buffer, syncDirectory: false)
+            }
+            var offset = 0
+            let data = manifest.data
+            let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: TreeHasher.chunk, alignment: 64)
+            defer { buffer.deallocate() }
+            let tree = try writeBlob(buffer: buffer, syncDirectory: false) { b in
+                let n = min(b.count, data.count - offset)
+                data.copyBytes(to: b.bindMemory(to: UInt8.self), from: offset..<(offset + n))
+                offset += n
+                return n
+            }
+            let blobs = manifest.blobDigests + [tree]
+            for shard in Set(blobs.map { $0.hex.prefix(2) }).sorted() {
+                try FileSupport.syncDirectory("\(casDir)/\(shard)")
+            }
+            let now = FileSupport.now()
+            try db.write { c in
+                for d in blobs {
+                    try c.execute("INSERT OR IGNORE INTO blobs (digest, size, added) VALUES (?, ?, ?)",
+                                  [.text(d.hex), .int(d.size), .int(now)])
+                }
+                try Store.insert(tree: tree, manifest: manifest, now: now, c)
+            }
+            return (tree, manifest)
+        }
+    }
+
+    static func insert(tree: Digest, manifest: Manifest, now: Int64, _ c: Connection) throws {
+        try c.execute("""
+            INSERT OR IGNORE INTO trees (tree, manifest, manifest_size, files, bytes, added)
+            VALUES (?, ?, ?, ?, ?, ?)
+            """, [.text(tree.hex), .text(tree.hex), .int(tree.size), .int(Int64(manifest.files)),
+                  .int(manifest.bytes), .int(now)])
+    }
+
+    /// Recorded trees, sorted by digest.
+    public func trees() throws -> [TreeRecord] {
+        try db.read { c in
+            try c.query("SELECT tree, manifest_size, files, bytes FROM trees ORDER BY tree").map {
+                TreeRecord(tree: Digest(hex: $0[0].text!, size: $0[1].int!), files: $0[2].int!, bytes: $0[3].int!)
+            }
+        }
+    }
+
+    /// The manifest of a stored tree, checked against the tree digest.
+    public func manifest(tree: Digest) throws -> Manifest {
+        let data = try get(tree)
+        let manifest = try Manifest.parse(data)
+        guard manifest.data == data else {
+            throw ReproError(.verificationFailed, "manifest \(tree) in the store is not canonical; run `repro store verify`")
+        }
+        return manifest
+    }
+
+    /// Recreates a stored tree at `dir` (which must not exist, or be empty): directories
+    /// 0755, files 0644/0755, symbolic links as recorded. Each file is checked against its
+    /// digest while it is copied.
+    /// - Throws: `ReproError(.invalidInput)` when `dir` is not empty or the tree is not
+    ///   in the store, `ReproError(.verificationFailed)` when a blob is missing or corrupt.
+    public func restoreTree(_ tree: Digest, to dir: String) throws {
+        let manifest = try manifest(tree: tree)
+        var isDir: ObjCBool = false
+        if FileManager.default.fileExists(atPath: dir, isDirectory: &isDir) {
+            guard isDir.boolValue, (try? FileManager.default.contentsOfDirectory(atPath: dir))?.isEmpty == true else {
+                throw ReproError(.invalidInput, "\(dir): restore target exists and is not an empty directory")
+            }
+        } else {
+            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        }
+        for e in manifest.entries where e.kind == .dir {
+            let path = dir + "/" + e.path
+            try Syscall.check("mkdir \(path)") { mkdir(path, 0o755) }
+            try Syscall.check("chmod \(path)") { chmod(path, 0o755) }
+        }
+        let files = manifest.entries.filter { $0.kind == .file }
+        _ = try TreeHasher.parallel(files, workers: nil) { e, buffer in
+            try self.copyBlob(e.digest!, to: dir + "/" + e.path, mode: mode_t(e.mode), buffer: buffer)
+        }
+        for e in manifest.entries where e.kind == .symlink {
+            let path = dir + "/" + e.path
+            try Syscall.check("symlink \(path)") { symlink(e.target!, path) }
+        }
+    }
+
+    /// Copies a blob to a new file, hashing as it goes.
+    func copyBlob(_ digest: Digest, to path: String, mode: mode_t, buffer: UnsafeMutableRawBufferPointer) throws -> Digest {
+        let source = blobPath(digest.hex)
+        let input = open(source, O_RDONLY | O_CLOEXEC)
+        guard input >= 0 else {
+            throw ReproError(.verificationFailed, "blob \(digest) is missing from the store at \(root); run `repro store verify`")
+        }
+        defer { close(input) }
+        let output = try Syscall.check("open \(path)") { open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600) }
+        defer { close(output) }
+        var h = SHA256Stream()
+        while true {
+            let n = try Syscall.check("read \(source)") { read(input, buffer.baseAddress, buffer.count) }
+            if n == 0 { break }
+            let chunk = UnsafeRawBufferPointer(rebasing: buffer[0..<n])
+            h.update(chunk)
+            try FileSupport.writeAll(output, chunk, path: path)
+        }
+        let actual = h.finish()
+        do {
+            try check(digest, actual: actual)
+        } catch {
+            unlink(path)
+            throw error
+        }
+        try Syscall.check("fchmod \(path)") { fchmod(output, mode) }
+        return actual
+    }
+}

@@ -1,0 +1,187 @@
+import Core
+import Foundation
+import Synchronization
+
+/// Walks a directory and hashes every regular file in parallel across cores, giving the
+/// canonical `Manifest` (and so the tree digest) of the tree.
+///
+/// The root itself is not an entry. Symbolic links are recorded, never followed (the
+/// root may be one). Device nodes, fifos and sockets are rejected: an output cannot
+/// carry them. Hard links are hashed as ordinary files.
+public enum TreeHasher {
+    /// Hashes (or stores) one regular file, reading it with `buffer`; returns its digest.
+    public typealias FileHandler = @Sendable (_ path: String, _ buffer: UnsafeMutableRawBufferPointer) throws -> Digest
+
+    /// Chunk size of the streaming reads.
+    static let chunk = 256 * 1024
+
+    /// The manifest of the tree at `root`.
+    /// - Parameters:
+    ///   - workers: threads hashing files; defaults to the number of cores.
+    ///   - handler: what to do with each file; defaults to hashing it (`hashFile`).
+    /// - Throws: `ReproError(.invalidInput)` naming the path when `root` is missing or not
+    ///   a directory, or an entry is a device, fifo, socket or has a non-UTF-8 name.
+    public static func manifest(of root: String, workers: Int? = nil,
+                                handler: FileHandler? = nil) throws -> Manifest {
+        var st = stat()
+        guard stat(root, &st) == 0 else {
+            throw ReproError(.invalidInput, "\(root): \(Syscall.errorString(errno))")
+        }
+        guard st.st_mode & S_IFMT == S_IFDIR else {
+            throw ReproError(.invalidInput, "\(root): not a directory")
+        }
+        var walker = Walker(root: root)
+        try walker.walk(relative: "")
+        let files = walker.files
+        let digests = try hashAll(files.map { root + "/" + $0.path }, workers: workers, handler: handler ?? hashFile)
+        var entries = walker.entries
+        for (i, f) in files.enumerated() {
+            entries.append(.file(f.path, executable: f.executable, digest: digests[i]))
+        }
+        return Manifest(entries: entries)
+    }
+
+    /// Streams one file through SHA-256 with `buffer`.
+    /// - Throws: `ReproError(.invalidInput)` when it cannot be opened (open(2)),
+    ///   `ReproError(.system)` when read(2) fails.
+    @Sendable public static func hashFile(_ path: String, _ buffer: UnsafeMutableRawBufferPointer) throws -> Digest {
+        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
+        guard fd >= 0 else { throw ReproError(.invalidInput, "open \(path): \(Syscall.errorString(errno))") }
+        defer { close(fd) }
+        var h = SHA256Stream()
+        while true {
+            let n = try Syscall.check("read \(path)") { read(fd, buffer.baseAddress, buffer.count) }
+            if n == 0 { break }
+            h.update(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
+        }
+        return h.finish()
+    }
+
+    /// Runs `handler` over `paths` on `workers` threads, each with its own buffer; keeps
+    /// the results in order. The first error wins and stops the others.
+    static func hashAll(_ paths: [String], workers: Int?, handler: FileHandler) throws -> [Digest] {
+        try parallel(paths, workers: workers, handler)
+    }
+
+    /// Runs `body` over `items` on `workers` threads (default: cores), each thread with
+    /// its own read buffer; results in order; the first error wins and stops the rest.
+    static func parallel<T: Sendable>(_ paths: [T], workers: Int?,
+                                      _ handler: @Sendable (T, UnsafeMutableRawBufferPointer) throws -> Digest) throws -> [Digest] {
+        if paths.isEmpty { return [] }
+        let threads = max(1, min(paths.count, workers ?? ProcessInfo.processInfo.activeProcessorCount))
+        let results = Results(count: paths.count)
+        let next = Atomic<Int>(0)
+        DispatchQueue.concurrentPerform(iterations: threads) { _ in
+            let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: chunk, alignment: 64)
+            defer { buffer.deallocate() }
+            while !results.failed {
+                let i = next.wrappingAdd(1, ordering: .relaxed).oldValue
+                if i >= paths.count { break }
+                do {
+                    results.set(i, try handler(paths[i], buffer))
+                } catch {
+                    results.fail(error)
+                }
+            }
+        }
+        return try results.values()
+    }
+
+    /// Results slots written by index from several threads (each index once).
+    private final class Results: @unchecked Sendable {
+        private let slots: UnsafeMutableBufferPointer<Digest?>
+        private let lock = Mutex<(any Error)?>(nil)
+        private let failedFlag = Atomic<Bool>(false)
+
+        init(count: Int) {
+            slots = .allocate(capacity: count)
+            slots.initialize(repeating: nil)
+        }
+
+        deinit {
+            slots.deinitialize()
+            slots.deallocate()
+        }
+
+        var failed: Bool { failedFlag.load(ordering: .relaxed) }
+
+        func set(_ i: Int, _ d: Digest) {
+            slots[i] = d
+        }
+
+        func fail(_ error: any Error) {
+            lock.withLock { if $0 == nil { $0 = error } }
+            failedFlag.store(true, ordering: .relaxed)
+        }
+
+        func values() throws -> [Digest] {
+            if let e = lock.withLock({ $0 }) { throw e }
+            return slots.map { $0! }
+        }
+    }
+}
+
+/// Depth-first directory walk with lstat, collecting directories, links and the files
+/// still to hash.
+private struct Walker {
+    let root: String
+    var entries: [ManifestEntry] = []
+    var files: [(path: String, executable: Bool)] = []
+
+    init(root: String) { self.root = root }
+
+    mutating func walk(relative: String) throws {
+        let dirPath = relative.isEmpty ? root : root + "/" + relative
+        guard let dir = opendir(dirPath) else {
+            throw ReproError(.invalidInput, "opendir \(dirPath): \(Syscall.errorString(errno))")
+        }
+        defer { closedir(dir) }
+        var names: [String] = []
+        while let ent = readdir(dir) {
+            let name: String? = withUnsafePointer(to: &ent.pointee.d_name) { p in
+                p.withMemoryRebound(to: CChar.self, capacity: 256) { String(validatingCString: $0) }
+            }
+            guard let name else {
+                throw ReproError(.invalidInput, "\(dirPath): an entry's name is not UTF-8; outputs must have UTF-8 names")
+            }
+            if name == "." || name == ".." { continue }
+            names.append(name)
+        }
+        for name in names {
+            let rel = relative.isEmpty ? name : relative + "/" + name
+            let full = root + "/" + rel
+            var st = stat()
+            guard lstat(full, &st) == 0 else {
+                throw ReproError(.invalidInput, "lstat \(full): \(Syscall.errorString(errno))")
+            }
+            switch st.st_mode & S_IFMT {
+            case S_IFREG:
+                files.append((rel, st.st_mode & 0o111 != 0))
+            case S_IFDIR:
+                entries.append(.dir(rel))
+                try walk(relative: rel)
+            case S_IFLNK:
+                entries.append(.symlink(rel, target: try readLink(full)))
+            default:
+                let what = switch st.st_mode & S_IFMT {
+                case S_IFIFO: "a fifo"
+                case S_IFSOCK: "a socket"
+                case S_IFCHR: "a character device"
+                case S_IFBLK: "a block device"
+                default: "an unknown file type"
+                }
+                throw ReproError(.invalidInput, "\(full) is \(what); outputs may only hold regular files, directories and symbolic links")
+            }
+        }
+    }
+
+    func readLink(_ path: String) throws -> String {
+        var buf = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+        let n = try Syscall.check("readlink \(path)") { readlink(path, &buf, buf.count - 1) }
+        let bytes = buf[0..<n].map { UInt8(bitPattern: $0) }
+        guard let target = String(validating: bytes, as: UTF8.self) else {
+            throw ReproError(.invalidInput, "\(path): link target is not UTF-8; outputs must have UTF-8 link targets")
+        }
+        return target
+    }
+}
