@@ -97,7 +97,7 @@ public final class Store: Sendable {
     /// The atomic write: temporary file in `tmp/` (O_EXCL), hash while writing, fsync,
     /// rename into `cas/`, fsync of the shard directory when asked. Leaves no temporary
     /// file behind on error.
-    func writeBlob(buffer: UnsafeMutableRawBufferPointer, syncDirectory: Bool,
+    func writeBlob(buffer: UnsafeMutableRawBufferPointer, syncDirectory: Bool, expected: Digest? = nil,
                    _ source: (UnsafeMutableRawBufferPointer) throws -> Int) throws -> Digest {
         let tmp = "\(tmpDir)/blob.\(getpid()).\(UInt64.random(in: 0...UInt64.max))"
         let fd = try Syscall.check("open \(tmp)") { open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o444) }
@@ -112,6 +112,9 @@ public final class Store: Sendable {
                 try FileSupport.writeAll(fd, chunk, path: tmp)
             }
             let digest = h.finish()
+            if let expected, expected.hex != digest.hex || (expected.size >= 0 && expected.size != digest.size) {
+                throw ReproError(.verificationFailed, "\(expected): content hashes to \(digest) (\(digest.size) bytes); not stored")
+            }
             try Syscall.check("fsync \(tmp)") { fsync(fd) }
             close(fd)
             isOpen = false

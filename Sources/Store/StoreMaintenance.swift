@@ -1,0 +1,131 @@
+import Core
+import Foundation
+
+/// What `verify` found. `ok` when nothing is corrupt or missing.
+public struct VerifyReport: Sendable, Codable, Hashable {
+    /// Blobs rehashed.
+    public var checked: Int
+    public var bytes: Int64
+    /// Blobs whose content does not match their name or indexed size.
+    public var corrupt: [String]
+    /// Blobs the index or a recorded tree/action needs that are absent.
+    public var missing: [String]
+    public var ok: Bool { corrupt.isEmpty && missing.isEmpty }
+}
+
+/// What `gc` removed.
+public struct GCReport: Sendable, Codable, Hashable {
+    public var kept: Int
+    public var removed: Int
+    public var bytesFreed: Int64
+
+    enum CodingKeys: String, CodingKey {
+        case kept, removed
+        case bytesFreed = "bytes_freed"
+    }
+}
+
+extension Store {
+    /// Every blob file under `cas/`, as hex names (sorted).
+    func blobFiles() throws -> [String] {
+        var out: [String] = []
+        for shard in try FileManager.default.contentsOfDirectory(atPath: casDir).sorted() {
+            let names = try FileManager.default.contentsOfDirectory(atPath: casDir + "/" + shard)
+            out += names.filter { $0.count == 64 && $0.hasPrefix(shard) }
+        }
+        return out.sorted()
+    }
+
+    /// Rehashes every blob on disk (in parallel) and checks that everything the index,
+    /// recorded trees, actions and pins need is present. Read-only.
+    public func verify() throws -> VerifyReport {
+        let (indexed, roots) = try db.read { c in
+            (Dictionary(try c.query("SELECT digest, size FROM blobs").map { ($0[0].text!, $0[1].int!) },
+                        uniquingKeysWith: { a, _ in a }),
+             try rootDigests(c))
+        }
+        let files = try blobFiles()
+        let actual = try TreeHasher.parallel(files, workers: nil) { hex, buffer in
+            try TreeHasher.hashFile(self.blobPath(hex), buffer)
+        }
+        var corrupt: [String] = [], bytes: Int64 = 0
+        var good = Set<String>()
+        for (hex, d) in zip(files, actual) {
+            bytes += d.size
+            if d.hex != hex || (indexed[hex].map { $0 != d.size } ?? false) {
+                corrupt.append("sha256:" + hex)
+            } else {
+                good.insert(hex)
+            }
+        }
+        var needed = Set(indexed.keys)
+        for tree in roots.trees {
+            needed.insert(tree)
+            if good.contains(tree), let m = try? Manifest.parse(Data(contentsOf: URL(fileURLWithPath: blobPath(tree)))) {
+                needed.formUnion(m.blobDigests.map(\.hex))
+            }
+        }
+        needed.formUnion(roots.blobs)
+        let present = Set(files)
+        let missing = needed.subtracting(present).sorted().map { "sha256:" + $0 }
+        return VerifyReport(checked: files.count, bytes: bytes, corrupt: corrupt, missing: missing)
+    }
+
+    /// Roots of reachability: recorded trees (with the trees of actions and builds) and
+    /// lone blobs (action logs, pins).
+    func rootDigests(_ c: Connection) throws -> (trees: Set<String>, blobs: Set<String>) {
+        let trees = Set(try c.query("SELECT tree FROM trees UNION SELECT tree FROM actions UNION SELECT manifest FROM actions UNION SELECT tree FROM builds WHERE tree IS NOT NULL").compactMap { $0[0].text })
+        let blobs = Set(try c.query("SELECT log FROM actions WHERE log IS NOT NULL UNION SELECT digest FROM pins").compactMap { $0[0].text })
+        return (trees, blobs)
+    }
+
+    /// Removes every blob not reachable from a recorded tree, action, build, pin or one
+    /// of `keep` (tree digests keep their files too), and stale temporary files. Holds
+    /// the gc lock exclusively, so no writer runs meanwhile.
+    /// - Throws: `ReproError(.verificationFailed)` when a root tree's manifest is missing
+    ///   or corrupt (gc would not know what it needs): run `repro store verify`.
+    public func gc(keep: [Digest] = []) throws -> GCReport {
+        try FileLock.with(gcLockPath, exclusive: true) {
+            var (trees, blobs) = try db.read { c in try rootDigests(c) }
+            for d in keep {
+                if let m = try? manifest(tree: d) {
+                    trees.insert(d.hex)
+                    blobs.formUnion(m.blobDigests.map(\.hex))
+                } else {
+                    blobs.insert(d.hex)
+                }
+            }
+            var reachable = blobs
+            for tree in trees {
+                let m: Manifest
+                do {
+                    m = try manifest(tree: Digest(hex: tree, size: -1))
+                } catch let e as ReproError {
+                    throw ReproError(.verificationFailed, "gc: cannot read the manifest of recorded tree sha256:\(tree) (\(e.message)); "
+                                     + "nothing was removed; run `repro store verify`")
+                }
+                reachable.insert(tree)
+                reachable.formUnion(m.blobDigests.map(\.hex))
+            }
+            var removed: [String] = [], freed: Int64 = 0, kept = 0
+            for hex in try blobFiles() {
+                if reachable.contains(hex) { kept += 1; continue }
+                let path = blobPath(hex)
+                freed += FileSupport.size(path) ?? 0
+                try Syscall.check("unlink \(path)") { unlink(path) }
+                removed.append(hex)
+            }
+            for name in (try? FileManager.default.contentsOfDirectory(atPath: tmpDir)) ?? [] {
+                unlink(tmpDir + "/" + name)
+            }
+            try db.write { c in
+                for hex in removed { try c.execute("DELETE FROM blobs WHERE digest = ?", [.text(hex)]) }
+                let rows = try c.query("SELECT digest FROM blobs").compactMap { $0[0].text }
+                for hex in rows where FileSupport.size(blobPath(hex)) == nil {
+                    try c.execute("DELETE FROM blobs WHERE digest = ?", [.text(hex)])
+                }
+            }
+            return GCReport(kept: kept, removed: removed.count, bytesFreed: freed)
+        }
+    }
+}
