@@ -1,2 +1,0 @@
-// Replaced by the recipe work (issue 3).
-public enum RecipePlaceholder {}
