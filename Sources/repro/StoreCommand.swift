@@ -1,0 +1,150 @@
+import ArgumentParser
+import Core
+import Foundation
+import Store
+
+/// `repro store ...`: maintenance of the content-addressed store (docs/store.md).
+struct StoreCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "store",
+        abstract: "Verify, collect, export and import the content-addressed store.",
+        subcommands: [Verify.self, GC.self, Export.self, Import.self, Path.self]
+    )
+
+    struct Options: ParsableArguments {
+        @Option(help: "The store directory (default: $REPRO_HOME, else ~/.cache/repro).")
+        var store: String?
+
+        @Flag(help: "Print one JSON object on stdout.")
+        var json = false
+
+        func open() throws -> Store { try Store(root: store) }
+    }
+
+    /// Progress for people: only when stderr is a terminal.
+    static func progress(_ text: String) {
+        if isatty(2) == 1 { FileHandle.standardError.write(Data("repro: \(text)\n".utf8)) }
+    }
+
+    struct Verify: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Rehash every blob; report corrupt and missing ones (exit 4 when any).")
+        @OptionGroup var options: Options
+
+        func run() throws {
+            try reporting {
+                let store = try options.open()
+                StoreCommand.progress("verifying \(store.root)")
+                let report = try store.verify()
+                if options.json {
+                    try printJSON(report)
+                } else {
+                    print("checked \(report.checked) blobs, \(report.bytes) bytes")
+                    for d in report.corrupt { print("corrupt \(d)") }
+                    for d in report.missing { print("missing \(d)") }
+                }
+                if !report.ok {
+                    throw ReproError(.verificationFailed, "\(report.corrupt.count) corrupt and \(report.missing.count) missing blobs in \(store.root); "
+                                     + "run `repro store gc` to drop unreachable ones, then rebuild or `repro store import` what is missing")
+                }
+            }
+        }
+    }
+
+    struct GC: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "gc",
+            abstract: "Remove blobs no recorded tree, action, build or pin reaches.")
+        @OptionGroup var options: Options
+        @Option(name: .customLong("keep"), help: "Also keep this digest (a tree keeps its files); repeatable.")
+        var keep: [String] = []
+
+        func run() throws {
+            try reporting {
+                let roots = try keep.map { try Digest.parse($0) }
+                let store = try options.open()
+                StoreCommand.progress("collecting garbage in \(store.root)")
+                let report = try store.gc(keep: roots)
+                if options.json {
+                    try printJSON(report)
+                } else {
+                    print("removed \(report.removed) blobs, freed \(report.bytesFreed) bytes; kept \(report.kept)")
+                }
+            }
+        }
+    }
+
+    struct Export: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Write blobs and index rows to one deterministic tar.")
+        @OptionGroup var options: Options
+        @Argument(help: "The archive to write.")
+        var file: String
+        @Option(name: .customLong("tree"), help: "A tree, action or blob digest to carry (repeatable; default: everything).")
+        var trees: [String] = []
+
+        func run() throws {
+            try reporting {
+                let digests = try trees.map { try Digest.parse($0) }
+                let store = try options.open()
+                StoreCommand.progress("exporting to \(file)")
+                let report = try store.export(to: file, digests: digests)
+                if options.json {
+                    try printJSON(report)
+                } else {
+                    print("exported \(report.blobs) blobs (\(report.bytes) bytes), \(report.trees) trees, \(report.actions) actions to \(file)")
+                }
+            }
+        }
+    }
+
+    struct Import: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Add an export's blobs (each verified) and index rows to the store.")
+        @OptionGroup var options: Options
+        @Argument(help: "An archive written by `repro store export`.")
+        var file: String
+
+        func run() throws {
+            try reporting {
+                guard FileManager.default.fileExists(atPath: file) else {
+                    throw ReproError(.invalidInput, "\(file): no such file")
+                }
+                let store = try options.open()
+                StoreCommand.progress("importing \(file)")
+                let report = try store.import(from: file)
+                if options.json {
+                    try printJSON(report)
+                } else {
+                    print("imported \(report.blobs) blobs (\(report.bytes) bytes), \(report.trees) trees, \(report.actions) actions")
+                }
+            }
+        }
+    }
+
+    struct Path: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Print the store directory, or the verified path of a blob.")
+        @OptionGroup var options: Options
+        @Argument(help: "A blob digest (sha256:<hex>).")
+        var digest: String?
+
+        struct Output: Encodable {
+            var root: String
+            var path: String?
+        }
+
+        func run() throws {
+            try reporting {
+                let d = try digest.map { try Digest.parse($0) }
+                let store = try options.open()
+                let path = try d.map { try store.path(for: $0) }
+                if options.json {
+                    try printJSON(Output(root: store.root, path: path))
+                } else {
+                    print(path ?? store.root)
+                }
+            }
+        }
+    }
+}
