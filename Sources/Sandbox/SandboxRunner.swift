@@ -106,6 +106,20 @@ public struct SandboxRunner: Sendable {
         return Completed(result: result, stdout: streams[1], stderr: streams[2], launcherExit: launcherExit)
     }
 
+    /// Replaces this process with the launcher running `spec`: the launcher's exit
+    /// status becomes this process's, and nothing of repro stays in between. For
+    /// callers that need no status object (`repro run` without --json).
+    /// - Throws: what `validate` finds, or `.system` when execve fails.
+    public func exec(_ spec: SandboxSpec) throws -> Never {
+        try validate(spec)
+        let args = [launcher] + spec.launcherArguments()
+        var cargs = args.map { strdup($0) }
+        cargs.append(nil)
+        var env: [UnsafeMutablePointer<CChar>?] = [nil]
+        execve(launcher, &cargs, &env)
+        throw ReproError(.system, "execve \(launcher): \(Syscall.errorString(errno))")
+    }
+
     /// Checks what the launcher would reject, so the message can name the option.
     private func validate(_ spec: SandboxSpec) throws {
         guard !spec.command.isEmpty else { throw ReproError(.invalidInput, "no command given") }

@@ -134,6 +134,9 @@ struct RunCommand: ParsableCommand {
         var completed: SandboxRunner.Completed?
         try reporting {
             let runner = try SandboxRunner()
+            // Without --json nothing is left for repro to do: the launcher takes over
+            // the process and its exit status is the command's.
+            if !json { try runner.exec(try spec()) }
             // Ctrl-C reaches the sandbox through the launcher; repro waits for its report.
             signal(SIGINT, SIG_IGN)
             completed = try runner.run(try spec())
