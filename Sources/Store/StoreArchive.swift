@@ -247,7 +247,6 @@ private final class ArchiveReader {
         archive_read_support_filter_all(a)
         guard archive_read_open_filename(a, path, 1 << 16) == ARCHIVE_OK else {
             let why = archive_error_string(a).map { String(cString: $0) } ?? "cannot open"
-            archive_read_free(a)
             throw ReproError(.invalidInput, "\(path): \(why)")
         }
     }
