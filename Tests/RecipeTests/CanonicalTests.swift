@@ -134,3 +134,35 @@ import Testing
         #expect(r.outputs.archive != nil)
     }
 }
+
+/// The error examples in docs/recipes.md are real: each is produced from
+/// recipes/hello.toml with one edit, and the doc holds the message verbatim.
+@Suite struct DocumentedErrorTests {
+    static let edits: [(String, String)] = [
+        ("script = \"\"\"", "scirpt = \"\"\""),
+        ("[build]", "[biuld]"),
+        ("debian-source = \"hello=2.10-3\"", "path = \"../../etc/passwd\""),
+        ("memory = \"2G\"", "memory = \"2GB\""),
+        ("name = \"hello\"", "name = hello"),
+        ("\"from:hello\"", "\"from:helo\""),
+        ("unpack = true ", "unpack = true\nunpack = false"),
+        ("source-date-epoch = \"from:hello\"", "source-date-epoch = 2024-01-01"),
+        ("[inputs.hello]", "[inputs.hello]\n[toolchain]"),
+        ("debian-source = \"hello=2.10-3\"", "path = \"x\"\ngit = \"y\""),
+        ("[inputs.hello]", "[inputs.src]\ngit = \"repo\"\n[inputs.hello]"),
+    ]
+
+    @Test(arguments: edits) func documented(_ edit: (String, String)) throws {
+        let root = ExampleRecipeTests.root
+        let hello = try String(contentsOf: root.appendingPathComponent("recipes/hello.toml"), encoding: .utf8)
+        let doc = try String(contentsOf: root.appendingPathComponent("docs/recipes.md"), encoding: .utf8)
+        let edited = hello.replacingOccurrences(of: edit.0, with: edit.1)
+        #expect(edited != hello)
+        do {
+            _ = try Recipe.parse(edited, file: "recipes/hello.toml")
+            Issue.record("no error for \(edit)")
+        } catch let e as ReproError {
+            #expect(doc.contains("\n" + e.message + "\n"), "docs/recipes.md lacks: \(e.message)")
+        }
+    }
+}
