@@ -78,7 +78,7 @@ import Testing
     }
 
     @Test func symlinkToEtcThenMemberThroughItIsRefused() throws {
-        let passwd = fingerprint("/etc")
+        let passwd = try Digest.ofFile("/etc/passwd")
         // Source archives: the absolute link itself is refused.
         let (t1, root1, r1) = try run([M.symlink("link", "/etc"), M.file("link/passwd", "evil\n")])
         defer { t1.cleanup() }
@@ -92,7 +92,7 @@ import Testing
         #expect(refused(r2, "symlink"))
         #expect(try FileManager.default.destinationOfSymbolicLink(atPath: root2 + "/link") == "etc")
         #expect(!FileManager.default.fileExists(atPath: root2 + "/etc/passwd"))
-        #expect(fingerprint("/etc") == passwd)
+        #expect(try Digest.ofFile("/etc/passwd") == passwd)
     }
 
     @Test func relativeSymlinkLeavingTheRootIsRefused() throws {
