@@ -52,9 +52,7 @@ public final class Store: Sendable {
     @discardableResult
     public func put(file: String) throws -> Digest {
         try FileLock.with(gcLockPath, exclusive: false) {
-            let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: TreeHasher.chunk, alignment: 64)
-            defer { buffer.deallocate() }
-            let d = try writeBlob(fromFile: file, buffer: buffer, syncDirectory: true)
+            let d = try writeBlob(fromFile: file, scratch: TreeHasher.Scratch(), syncDirectory: true)
             try index(blobs: [d])
             return d
         }
@@ -77,19 +75,17 @@ public final class Store: Sendable {
     @discardableResult
     public func put(_ source: (UnsafeMutableRawBufferPointer) throws -> Int) throws -> Digest {
         try FileLock.with(gcLockPath, exclusive: false) {
-            let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: TreeHasher.chunk, alignment: 64)
-            defer { buffer.deallocate() }
-            let d = try writeBlob(buffer: buffer, syncDirectory: true, source)
+            let d = try writeBlob(scratch: TreeHasher.Scratch(), syncDirectory: true, source)
             try index(blobs: [d])
             return d
         }
     }
 
-    func writeBlob(fromFile path: String, buffer: UnsafeMutableRawBufferPointer, syncDirectory: Bool) throws -> Digest {
+    func writeBlob(fromFile path: String, scratch: TreeHasher.Scratch, syncDirectory: Bool) throws -> Digest {
         let fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
         guard fd >= 0 else { throw ReproError(.invalidInput, "open \(path): \(Syscall.errorString(errno))") }
         defer { close(fd) }
-        return try writeBlob(buffer: buffer, syncDirectory: syncDirectory) { b in
+        return try writeBlob(scratch: scratch, syncDirectory: syncDirectory) { b in
             try Syscall.check("read \(path)") { read(fd, b.baseAddress, b.count) }
         }
     }
@@ -97,13 +93,14 @@ public final class Store: Sendable {
     /// The atomic write: temporary file in `tmp/` (O_EXCL), hash while writing, fsync,
     /// rename into `cas/`, fsync of the shard directory when asked. Leaves no temporary
     /// file behind on error.
-    func writeBlob(buffer: UnsafeMutableRawBufferPointer, syncDirectory: Bool, expected: Digest? = nil,
+    func writeBlob(scratch: TreeHasher.Scratch, syncDirectory: Bool, expected: Digest? = nil,
                    _ source: (UnsafeMutableRawBufferPointer) throws -> Int) throws -> Digest {
         let tmp = "\(tmpDir)/blob.\(getpid()).\(UInt64.random(in: 0...UInt64.max))"
         let fd = try Syscall.check("open \(tmp)") { open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o444) }
         var isOpen = true
         do {
-            var h = SHA256Stream()
+            let buffer = scratch.buffer, h = scratch.sha
+            h.reset()
             while true {
                 let n = try source(buffer)
                 if n == 0 { break }

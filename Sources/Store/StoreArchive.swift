@@ -69,9 +69,6 @@ extension Store {
         index.actions = index.actions.filter { a in
             hexes.contains(a.manifest.hex) && (a.log.map { hexes.contains($0.hex) } ?? true)
         }.sorted { $0.action < $1.action }
-        if digests.isEmpty {
-            index.actions.sort { $0.action < $1.action }
-        }
         index.pins = index.pins.filter { hexes.contains($0.digest.hex) }.sorted { $0.digest < $1.digest }
         let trees = Set(index.trees.map(\.hex))
         index.actions = index.actions.filter { trees.contains($0.tree.hex) }
@@ -102,14 +99,13 @@ extension Store {
     public func `import`(from file: String) throws -> TransferReport {
         try FileLock.with(gcLockPath, exclusive: false) {
             let reader = try ArchiveReader(path: file)
-            let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: TreeHasher.chunk, alignment: 64)
-            defer { buffer.deallocate() }
+            let scratch = TreeHasher.Scratch()
             var blobs: [Digest] = [], bytes: Int64 = 0
             var index: ExportIndex?
             while let (name, size) = try reader.next() {
                 if name.hasPrefix("blobs/sha256/") {
                     let expected = try Digest.parse(String(name.dropFirst("blobs/sha256/".count)), size: size)
-                    let d = try writeBlob(buffer: buffer, syncDirectory: false, expected: expected) { b in
+                    let d = try writeBlob(scratch: scratch, syncDirectory: false, expected: expected) { b in
                         try reader.read(into: b)
                     }
                     blobs.append(d)

@@ -45,8 +45,8 @@ extension Store {
              try rootDigests(c))
         }
         let files = try blobFiles()
-        let actual = try TreeHasher.parallel(files, workers: nil) { hex, buffer in
-            try TreeHasher.hashFile(self.blobPath(hex), buffer)
+        let actual = try TreeHasher.parallel(files, workers: nil) { hex, scratch in
+            try TreeHasher.hashFile(self.blobPath(hex), scratch)
         }
         var corrupt: [String] = [], bytes: Int64 = 0
         var good = Set<String>()

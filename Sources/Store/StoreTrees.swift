@@ -17,14 +17,12 @@ extension Store {
     @discardableResult
     public func putTree(_ dir: String) throws -> (treeDigest: Digest, manifest: Manifest) {
         try FileLock.with(gcLockPath, exclusive: false) {
-            let manifest = try TreeHasher.manifest(of: dir) { path, buffer in
-                try self.writeBlob(fromFile: path, buffer: buffer, syncDirectory: false)
+            let manifest = try TreeHasher.manifest(of: dir, workers: nil) { path, scratch in
+                try self.writeBlob(fromFile: path, scratch: scratch, syncDirectory: false)
             }
             var offset = 0
             let data = manifest.data
-            let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: TreeHasher.chunk, alignment: 64)
-            defer { buffer.deallocate() }
-            let tree = try writeBlob(buffer: buffer, syncDirectory: false) { b in
+            let tree = try writeBlob(scratch: TreeHasher.Scratch(), syncDirectory: false) { b in
                 let n = min(b.count, data.count - offset)
                 data.copyBytes(to: b.bindMemory(to: UInt8.self), from: offset..<(offset + n))
                 offset += n
@@ -94,8 +92,8 @@ extension Store {
             try Syscall.check("chmod \(path)") { chmod(path, 0o755) }
         }
         let files = manifest.entries.filter { $0.kind == .file }
-        _ = try TreeHasher.parallel(files, workers: nil) { e, buffer in
-            try self.copyBlob(e.digest!, to: dir + "/" + e.path, mode: mode_t(e.mode), buffer: buffer)
+        _ = try TreeHasher.parallel(files, workers: nil) { e, scratch in
+            try self.copyBlob(e.digest!, to: dir + "/" + e.path, mode: mode_t(e.mode), scratch: scratch)
         }
         for e in manifest.entries where e.kind == .symlink {
             let path = dir + "/" + e.path
@@ -104,7 +102,9 @@ extension Store {
     }
 
     /// Copies a blob to a new file, hashing as it goes.
-    func copyBlob(_ digest: Digest, to path: String, mode: mode_t, buffer: UnsafeMutableRawBufferPointer) throws -> Digest {
+    func copyBlob(_ digest: Digest, to path: String, mode: mode_t, scratch: TreeHasher.Scratch) throws -> Digest {
+        let buffer = scratch.buffer, h = scratch.sha
+        h.reset()
         let source = blobPath(digest.hex)
         let input = open(source, O_RDONLY | O_CLOEXEC)
         guard input >= 0 else {
@@ -113,7 +113,6 @@ extension Store {
         defer { close(input) }
         let output = try Syscall.check("open \(path)") { open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600) }
         defer { close(output) }
-        var h = SHA256Stream()
         while true {
             let n = try Syscall.check("read \(source)") { read(input, buffer.baseAddress, buffer.count) }
             if n == 0 { break }

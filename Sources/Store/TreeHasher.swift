@@ -9,8 +9,15 @@ import Synchronization
 /// root may be one). Device nodes, fifos and sockets are rejected: an output cannot
 /// carry them. Hard links are hashed as ordinary files.
 public enum TreeHasher {
-    /// Hashes (or stores) one regular file, reading it with `buffer`; returns its digest.
-    public typealias FileHandler = @Sendable (_ path: String, _ buffer: UnsafeMutableRawBufferPointer) throws -> Digest
+    /// Hashes (or stores) one regular file, reading it with the thread's `scratch`.
+    typealias FileHandler = @Sendable (_ path: String, _ scratch: Scratch) throws -> Digest
+
+    /// A worker thread's read buffer and hash context, reused for every file it handles.
+    final class Scratch {
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: TreeHasher.chunk, alignment: 64)
+        let sha = FastSHA256()
+        deinit { buffer.deallocate() }
+    }
 
     /// Chunk size of the streaming reads.
     static let chunk = 256 * 1024
@@ -18,11 +25,15 @@ public enum TreeHasher {
     /// The manifest of the tree at `root`.
     /// - Parameters:
     ///   - workers: threads hashing files; defaults to the number of cores.
-    ///   - handler: what to do with each file; defaults to hashing it (`hashFile`).
     /// - Throws: `ReproError(.invalidInput)` naming the path when `root` is missing or not
     ///   a directory, or an entry is a device, fifo, socket or has a non-UTF-8 name.
-    public static func manifest(of root: String, workers: Int? = nil,
-                                handler: FileHandler? = nil) throws -> Manifest {
+    public static func manifest(of root: String, workers: Int? = nil) throws -> Manifest {
+        try manifest(of: root, workers: workers, handler: hashFile)
+    }
+
+    /// The manifest of the tree at `root`, with `handler` run on each file (the store
+    /// copies while it hashes).
+    static func manifest(of root: String, workers: Int?, handler: FileHandler) throws -> Manifest {
         var st = stat()
         guard stat(root, &st) == 0 else {
             throw ReproError(.invalidInput, "\(root): \(Syscall.errorString(errno))")
@@ -33,7 +44,7 @@ public enum TreeHasher {
         var walker = Walker(root: root)
         try walker.walk(relative: "")
         let files = walker.files
-        let digests = try hashAll(files.map { root + "/" + $0.path }, workers: workers, handler: handler ?? hashFile)
+        let digests = try hashAll(files.map { root + "/" + $0.path }, workers: workers, handler: handler)
         var entries = walker.entries
         for (i, f) in files.enumerated() {
             entries.append(.file(f.path, executable: f.executable, digest: digests[i]))
@@ -41,20 +52,21 @@ public enum TreeHasher {
         return Manifest(entries: entries)
     }
 
-    /// Streams one file through SHA-256 with `buffer`.
+    /// Streams one file through SHA-256 with the scratch buffer.
     /// - Throws: `ReproError(.invalidInput)` when it cannot be opened (open(2)),
     ///   `ReproError(.system)` when read(2) fails.
-    @Sendable public static func hashFile(_ path: String, _ buffer: UnsafeMutableRawBufferPointer) throws -> Digest {
+    @Sendable static func hashFile(_ path: String, _ scratch: Scratch) throws -> Digest {
+        let buffer = scratch.buffer
         let fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
         guard fd >= 0 else { throw ReproError(.invalidInput, "open \(path): \(Syscall.errorString(errno))") }
         defer { close(fd) }
-        var h = SHA256Stream()
+        scratch.sha.reset()
         while true {
             let n = try Syscall.check("read \(path)") { read(fd, buffer.baseAddress, buffer.count) }
             if n == 0 { break }
-            h.update(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
+            scratch.sha.update(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
         }
-        return h.finish()
+        return scratch.sha.finish()
     }
 
     /// Runs `handler` over `paths` on `workers` threads, each with its own buffer; keeps
@@ -66,19 +78,18 @@ public enum TreeHasher {
     /// Runs `body` over `items` on `workers` threads (default: cores), each thread with
     /// its own read buffer; results in order; the first error wins and stops the rest.
     static func parallel<T: Sendable>(_ paths: [T], workers: Int?,
-                                      _ handler: @Sendable (T, UnsafeMutableRawBufferPointer) throws -> Digest) throws -> [Digest] {
+                                      _ handler: @Sendable (T, Scratch) throws -> Digest) throws -> [Digest] {
         if paths.isEmpty { return [] }
         let threads = max(1, min(paths.count, workers ?? ProcessInfo.processInfo.activeProcessorCount))
         let results = Results(count: paths.count)
         let next = Atomic<Int>(0)
         DispatchQueue.concurrentPerform(iterations: threads) { _ in
-            let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: chunk, alignment: 64)
-            defer { buffer.deallocate() }
+            let scratch = Scratch()
             while !results.failed {
                 let i = next.wrappingAdd(1, ordering: .relaxed).oldValue
                 if i >= paths.count { break }
                 do {
-                    results.set(i, try handler(paths[i], buffer))
+                    results.set(i, try handler(paths[i], scratch))
                 } catch {
                     results.fail(error)
                 }

@@ -106,6 +106,15 @@ import Testing
         #expect(throws: ReproError.self) { try TreeHasher.manifest(of: tmp + "/d/ok") }
     }
 
+    @Test func fastHasherMatchesCoreDigest() throws {
+        let sha = FastSHA256()
+        for size in [0, 1, 55, 56, 64, 1000, 300_000] {
+            let data = Data((0..<size).map { UInt8(truncatingIfNeeded: $0 &* 31) })
+            data.withUnsafeBytes { sha.update($0) }
+            #expect(sha.finish() == Digest.of(data))  // finish() resets for the next input
+        }
+    }
+
     @Test func hashingInParallelMatchesOneThread() throws {
         let tmp = try StoreTestSupport.tempDir("parallel")
         defer { StoreTestSupport.remove(tmp) }
