@@ -206,6 +206,28 @@ func lookup(_ t: TOMLTable, _ path: String) -> TOMLValue? {
         #expect(t["none"]?.table?.isEmpty == true)
     }
 
+    @Test func edgeCases() throws {
+        let t = try toml(#"""
+        3.14159 = "pi"
+        zero = -0
+        pzero = +0
+        fzero = -0.0
+        small = 6e-2
+        sep = 1_0.0_1
+        esc = """a\"""b"""
+        [ spaced . header ]
+        k = 1
+        """#)
+        #expect(lookup(t, "3.14159")?.string == "pi")
+        #expect(t["zero"]?.integer == 0)
+        #expect(t["pzero"]?.integer == 0)
+        #expect(t["fzero"]?.float == 0)
+        #expect(t["small"]?.float == 0.06)
+        #expect(t["sep"]?.float == 10.01)
+        #expect(t["esc"]?.string == #"a"""b"#)
+        #expect(lookup(t, "spaced.header.k")?.integer == 1)
+    }
+
     @Test func emptyAndBlankDocuments() throws {
         #expect(try toml("").isEmpty)
         #expect(try toml("\n\n  # only a comment\n\t\n").isEmpty)
