@@ -86,6 +86,11 @@ struct AptNetworkTests {
         let orig = try #require(paths.first { $0.contains(".orig.tar.") && !$0.hasSuffix(".asc") })
         try Extract.archive(orig, into: t.sub("src"), options: ExtractOptions(stripComponents: 1))
         #expect(FileManager.default.fileExists(atPath: t.sub("src/configure")))
+        // The whole source package, unpacked as dpkg-source would (patches listed, not applied).
+        let unpacked = try DebianSource.unpack(paths, into: t.sub("full"))
+        #expect(unpacked.format.hasPrefix("3.0"))
+        #expect(FileManager.default.fileExists(atPath: t.sub("full/configure")))
+        #expect(try DebianSource.changelogEpoch(t.sub("full")) > 1_600_000_000)
     }
 
     @Test(.timeLimit(.minutes(3))) func rootOfDashRunsAndIsCached() throws {
