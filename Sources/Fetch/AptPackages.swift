@@ -110,7 +110,7 @@ extension AptState {
             try FileManager.default.createDirectory(atPath: tmp, withIntermediateDirectories: true)
             defer { try? FileManager.default.removeItem(atPath: tmp) }
             try locked(exclusive: false) {
-                _ = try apt("apt-get", ["download"] + missing.map(\.spec), in: tmp, progress: progress, stdoutToStderr: true)
+                _ = try apt("apt-get", Self.asRoot + ["download"] + missing.map(\.spec), in: tmp, progress: progress, stdoutToStderr: true)
                     .check("apt-get download")
             }
             let fetched = (try? FileManager.default.contentsOfDirectory(atPath: tmp)) ?? []
@@ -128,6 +128,10 @@ extension AptState {
             return path
         }
     }
+
+    /// As root, apt would drop to `_apt` for downloading, find that user cannot write to
+    /// repro's directory, warn and download as root anyway: say so up front instead.
+    static var asRoot: [String] { geteuid() == 0 ? ["-o", "APT::Sandbox::User=root"] : [] }
 
     /// apt-get download names files `name_version_arch.deb` with the epoch's ':' as "%3a";
     /// the pool name has no epoch.
@@ -193,7 +197,7 @@ extension AptState {
             try FileManager.default.createDirectory(atPath: tmp, withIntermediateDirectories: true)
             defer { try? FileManager.default.removeItem(atPath: tmp) }
             try locked(exclusive: false) {
-                _ = try apt("apt-get", ["source", "--download-only", "\(package)=\(version)"], in: tmp,
+                _ = try apt("apt-get", Self.asRoot + ["source", "--download-only", "\(package)=\(version)"], in: tmp,
                             progress: progress, stdoutToStderr: true)
                     .check("apt-get source --download-only \(package)=\(version)")
             }
