@@ -82,8 +82,7 @@ public final class Store: Sendable {
     }
 
     func writeBlob(fromFile path: String, scratch: TreeHasher.Scratch, syncDirectory: Bool) throws -> Digest {
-        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
-        guard fd >= 0 else { throw ReproError(.invalidInput, "open \(path): \(Syscall.errorString(errno))") }
+        let fd = try scratch.openRegular(path)
         defer { close(fd) }
         return try writeBlob(scratch: scratch, syncDirectory: syncDirectory) { b in
             try Syscall.check("read \(path)") { read(fd, b.baseAddress, b.count) }

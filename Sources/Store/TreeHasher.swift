@@ -16,7 +16,37 @@ public enum TreeHasher {
     final class Scratch {
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: TreeHasher.chunk, alignment: 64)
         let sha = FastSHA256()
+        /// Whether the file last opened with `openRegular` has an x bit.
+        var executable = false
         deinit { buffer.deallocate() }
+
+        /// Opens a regular file for reading without following a link or blocking on a
+        /// fifo (open(2) O_NOFOLLOW|O_NONBLOCK, fstat(2)); sets `executable`.
+        /// - Throws: `ReproError(.invalidInput)` naming the path when it cannot be opened
+        ///   or is not a regular file.
+        func openRegular(_ path: String) throws -> Int32 {
+            let fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK)
+            guard fd >= 0 else { throw ReproError(.invalidInput, "open \(path): \(Syscall.errorString(errno))") }
+            var st = stat()
+            guard fstat(fd, &st) == 0, st.st_mode & S_IFMT == S_IFREG else {
+                close(fd)
+                throw ReproError(.invalidInput, "\(path) is \(TreeHasher.describe(st.st_mode)); expected a regular file")
+            }
+            executable = st.st_mode & 0o111 != 0
+            return fd
+        }
+    }
+
+    static func describe(_ mode: mode_t) -> String {
+        switch mode & S_IFMT {
+        case S_IFIFO: "a fifo"
+        case S_IFSOCK: "a socket"
+        case S_IFCHR: "a character device"
+        case S_IFBLK: "a block device"
+        case S_IFDIR: "a directory"
+        case S_IFLNK: "a symbolic link"
+        default: "an unknown file type"
+        }
     }
 
     /// Chunk size of the streaming reads.
@@ -44,10 +74,13 @@ public enum TreeHasher {
         var walker = Walker(root: root)
         try walker.walk(relative: "")
         let files = walker.files
-        let digests = try hashAll(files.map { root + "/" + $0.path }, workers: workers, handler: handler)
+        let hashed = try parallel(files.map { root + "/" + $0 }, workers: workers) { path, scratch in
+            let digest = try handler(path, scratch)
+            return (digest, scratch.executable)
+        }
         var entries = walker.entries
         for (i, f) in files.enumerated() {
-            entries.append(.file(f.path, executable: f.executable, digest: digests[i]))
+            entries.append(.file(f, executable: hashed[i].1, digest: hashed[i].0))
         }
         return Manifest(entries: entries)
     }
@@ -57,8 +90,7 @@ public enum TreeHasher {
     ///   `ReproError(.system)` when read(2) fails.
     @Sendable static func hashFile(_ path: String, _ scratch: Scratch) throws -> Digest {
         let buffer = scratch.buffer
-        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
-        guard fd >= 0 else { throw ReproError(.invalidInput, "open \(path): \(Syscall.errorString(errno))") }
+        let fd = try scratch.openRegular(path)
         defer { close(fd) }
         scratch.sha.reset()
         while true {
@@ -71,17 +103,13 @@ public enum TreeHasher {
 
     /// Runs `handler` over `paths` on `workers` threads, each with its own buffer; keeps
     /// the results in order. The first error wins and stops the others.
-    static func hashAll(_ paths: [String], workers: Int?, handler: FileHandler) throws -> [Digest] {
-        try parallel(paths, workers: workers, handler)
-    }
-
     /// Runs `body` over `items` on `workers` threads (default: cores), each thread with
     /// its own read buffer; results in order; the first error wins and stops the rest.
-    static func parallel<T: Sendable>(_ paths: [T], workers: Int?,
-                                      _ handler: @Sendable (T, Scratch) throws -> Digest) throws -> [Digest] {
+    static func parallel<T: Sendable, R>(_ paths: [T], workers: Int?,
+                                         _ handler: @Sendable (T, Scratch) throws -> R) throws -> [R] {
         if paths.isEmpty { return [] }
         let threads = max(1, min(paths.count, workers ?? ProcessInfo.processInfo.activeProcessorCount))
-        let results = Results(count: paths.count)
+        let results = Results<R>(count: paths.count)
         let next = Atomic<Int>(0)
         DispatchQueue.concurrentPerform(iterations: threads) { _ in
             let scratch = Scratch()
@@ -99,8 +127,8 @@ public enum TreeHasher {
     }
 
     /// Results slots written by index from several threads (each index once).
-    private final class Results: @unchecked Sendable {
-        private let slots: UnsafeMutableBufferPointer<Digest?>
+    private final class Results<R>: @unchecked Sendable {
+        private let slots: UnsafeMutableBufferPointer<R?>
         private let lock = Mutex<(any Error)?>(nil)
         private let failedFlag = Atomic<Bool>(false)
 
@@ -116,7 +144,7 @@ public enum TreeHasher {
 
         var failed: Bool { failedFlag.load(ordering: .relaxed) }
 
-        func set(_ i: Int, _ d: Digest) {
+        func set(_ i: Int, _ d: R) {
             slots[i] = d
         }
 
@@ -125,7 +153,7 @@ public enum TreeHasher {
             failedFlag.store(true, ordering: .relaxed)
         }
 
-        func values() throws -> [Digest] {
+        func values() throws -> [R] {
             if let e = lock.withLock({ $0 }) { throw e }
             return slots.map { $0! }
         }
@@ -137,7 +165,8 @@ public enum TreeHasher {
 private struct Walker {
     let root: String
     var entries: [ManifestEntry] = []
-    var files: [(path: String, executable: Bool)] = []
+    /// Regular files (their mode is read when they are opened for hashing).
+    var files: [String] = []
 
     init(root: String) { self.root = root }
 
@@ -147,7 +176,7 @@ private struct Walker {
             throw ReproError(.invalidInput, "opendir \(dirPath): \(Syscall.errorString(errno))")
         }
         defer { closedir(dir) }
-        var names: [String] = []
+        var names: [(String, UInt8)] = []
         while let ent = readdir(dir) {
             let name: String? = withUnsafePointer(to: &ent.pointee.d_name) { p in
                 p.withMemoryRebound(to: CChar.self, capacity: 256) { String(validatingCString: $0) }
@@ -156,32 +185,30 @@ private struct Walker {
                 throw ReproError(.invalidInput, "\(dirPath): an entry's name is not UTF-8; outputs must have UTF-8 names")
             }
             if name == "." || name == ".." { continue }
-            names.append(name)
+            names.append((name, ent.pointee.d_type))
         }
-        for name in names {
+        for (name, type) in names {
             let rel = relative.isEmpty ? name : relative + "/" + name
             let full = root + "/" + rel
+            // d_type spares an lstat per file; a file system without it says DT_UNKNOWN.
+            if type == UInt8(DT_REG) {
+                files.append(rel)
+                continue
+            }
             var st = stat()
             guard lstat(full, &st) == 0 else {
                 throw ReproError(.invalidInput, "lstat \(full): \(Syscall.errorString(errno))")
             }
             switch st.st_mode & S_IFMT {
             case S_IFREG:
-                files.append((rel, st.st_mode & 0o111 != 0))
+                files.append(rel)
             case S_IFDIR:
                 entries.append(.dir(rel))
                 try walk(relative: rel)
             case S_IFLNK:
                 entries.append(.symlink(rel, target: try readLink(full)))
             default:
-                let what = switch st.st_mode & S_IFMT {
-                case S_IFIFO: "a fifo"
-                case S_IFSOCK: "a socket"
-                case S_IFCHR: "a character device"
-                case S_IFBLK: "a block device"
-                default: "an unknown file type"
-                }
-                throw ReproError(.invalidInput, "\(full) is \(what); outputs may only hold regular files, directories and symbolic links")
+                throw ReproError(.invalidInput, "\(full) is \(TreeHasher.describe(st.st_mode)); outputs may only hold regular files, directories and symbolic links")
             }
         }
     }
