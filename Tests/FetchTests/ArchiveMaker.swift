@@ -26,7 +26,7 @@ enum ArchiveMaker {
     static func symlink(_ path: String, _ target: String) -> Entry { Entry(path: path, kind: .symlink(target), mode: 0o777) }
     static func hardlink(_ path: String, _ target: String) -> Entry { Entry(path: path, kind: .hardlink(target)) }
 
-    enum Compression { case none, gzip, xz }
+    enum Compression { case none, gzip, xz, zstd }
 
     /// Writes a pax tar archive of `entries` to `path`.
     static func tar(_ entries: [Entry], at path: String, compression: Compression = .none) throws {
@@ -37,6 +37,7 @@ enum ArchiveMaker {
         case .none: break
         case .gzip: archive_write_add_filter_gzip(a)
         case .xz: archive_write_add_filter_xz(a)
+        case .zstd: archive_write_add_filter_zstd(a)
         }
         try ok(a, archive_write_open_filename(a, path))
         for e in entries {
@@ -76,18 +77,19 @@ enum ArchiveMaker {
 
     /// Writes a Debian package: an `ar` archive of debian-binary, control.tar.xz (with a
     /// postinst that must never run) and data.tar.xz of `data`.
-    static func deb(_ data: [Entry], at path: String) throws {
+    static func deb(_ data: [Entry], at path: String, compression: Compression = .xz) throws {
+        let ext = compression == .zstd ? "zst" : compression == .gzip ? "gz" : "xz"
         let tmp = NSTemporaryDirectory() + "debparts-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: tmp, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: tmp) }
         try tar([file("./control", "Package: crafted\nVersion: 1\nArchitecture: amd64\n"),
                  file("./postinst", "#!/bin/sh\ntouch /tmp/repro-postinst-ran\n", mode: 0o755)],
                 at: tmp + "/control.tar.xz", compression: .xz)
-        try tar(data, at: tmp + "/data.tar.xz", compression: .xz)
+        try tar(data, at: tmp + "/data.tar.\(ext)", compression: compression)
         let members: [(String, [UInt8])] = [
             ("debian-binary", Array("2.0\n".utf8)),
             ("control.tar.xz", Array(try Data(contentsOf: URL(fileURLWithPath: tmp + "/control.tar.xz")))),
-            ("data.tar.xz", Array(try Data(contentsOf: URL(fileURLWithPath: tmp + "/data.tar.xz")))),
+            ("data.tar.\(ext)", Array(try Data(contentsOf: URL(fileURLWithPath: tmp + "/data.tar.\(ext)")))),
         ]
         let a = archive_write_new()!
         defer { archive_write_free(a) }

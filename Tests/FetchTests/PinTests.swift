@@ -1,5 +1,6 @@
 import Core
 import Foundation
+import Synchronization
 import Testing
 @testable import Fetch
 
@@ -173,6 +174,35 @@ import Testing
         #expect(before.st_ino == after.st_ino && before.st_mtim.tv_nsec == after.st_mtim.tv_nsec)
         // A different set is a different root.
         #expect(try ToolchainRoot.assemble([inputs[0]], cacheDir: cache) != root)
+    }
+
+    @Test func concurrentAndInterruptedAssembliesLeaveOneWholeRoot() throws {
+        typealias M = ArchiveMaker
+        let t = try TempDir("root")
+        defer { t.cleanup() }
+        try M.deb([M.dir("./usr/"), M.dir("./usr/bin/"), M.file("./usr/bin/tool", "x", mode: 0o755)],
+                  at: t.sub("z.deb"), compression: .zstd)
+        let d = try Digest.ofFile(t.sub("z.deb"))
+        let input = ToolchainRoot.Input(pin: DebPin(name: "z", version: "1", architecture: "amd64", size: d.size,
+                                                    sha256: d.hex, filename: "pool/z.deb"), path: t.sub("z.deb"))
+        let cache = t.sub("cache")
+        // What a process killed mid-assembly leaves behind.
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/bin/true")
+        try p.run()
+        p.waitUntilExit()
+        let stale = cache + "/roots/.tmp-\(p.processIdentifier)-0123456789abcdef-deadbeef"
+        try FileManager.default.createDirectory(atPath: stale + "/usr/bin", withIntermediateDirectories: true)
+
+        let results = Mutex<[String]>([])
+        DispatchQueue.concurrentPerform(iterations: 4) { _ in
+            if let r = try? ToolchainRoot.assemble([input], cacheDir: cache) { results.withLock { $0.append(r) } }
+        }
+        let paths = results.withLock { $0 }
+        #expect(paths.count == 4 && Set(paths).count == 1)
+        #expect(FileManager.default.fileExists(atPath: paths[0] + "/usr/bin/tool"))
+        let left = try FileManager.default.contentsOfDirectory(atPath: cache + "/roots").filter { !$0.hasSuffix(".lock") }
+        #expect(left == [ToolchainRoot.id(of: [input.pin])])
     }
 
     @Test func failedAssemblyLeavesNoRoot() throws {
