@@ -111,6 +111,10 @@ public enum Extract {
             guard let original = try memberPath(member, strip: options.stripComponents, refuse: refuse) else { continue }
             let path = options.mergedUsr ? mergeUsr(original) : original
             if path.isEmpty { continue }
+            // Packages of merged-usr releases ship `bin -> usr/bin` themselves; the root
+            // makes those links, and mapped into usr/ they would point at themselves.
+            if options.mergedUsr, original.count == 1, mergedTop.contains(original[0]),
+               archive_entry_filetype(entry) & 0o170000 == 0o120000 { continue }
 
             var mtime = timespec(tv_sec: Int(archive_entry_mtime(entry)), tv_nsec: Int(archive_entry_mtime_nsec(entry)))
             if let clamp = options.clampMtime, Int64(mtime.tv_sec) >= clamp {
