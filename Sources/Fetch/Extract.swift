@@ -105,9 +105,10 @@ public enum Extract {
         var report = ExtractReport()
         var buffer = [UInt8](repeating: 0, count: 1 << 16)
         while let entry = try reader.next() {
-            let member = archive_entry_pathname(entry).map { String(cString: $0) } ?? ""
+            let member = (archive_entry_pathname(entry) ?? archive_entry_pathname_utf8(entry)).map { String(cString: $0) } ?? ""
             tree.context = "\(reader.name): member '\(member)'"
             let refuse = { (why: String) in ReproError(.invalidInput, "unsafe archive \(reader.name): member '\(member)' \(why)") }
+            guard !member.isEmpty else { throw refuse("has no usable name") }
             guard let original = try memberPath(member, strip: options.stripComponents, refuse: refuse) else { continue }
             let path = options.mergedUsr ? mergeUsr(original) : original
             if path.isEmpty { continue }
@@ -145,7 +146,7 @@ public enum Extract {
                     while true {
                         let n = archive_read_data(reader.a, &buffer, buffer.count)
                         if n == 0 { break }
-                        if n < 0 { try reader.check(Int32(n), "read") ; break }
+                        if n < 0 { throw reader.failure("read member '\(member)' of") }
                         var off = 0
                         while off < n {
                             let w = try Syscall.check("write \(member)") { buffer[off..<n].withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) } }
@@ -255,8 +256,13 @@ final class ArchiveReader {
 
     func check(_ status: Int32, _ what: String) throws {
         guard status < ARCHIVE_WARN else { return }
-        let msg = archive_error_string(a).map { String(cString: $0) } ?? "error \(status)"
-        throw ReproError(.invalidInput, "cannot \(what) archive \(name): \(msg)")
+        throw failure(what)
+    }
+
+    /// The error for a failed `what`, with libarchive's message.
+    func failure(_ what: String) -> ReproError {
+        let msg = archive_error_string(a).map { String(cString: $0) } ?? "unknown libarchive error"
+        return ReproError(.invalidInput, "cannot \(what) archive \(name): \(msg)")
     }
 
     /// The next entry, nil at the end.
@@ -275,7 +281,7 @@ final class ArchiveReader {
         while true {
             let n = archive_read_data(a, &buf, buf.count)
             if n == 0 { break }
-            if n < 0 { try check(Int32(n), "read"); break }
+            if n < 0 { throw failure("read") }
             data.append(contentsOf: buf[0..<n])
             guard data.count <= limit else { throw ReproError(.invalidInput, "archive \(name): member larger than \(limit) bytes") }
         }

@@ -196,6 +196,18 @@ import Testing
         #expect(throws: ReproError.self) { try Extract.deb(t.sub("x.deb"), into: t.sub("root")) }
     }
 
+    @Test func truncatedArchiveIsAnError() throws {
+        let t = try TempDir("trunc")
+        defer { t.cleanup() }
+        let big = String((0..<200_000).map { _ in "abcdefghij".randomElement()! })
+        try M.tar([M.file("big", big)], at: t.sub("a.tar.gz"), compression: .gzip)
+        let data = try Data(contentsOf: URL(fileURLWithPath: t.sub("a.tar.gz")))
+        try data.prefix(data.count / 2).write(to: URL(fileURLWithPath: t.sub("cut.tar.gz")))
+        #expect { try Extract.archive(t.sub("cut.tar.gz"), into: t.sub("root")) } throws: { e in
+            (e as? ReproError)?.code == .invalidInput && (e as? ReproError)?.message.contains("cut.tar.gz") == true
+        }
+    }
+
     @Test func relativePaths() {
         #expect(Extract.relative(from: ["usr", "lib64"], to: ["usr", "lib", "ld"]) == "../lib/ld")
         #expect(Extract.relative(from: [], to: ["etc"]) == "etc")
