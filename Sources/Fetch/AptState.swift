@@ -20,19 +20,56 @@ import Foundation
 public struct AptState: Sendable {
     public let directory: String
     public let architecture: String
+    /// The sources the private state uses (the host's, with deb-src, suites mapped).
+    public private(set) var sources: [AptSource] = []
 
     /// Creates (or refreshes) the private state in `directory` from the host's apt
     /// configuration under `hostEtc`. Only `directory` is written.
+    ///
+    /// With `suite` (e.g. "bookworm"), every host suite is mapped onto it keeping its
+    /// suffix: `trixie` -> `bookworm`, `trixie-updates` -> `bookworm-updates`,
+    /// `trixie-security` -> `bookworm-security`, so a recipe's release does not depend on
+    /// the host's. Use one directory per suite: the lists belong to the sources.
     /// - Throws: `ReproError(.unsupported)` when apt is missing or the host has no
-    ///   usable `deb` source; `.invalidInput` for a directory apt.conf cannot quote.
-    public init(directory: String, hostEtc: String = "/etc/apt", architecture: String? = nil) throws {
+    ///   usable `deb` source; `.invalidInput` for a directory apt.conf cannot quote or a
+    ///   malformed suite name.
+    public init(directory: String, hostEtc: String = "/etc/apt", architecture: String? = nil, suite: String? = nil) throws {
         let dir = (directory as NSString).standardizingPath
         guard dir.hasPrefix("/"), !dir.contains("\""), !dir.contains("\n") else {
             throw ReproError(.invalidInput, "apt state directory must be an absolute path without quotes or newlines: \(directory)")
         }
+        if let suite {
+            guard !suite.isEmpty, suite.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" }), suite.first!.isLetter else {
+                throw ReproError(.invalidInput, "'\(suite)' is not a Debian suite name such as \"bookworm\"")
+            }
+        }
         self.directory = dir
         self.architecture = try architecture ?? Self.hostArchitecture()
-        try setUp(hostEtc: hostEtc)
+        try setUp(hostEtc: hostEtc, suite: suite)
+    }
+
+    /// `trixie-security` with suite `bookworm` -> `bookworm-security`, when `trixie` is
+    /// one of `hostNames` (the host's codename and the release aliases); other suites
+    /// (a third party's `nodistro`) stay as they are.
+    static func map(suite host: String, to suite: String, hostNames: Set<String>) -> String {
+        let base = host.split(separator: "-", maxSplits: 1).first.map(String.init) ?? host
+        guard hostNames.contains(base) else { return host }
+        return suite + host.dropFirst(base.count)
+    }
+
+    /// The host's release codename (VERSION_CODENAME of os-release next to `hostEtc`'s
+    /// parent) and the release aliases Debian's archive also answers to.
+    static func hostSuiteNames(hostEtc: String) -> Set<String> {
+        var names: Set<String> = ["stable", "oldstable", "oldoldstable", "testing", "unstable", "sid"]
+        let osRelease = (hostEtc as NSString).deletingLastPathComponent + "/os-release"
+        for path in [osRelease, "/usr/lib/os-release"] {
+            guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { continue }
+            for line in text.split(separator: "\n") where line.hasPrefix("VERSION_CODENAME=") {
+                names.insert(String(line.dropFirst(17)).trimmingCharacters(in: CharacterSet(charactersIn: "\"' ")))
+            }
+            break
+        }
+        return names
     }
 
     var aptConf: String { directory + "/apt.conf" }
@@ -40,7 +77,7 @@ public struct AptState: Sendable {
 
     // MARK: - Set-up
 
-    private func setUp(hostEtc: String) throws {
+    private mutating func setUp(hostEtc: String, suite: String?) throws {
         let fm = FileManager.default
         for sub in ["etc/sources.list.d", "etc/apt.conf.d", "etc/preferences.d", "etc/trusted.gpg.d",
                     "keyrings", "state/lists/partial", "cache/archives/partial", "log"] {
@@ -75,6 +112,12 @@ public struct AptState: Sendable {
         }
         for i in sources.indices {
             sources[i].types = ["deb", "deb-src"]
+            if let suite {
+                var seen: Set<String> = []
+                let names = Self.hostSuiteNames(hostEtc: hostEtc)
+                sources[i].suites = sources[i].suites.map { Self.map(suite: $0, to: suite, hostNames: names) }
+                    .filter { seen.insert($0).inserted }
+            }
             sources[i].signedBy = try sources[i].signedBy.map { key in
                 guard key.hasPrefix("/"), !key.contains("\n") else { return key }
                 let name = (key as NSString).lastPathComponent
@@ -86,6 +129,7 @@ public struct AptState: Sendable {
         let text = "# Derived from \(hostEtc) by repro; regenerated on every use.\n\n"
             + sources.map(\.deb822).joined(separator: "\n")
         try write(text, to: directory + "/etc/sources.list.d/host.sources")
+        self.sources = sources
         try write(try configuration(), to: aptConf)
     }
 

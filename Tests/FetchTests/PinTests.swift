@@ -55,6 +55,55 @@ import Testing
         #expect(s[1].deb822.contains("Signed-By:\n -----BEGIN PGP PUBLIC KEY BLOCK-----\n .\n abc\n"))
     }
 
+    @Test func privateStateFromAFakeHost() throws {
+        let t = try TempDir("fakehost")
+        defer { t.cleanup() }
+        let etc = t.sub("etc/apt")
+        try FileManager.default.createDirectory(atPath: etc + "/sources.list.d", withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: etc + "/trusted.gpg.d", withIntermediateDirectories: true)
+        try Data("VERSION_CODENAME=trixie\n".utf8).write(to: URL(fileURLWithPath: t.sub("etc/os-release")))
+        try Data("key".utf8).write(to: URL(fileURLWithPath: t.sub("k.gpg")))
+        try Data("old".utf8).write(to: URL(fileURLWithPath: etc + "/trusted.gpg.d/old.asc"))
+        try Data("""
+            Types: deb
+            URIs: http://mirror.example/debian
+            Suites: trixie trixie-updates
+            Components: main
+            Signed-By: \(t.sub("k.gpg"))
+
+            Types: deb
+            URIs: http://mirror.example/debian-security
+            Suites: trixie-security
+            Components: main
+            Signed-By: \(t.sub("k.gpg"))
+            """.utf8).write(to: URL(fileURLWithPath: etc + "/sources.list.d/debian.sources"))
+        try Data("deb http://third.example/apt nodistro main\n".utf8).write(to: URL(fileURLWithPath: etc + "/sources.list.d/x.list"))
+        try Data("deb http://ignored.example/apt x main\n".utf8).write(to: URL(fileURLWithPath: etc + "/sources.list.d/y.list.disabled"))
+        let hostBefore = fingerprint(t.sub("etc"))
+
+        let state = try AptState(directory: t.sub("state"), hostEtc: etc, architecture: "amd64", suite: "bookworm")
+        #expect(state.sources.map(\.suites) == [["bookworm", "bookworm-updates"], ["bookworm-security"], ["nodistro"]])
+        #expect(state.sources.allSatisfy { $0.types == ["deb", "deb-src"] })
+        let written = try String(contentsOfFile: t.sub("state/etc/sources.list.d/host.sources"), encoding: .utf8)
+        #expect(written.contains("Signed-By: \(t.sub("state/keyrings/0-k.gpg"))"))
+        #expect(!written.contains("ignored.example"))
+        #expect(FileManager.default.contents(atPath: t.sub("state/keyrings/0-k.gpg")) == Data("key".utf8))
+        #expect(FileManager.default.fileExists(atPath: t.sub("state/etc/trusted.gpg.d/old.asc")))
+        #expect(try String(contentsOfFile: t.sub("state/state/status"), encoding: .utf8).isEmpty)
+        let conf = try String(contentsOfFile: t.sub("state/apt.conf"), encoding: .utf8)
+        #expect(conf.contains("Dir::State::status \"\(t.sub("state/state/status"))\";"))
+        #expect(conf.contains("APT::Get::AllowUnauthenticated \"false\";"))
+        #expect(!conf.contains("/etc/apt") && !conf.contains("/var/lib"))
+        #expect(fingerprint(t.sub("etc")) == hostBefore)
+        // Not updated yet: resolution says so instead of asking apt.
+        #expect { try state.resolve(packages: ["make"]) } throws: { ($0 as? ReproError)?.code == .invalidInput }
+        // A host without sources cannot give a private state.
+        try FileManager.default.removeItem(atPath: etc + "/sources.list.d")
+        #expect { try AptState(directory: t.sub("state2"), hostEtc: etc, architecture: "amd64") } throws: {
+            ($0 as? ReproError)?.code == .unsupported
+        }
+    }
+
     @Test func simulationOutput() {
         let parsed = AptState.parseSimulation("""
             NOTE: This is only a simulation!
