@@ -84,20 +84,35 @@ public struct Manifest: Hashable, Sendable {
     public let entries: [ManifestEntry]
 
     public init(entries: [ManifestEntry]) {
-        self.entries = entries.sorted { $0.path.utf8.lexicographicallyPrecedes($1.path.utf8) }
+        // Sorting indices moves Ints instead of entries (each a handful of references).
+        let order = entries.indices.sorted { Manifest.bytewiseLess(entries[$0].path, entries[$1].path) }
+        self.entries = order.map { entries[$0] }
+    }
+
+    /// `LC_ALL=C` order: memcmp(3) of the UTF-8 bytes, the shorter first on a tie.
+    public static func bytewiseLess(_ a: String, _ b: String) -> Bool {
+        var a = a, b = b
+        return a.withUTF8 { pa in
+            b.withUTF8 { pb in
+                let n = min(pa.count, pb.count)
+                let r = n == 0 ? 0 : memcmp(pa.baseAddress!, pb.baseAddress!, n)
+                return r != 0 ? r < 0 : pa.count < pb.count
+            }
+        }
     }
 
     /// The canonical text.
-    public var text: String {
-        var out = ""
-        for e in entries {
-            out += e.line
-            out += "\n"
-        }
-        return out
-    }
+    public var text: String { String(decoding: data, as: UTF8.self) }
 
-    public var data: Data { Data(text.utf8) }
+    public var data: Data {
+        var out = [UInt8]()
+        out.reserveCapacity(entries.count * 100)
+        for e in entries {
+            out += e.line.utf8
+            out.append(UInt8(ascii: "\n"))
+        }
+        return Data(out)
+    }
 
     /// SHA-256 of the canonical text (its size is the text's size).
     public var treeDigest: Digest { Digest.of(data) }

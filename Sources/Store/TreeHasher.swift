@@ -18,6 +18,8 @@ public enum TreeHasher {
         let sha = FastSHA256()
         /// Whether the file last opened with `openRegular` has an x bit.
         var executable = false
+        /// Its size when it was opened.
+        var size = 0
         deinit { buffer.deallocate() }
 
         /// Opens a regular file for reading without following a link or blocking on a
@@ -33,6 +35,7 @@ public enum TreeHasher {
                 throw ReproError(.invalidInput, "\(path) is \(TreeHasher.describe(st.st_mode)); expected a regular file")
             }
             executable = st.st_mode & 0o111 != 0
+            size = Int(st.st_size)
             return fd
         }
     }
@@ -93,10 +96,14 @@ public enum TreeHasher {
         let fd = try scratch.openRegular(path)
         defer { close(fd) }
         scratch.sha.reset()
+        var total = 0
         while true {
             let n = try Syscall.check("read \(path)") { read(fd, buffer.baseAddress, buffer.count) }
             if n == 0 { break }
             scratch.sha.update(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
+            total += n
+            // A short read that reaches the size fstat saw is the end: spares the read of 0.
+            if n < buffer.count && total >= scratch.size { break }
         }
         return scratch.sha.finish()
     }
