@@ -45,13 +45,15 @@ let package = Package(
         // Pinned inputs: Debian packages through a private apt state, local files, git;
         // safe archive extraction and toolchain roots.
         .target(name: "Fetch", dependencies: ["Core", "Recipe", "Store", "CArchive"]),
+        // The path of one build: lock, fetch, assemble, action cache, sandbox, outputs.
+        .target(name: "Build", dependencies: ["Core", "Recipe", "Fetch", "Store", "Sandbox"]),
         // Swift description of a sandbox, the launcher call, host checks.
         .target(name: "Sandbox", dependencies: ["Core", "CSeccomp", "CArchive", "CCrypto", "CSQLite"]),
         // Test ordering: history, features, model, metrics. Pure Swift.
         .target(name: "Rank", dependencies: ["Core"]),
         // The CLI, one file per subcommand.
         .executableTarget(name: "repro", dependencies: [
-            "Core", "Sandbox", "Rank", "Store", "Recipe", "Fetch",
+            "Core", "Sandbox", "Rank", "Store", "Recipe", "Fetch", "Build",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
@@ -60,6 +62,7 @@ let package = Package(
         .testTarget(name: "RankTests", dependencies: ["Rank", "Core"]),
         .testTarget(name: "StoreTests", dependencies: ["Store", "Core"]),
         .testTarget(name: "RecipeTests", dependencies: ["Recipe", "Core"]),
+        .testTarget(name: "BuildTests", dependencies: ["Build", "Recipe", "Store", "Sandbox", "Core"]),
         .testTarget(name: "FetchTests", dependencies: ["Fetch", "Recipe", "Store", "Core"]),
     ]
 )

@@ -52,7 +52,10 @@ public struct SandboxRunner: Sendable {
     /// Runs the sandbox to completion.
     /// - Throws: `ReproError(.invalidInput)` when the launcher rejects its arguments
     ///   (exit 2, its message on stderr), `.system` when spawning fails.
-    public func run(_ spec: SandboxSpec, output: Output = .inherit) throws -> Completed {
+    /// - Parameter onOutput: with `.capture`, called with each chunk as it arrives
+    ///   (1 = stdout, 2 = stderr), e.g. to show a build log live.
+    public func run(_ spec: SandboxSpec, output: Output = .inherit,
+                    onOutput: ((Int, ArraySlice<UInt8>) -> Void)? = nil) throws -> Completed {
         try validate(spec)
         let status = try Pipe2()
         let out = output == .capture ? try Pipe2() : nil
@@ -87,7 +90,7 @@ public struct SandboxRunner: Sendable {
         guard rc == 0 else { throw ReproError(.system, "posix_spawn \(launcher): \(Syscall.errorString(rc))") }
         status.closeWrite(); out?.closeWrite(); err?.closeWrite()
 
-        let streams = try drain([status.read, out?.read, err?.read])
+        let streams = try drain([status.read, out?.read, err?.read], onOutput: onOutput)
         var wstatus: Int32 = 0
         try Syscall.check("waitpid") { waitpid(pid, &wstatus, 0) }
         let launcherExit: Int32 = (wstatus & 0x7f) == 0 ? (wstatus >> 8) & 0xff : 128 + (wstatus & 0x7f)
@@ -120,6 +123,23 @@ public struct SandboxRunner: Sendable {
         throw ReproError(.system, "execve \(launcher): \(Syscall.errorString(errno))")
     }
 
+    /// The launcher's policy version (`repro-sandbox --version`), part of every action
+    /// digest: a different default policy must not reuse cached results.
+    public func policyVersion() throws -> String {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: launcher)
+        p.arguments = ["--version"]
+        let pipe = Pipe()
+        p.standardOutput = pipe
+        try p.run()
+        let text = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        guard let line = text.split(separator: "\n").first(where: { $0.hasPrefix("policy ") }) else {
+            throw ReproError(.internal, "\(launcher) --version printed no policy line")
+        }
+        return String(line.dropFirst(7))
+    }
+
     /// Checks what the launcher would reject, so the message can name the option.
     private func validate(_ spec: SandboxSpec) throws {
         guard !spec.command.isEmpty else { throw ReproError(.invalidInput, "no command given") }
@@ -136,7 +156,7 @@ public struct SandboxRunner: Sendable {
     }
 
     /// Reads every fd to EOF with poll, on this thread; returns their bytes in order.
-    private func drain(_ fds: [Int32?]) throws -> [[UInt8]] {
+    private func drain(_ fds: [Int32?], onOutput: ((Int, ArraySlice<UInt8>) -> Void)?) throws -> [[UInt8]] {
         var data = [[UInt8]](repeating: [], count: fds.count)
         var open = fds.map { $0 != nil }
         var buf = [UInt8](repeating: 0, count: 65536)
@@ -145,7 +165,10 @@ public struct SandboxRunner: Sendable {
             try Syscall.check("poll") { poll(&pfds, nfds_t(pfds.count), -1) }
             for i in pfds.indices where open[i] && pfds[i].revents != 0 {
                 let n = read(pfds[i].fd, &buf, buf.count)
-                if n > 0 { data[i].append(contentsOf: buf[0..<n]) }
+                if n > 0 {
+                    data[i].append(contentsOf: buf[0..<n])
+                    if i > 0 { onOutput?(i, buf[0..<n]) }
+                }
                 else if n == 0 || errno != EINTR { open[i] = false; close(pfds[i].fd) }
             }
         }

@@ -1,0 +1,212 @@
+import Core
+import Fetch
+import Foundation
+import Recipe
+import Sandbox
+import Store
+
+/// What `repro build` did.
+public struct BuildOutcome: Codable, Sendable {
+    public var recipe: String
+    public var recipeDigest: String
+    public var actionDigest: String
+    public var treeDigest: String
+    /// True when the action cache answered and no sandbox ran.
+    public var cached: Bool
+    public var files: Int
+    public var bytes: Int64
+    public var logDigest: String?
+    public var wallSeconds: Double?
+    public var out: String?
+    public var toolchain: String
+
+    enum CodingKeys: String, CodingKey {
+        case recipe, recipeDigest = "recipe_digest", actionDigest = "action_digest", treeDigest = "tree_digest"
+        case cached, files, bytes, logDigest = "log_digest", wallSeconds = "wall_seconds", out, toolchain
+    }
+}
+
+public struct BuildOptions: Sendable {
+    public var noCache = false
+    public var offline = false
+    /// Copy the outputs here (a new or empty directory).
+    public var outDir: String?
+    public var allowDegrade = false
+    /// Show the build log on stderr as it runs.
+    public var showLog = false
+    public var progress = false
+    public init() {}
+}
+
+/// The path of one build (DESIGN.md): pinned inputs into the store, the toolchain root,
+/// the action digest, the action cache, the sandbox, the outputs into the store.
+public struct Builder: Sendable {
+    public let store: Store
+    public let runner: SandboxRunner
+    /// Changes whenever what a build means changes (layout of /build, env, mounts).
+    public static let actionFormat = "repro-action-1"
+
+    public init(store: Store, runner: SandboxRunner) {
+        self.store = store
+        self.runner = runner
+    }
+
+    func say(_ options: BuildOptions, _ text: String) {
+        if options.progress { FileHandle.standardError.write(Data("repro: \(text)\n".utf8)) }
+    }
+
+    public func build(_ recipe: Recipe, lock: LockFile, options: BuildOptions) throws -> BuildOutcome {
+        let stale = lock.changes(for: recipe, contentDigests: try Locker.pathDigests(recipe)).filter(\.affectsPins)
+        if !stale.isEmpty {
+            throw ReproError(.invalidInput, "\(recipe.lockPath) is stale: \(stale.map(\.message).joined(separator: "; ")); run 'repro lock \(recipe.file)'")
+        }
+        let tmp = store.root + "/tmp/build-\(getpid())-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: tmp, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: tmp) }
+        let locker = Locker(store: store, progress: options.progress)
+        let stager = InputStager(store: store, offline: options.offline, progress: options.progress,
+                                 apt: { try locker.apt() })
+
+        // Toolchain root.
+        var root: String?
+        let toolchainID: String
+        if lock.toolchain.kind == "debian" {
+            let pins = lock.toolchain.packages.map {
+                DebPin(name: $0.name, version: $0.version, architecture: $0.architecture, size: $0.size,
+                       sha256: $0.sha256, filename: $0.filename)
+            }
+            toolchainID = "sha256:" + ToolchainRoot.id(of: pins)
+            say(options, "toolchain: \(pins.count) packages")
+            let debs = try stager.debs(pins, tmp: tmp)
+            root = try ToolchainRoot.assemble(debs, cacheDir: store.root, progress: options.progress)
+        } else {
+            toolchainID = "host"
+        }
+
+        // The action digest: everything that decides the outputs.
+        let policy = try runner.policyVersion()
+        struct ActionKey: Encodable {
+            let format: String, recipe: String, toolchain: String, policy: String
+            let inputs: [String: String]
+        }
+        let key = ActionKey(format: Self.actionFormat, recipe: recipe.digest.hex, toolchain: toolchainID, policy: policy,
+                            inputs: lock.inputs.mapValues { $0.sha256 })
+        let action = Digest.of(try CanonicalJSON.encode(key))
+        let base = BuildOutcome(recipe: recipe.file, recipeDigest: recipe.digest.description, actionDigest: action.description,
+                                treeDigest: "", cached: false, files: 0, bytes: 0, logDigest: nil, wallSeconds: nil,
+                                out: options.outDir, toolchain: toolchainID)
+
+        if !options.noCache, let hit = try store.lookupAction(action) {
+            let manifest = try store.manifest(tree: hit.tree)
+            if let out = options.outDir { try store.restoreTree(hit.tree, to: out) }
+            var o = base
+            o.treeDigest = hit.tree.description; o.cached = true
+            o.files = manifest.files; o.bytes = manifest.bytes; o.logDigest = hit.log?.description
+            return o
+        }
+
+        // Inputs.
+        let work = tmp + "/build", out = tmp + "/out"
+        try FileManager.default.createDirectory(atPath: work + "/src", withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+        var patches: [(String, [String])] = []
+        for input in recipe.inputs {
+            guard let pin = lock.inputs[input.name] else {
+                throw ReproError(.invalidInput, "\(recipe.lockPath) has no pin for input '\(input.name)'; run 'repro lock \(recipe.file)'")
+            }
+            say(options, "input \(input.name): \(input.kind) \(input.spec)")
+            let p = try stager.stage(input, pin: pin, recipe: recipe, work: work, tmp: tmp)
+            if !p.isEmpty { patches.append((input.name, p)) }
+        }
+        let epoch: Int64
+        switch recipe.build.sourceDateEpoch {
+        case let .seconds(s): epoch = s
+        case let .fromInput(name): epoch = try DebianSource.changelogEpoch(work + "/src/" + name)
+        }
+
+        let spec = sandbox(recipe: recipe, root: root, work: work, out: out, epoch: epoch, patches: patches,
+                           allowDegrade: options.allowDegrade)
+        say(options, "build: sandbox with \(toolchainID == "host" ? "the host toolchain" : "toolchain \(toolchainID.prefix(19))…")")
+        let started = Date()
+        let run = try runner.run(spec, output: .capture) { _, chunk in
+            if options.showLog { FileHandle.standardError.write(Data(chunk)) }
+        }
+        let log = Data(run.stdout + run.stderr)
+        let logDigest = try store.put(data: log)
+        guard run.result.succeeded else {
+            if !options.showLog {
+                let tail = String(decoding: log, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false).suffix(30)
+                FileHandle.standardError.write(Data((tail.joined(separator: "\n") + "\n").utf8))
+            }
+            throw ReproError(.failed, "build of \(recipe.file) failed: \(run.result.summary); full log: \(logDigest) in the store")
+        }
+        let (tree, manifest) = try store.putTree(out)
+        if let limit = recipe.limits.outputSize, manifest.bytes > limit {
+            throw ReproError(.failed, "outputs are \(manifest.bytes) bytes, over the recipe's output-size limit of \(limit)")
+        }
+        try store.recordAction(ActionResult(action: action, tree: tree, manifest: tree, exitCode: 0, log: logDigest))
+        let id = try store.beginBuild(recipe: recipe.digest, action: action)
+        try store.finishBuild(id, tree: tree)
+        if let outDir = options.outDir { try store.restoreTree(tree, to: outDir) }
+        var o = base
+        o.treeDigest = tree.description
+        o.files = manifest.files; o.bytes = manifest.bytes; o.logDigest = logDigest.description
+        o.wallSeconds = Date().timeIntervalSince(started)
+        return o
+    }
+
+    /// The sandbox of a build: the toolchain root read-only as /, synthesized /etc
+    /// files, /build (sources under /build/src) and /out writable, nothing else.
+    func sandbox(recipe: Recipe, root: String?, work: String, out: String, epoch: Int64,
+                 patches: [(String, [String])], allowDegrade: Bool) -> SandboxSpec {
+        let uid: UInt32 = recipe.build.user == .root ? 0 : 1000
+        var mounts: [SandboxSpec.Mount] = root.map { Self.rootMounts($0) } ?? HostToolchain.mounts()
+        mounts += SandboxView.etcFiles(uid: uid, gid: uid, home: "/build")
+        mounts += SandboxView.system
+        mounts += [.readWrite(host: work, inside: "/build"), .readWrite(host: out, inside: "/out")]
+        let jobs = recipe.build.jobs ?? ProcessInfo.processInfo.activeProcessorCount
+        var env = SandboxView.environment(home: "/build", jobs: jobs)
+        env += [("SOURCE_DATE_EPOCH", String(epoch)), ("REPRO_OUT", "/out")]
+        for k in recipe.build.env.keys.sorted() { env.append((k, recipe.build.env[k]!)) }
+        var script = "exec 2>&1\nset -e\n"
+        for (name, list) in patches {
+            script += "cd /build/src/\(name)\n"
+            for p in list { script += "patch -p1 --quiet --no-backup-if-mismatch < '\(p)'\n" }
+        }
+        script += "cd /build\n" + recipe.build.script
+        var spec = SandboxSpec(command: ["/bin/sh", "-c", script], mounts: mounts, environment: env)
+        spec.uid = uid; spec.gid = uid
+        spec.workingDirectory = "/build"
+        let l = recipe.limits
+        spec.limits = .init(memory: l.memory, pids: l.pids, cpus: l.cpus, cpuSeconds: l.cpuTime)
+        spec.timeout = l.timeout.map(Double.init)
+        spec.allowDegrade = allowDegrade
+        return spec
+    }
+
+    /// A root directory's top-level entries as read-only binds and symlinks; /etc entry
+    /// by entry so that passwd, group and hosts can be synthesized.
+    static func rootMounts(_ root: String) -> [SandboxSpec.Mount] {
+        let fm = FileManager.default
+        let skip: Set<String> = ["proc", "dev", "tmp", "build", "out", "sys", "run"]
+        var mounts: [SandboxSpec.Mount] = []
+        func add(_ host: String, _ inside: String) {
+            if let target = try? fm.destinationOfSymbolicLink(atPath: host) {
+                mounts.append(.symlink(target: target, at: inside))
+            } else {
+                mounts.append(.readOnly(host: host, inside: inside))
+            }
+        }
+        for name in ((try? fm.contentsOfDirectory(atPath: root)) ?? []).sorted() where !skip.contains(name) {
+            if name == "etc" {
+                for e in ((try? fm.contentsOfDirectory(atPath: root + "/etc")) ?? []).sorted()
+                where !["passwd", "group", "hosts"].contains(e) {
+                    add(root + "/etc/" + e, "/etc/" + e)
+                }
+            } else {
+                add(root + "/" + name, "/" + name)
+            }
+        }
+        return mounts
+    }
+}

@@ -1,0 +1,101 @@
+import Core
+import Fetch
+import Foundation
+import Recipe
+import Store
+
+/// `repro lock`: resolves a recipe's toolchain closure and pins every input, through
+/// the store's private apt state (`$REPRO_HOME/apt`; the system's apt is never used).
+public struct Locker: Sendable {
+    public let store: Store
+    public let progress: Bool
+
+    public init(store: Store, progress: Bool) {
+        self.store = store
+        self.progress = progress
+    }
+
+    /// The private apt state, updated on first use.
+    func apt(update: Bool = false) throws -> AptState {
+        let apt = try AptState(directory: store.root + "/apt")
+        if update || !apt.hasLists { try apt.update(progress: progress) }
+        return apt
+    }
+
+    /// A fresh lock for `recipe`.
+    /// - Throws: `.invalidInput` naming the input or package apt does not know.
+    public func lock(_ recipe: Recipe, update: Bool = false) throws -> LockFile {
+        var apt: AptState?
+        func aptState() throws -> AptState {
+            if let apt { return apt }
+            let a = try self.apt(update: update)
+            apt = a
+            return a
+        }
+        let toolchain: LockFile.Toolchain
+        switch recipe.toolchain {
+        case .host:
+            toolchain = .host
+        case let .debian(suite, packages, architecture):
+            let a = try aptState()
+            if let architecture, architecture != a.architecture {
+                throw ReproError(.invalidInput, "\(recipe.file): toolchain architecture \(architecture) differs from this host's \(a.architecture); cross toolchains are not supported")
+            }
+            let pins = try a.resolve(packages: packages, includeEssential: true)
+            toolchain = LockFile.Toolchain(
+                kind: "debian", suite: suite, architecture: a.architecture, snapshot: nil, requested: packages.sorted(),
+                packages: pins.map { LockFile.Package(name: $0.name, version: $0.version, architecture: $0.architecture,
+                                                      size: $0.size, sha256: $0.sha256, filename: $0.filename,
+                                                      source: "") }.sorted())
+        }
+        var inputs: [String: LockFile.Input] = [:]
+        for input in recipe.inputs {
+            inputs[input.name] = try pin(input, recipe: recipe, apt: aptState)
+        }
+        return LockFile(recipe: recipe.digest, toolchain: toolchain, inputs: inputs)
+    }
+
+    func pin(_ input: Recipe.Input, recipe: Recipe, apt: () throws -> AptState) throws -> LockFile.Input {
+        switch input.source {
+        case let .debianSource(package, version):
+            let files = try apt().sourceFiles(package: package, version: version)
+            guard let dsc = files.first(where: { $0.name.hasSuffix(".dsc") }) else {
+                throw ReproError(.invalidInput, "\(recipe.file):\(input.line): source package \(input.spec) has no .dsc")
+            }
+            return LockFile.Input(kind: input.kind, spec: input.spec, sha256: dsc.sha256, size: dsc.size,
+                                  files: files.map { LockFile.File(name: $0.name, sha256: $0.sha256, size: $0.size) }.sorted())
+        case let .debianPackage(package, version):
+            guard let pin = try apt().pins([(package, version)]).first else {
+                throw ReproError(.invalidInput, "\(recipe.file):\(input.line): package \(input.spec) not found")
+            }
+            return LockFile.Input(kind: input.kind, spec: input.spec, sha256: pin.sha256, size: pin.size,
+                                  files: [LockFile.File(name: pin.fileName, sha256: pin.sha256, size: pin.size)])
+        case let .path(rel):
+            let d = try Self.contentDigest(recipe.directory + "/" + rel, recipe: recipe, input: input)
+            return LockFile.Input(kind: input.kind, spec: input.spec, sha256: d.hex, size: d.size)
+        case .git:
+            throw ReproError(.invalidInput, "\(recipe.file):\(input.line): git inputs are not supported by this version of repro yet; use a path input")
+        }
+    }
+
+    /// A file's sha256, or a directory's tree digest (what `repro hash` prints).
+    static func contentDigest(_ path: String, recipe: Recipe, input: Recipe.Input) throws -> Digest {
+        var isDir: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else {
+            throw ReproError(.invalidInput, "\(recipe.file):\(input.line): input '\(input.name)': \(path) does not exist")
+        }
+        if isDir.boolValue { return try TreeHasher.manifest(of: path).treeDigest }
+        return try Digest.ofFile(path)
+    }
+
+    /// The current content digests of the recipe's path inputs, for staleness checks.
+    public static func pathDigests(_ recipe: Recipe) throws -> [String: Digest] {
+        var out: [String: Digest] = [:]
+        for input in recipe.inputs {
+            if case let .path(rel) = input.source {
+                out[input.name] = try contentDigest(recipe.directory + "/" + rel, recipe: recipe, input: input)
+            }
+        }
+        return out
+    }
+}

@@ -1,0 +1,60 @@
+import ArgumentParser
+import Build
+import Core
+import Foundation
+import Recipe
+import Sandbox
+import Store
+
+/// `repro build RECIPE`: the main job.
+struct BuildCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "build",
+        abstract: "Build a recipe in the sandbox from its pinned inputs and print the tree digest of /out.",
+        discussion: "Needs the recipe's lock (repro lock). Inputs missing from the store are fetched and verified; the toolchain root is assembled from the locked .debs and cached. The same recipe, lock and sandbox policy give the same action digest: a second build is answered from the action cache without starting a sandbox (--no-cache forces a run). Exit 0 ok, 1 the build failed (the log's tail is shown), 2 bad recipe or stale lock, 4 a fetched file did not match its pin."
+    )
+
+    @Argument(help: "The recipe file.")
+    var recipe: String
+
+    @Option(help: "Copy the outputs to this new or empty directory.")
+    var out: String?
+
+    @Flag(name: .customLong("no-cache"), help: "Run the build even when the action cache has a result.")
+    var noCache = false
+
+    @Flag(help: "Fail instead of fetching anything the store lacks.")
+    var offline = false
+
+    @Flag(name: .customLong("allow-degrade"), help: "Run even when a recipe limit cannot be enforced on this host.")
+    var allowDegrade = false
+
+    @Flag(help: "Show the build log as it runs (always shown, its tail, on failure).")
+    var log = false
+
+    @Option(help: "Store directory (default $REPRO_HOME or ~/.cache/repro).")
+    var store: String?
+
+    @Flag(help: "Print the outcome as JSON on stdout.")
+    var json = false
+
+    func run() throws {
+        try reporting {
+            let r = try Recipe.load(path: recipe)
+            let lock: LockFile
+            do { lock = try LockFile.read(path: r.lockPath) } catch let e as ReproError where !FileManager.default.fileExists(atPath: r.lockPath) {
+                throw ReproError(.invalidInput, "\(r.lockPath) does not exist; run 'repro lock \(recipe)' first", cause: e)
+            }
+            var options = BuildOptions()
+            options.noCache = noCache; options.offline = offline; options.outDir = out
+            options.allowDegrade = allowDegrade; options.showLog = log
+            options.progress = isatty(2) != 0 || log
+            let builder = Builder(store: try Store(root: store), runner: try SandboxRunner())
+            let outcome = try builder.build(r, lock: lock, options: options)
+            if json { try printJSON(outcome) } else {
+                print(outcome.treeDigest)
+                warn("\(outcome.cached ? "cached" : "built"): \(outcome.files) files, \(outcome.bytes) bytes; action \(outcome.actionDigest)")
+            }
+        }
+    }
+}
