@@ -46,7 +46,7 @@ let package = Package(
         // safe archive extraction and toolchain roots.
         .target(name: "Fetch", dependencies: ["Core", "Recipe", "Store", "CArchive"]),
         // The path of one build: lock, fetch, assemble, action cache, sandbox, outputs.
-        .target(name: "Build", dependencies: ["Core", "Recipe", "Fetch", "Store", "Sandbox"]),
+        .target(name: "Build", dependencies: ["Core", "Recipe", "Fetch", "Store", "Sandbox", "CArchive"]),
         // Swift description of a sandbox, the launcher call, host checks.
         .target(name: "Sandbox", dependencies: ["Core", "CSeccomp", "CArchive", "CCrypto", "CSQLite"]),
         // Test ordering: history, features, model, metrics. Pure Swift.

@@ -19,10 +19,15 @@ public struct BuildOutcome: Codable, Sendable {
     public var wallSeconds: Double?
     public var out: String?
     public var toolchain: String
+    /// The deterministic archive of the outputs, when the recipe asks for one: its
+    /// file name and digest (stored in the store; written next to --out).
+    public var archive: String?
+    public var archiveDigest: String?
 
     enum CodingKeys: String, CodingKey {
         case recipe, recipeDigest = "recipe_digest", actionDigest = "action_digest", treeDigest = "tree_digest"
         case cached, files, bytes, logDigest = "log_digest", wallSeconds = "wall_seconds", out, toolchain
+        case archive, archiveDigest = "archive_digest"
     }
 }
 
@@ -94,7 +99,8 @@ public struct Builder: Sendable {
         let action = Digest.of(try CanonicalJSON.encode(key))
         let base = BuildOutcome(recipe: recipe.file, recipeDigest: recipe.digest.description, actionDigest: action.description,
                                 treeDigest: "", cached: false, files: 0, bytes: 0, logDigest: nil, wallSeconds: nil,
-                                out: options.outDir, toolchain: toolchainID)
+                                out: options.outDir, toolchain: toolchainID,
+                                archive: nil, archiveDigest: nil)
 
         if !options.noCache, let hit = try store.lookupAction(action) {
             let manifest = try store.manifest(tree: hit.tree)
@@ -144,6 +150,12 @@ public struct Builder: Sendable {
         if let limit = recipe.limits.outputSize, manifest.bytes > limit {
             throw ReproError(.failed, "outputs are \(manifest.bytes) bytes, over the recipe's output-size limit of \(limit)")
         }
+        var archive: (name: String, digest: Digest)?
+        if let format = recipe.outputs.archive, let name = recipe.archiveFileName {
+            let path = tmp + "/" + name
+            try OutputArchive.write(manifest, from: out, format: format.rawValue, epoch: epoch, to: path)
+            archive = (name, try store.put(file: path))
+        }
         try store.recordAction(ActionResult(action: action, tree: tree, manifest: tree, exitCode: 0, log: logDigest))
         let id = try store.beginBuild(recipe: recipe.digest, action: action)
         try store.finishBuild(id, tree: tree)
@@ -152,6 +164,14 @@ public struct Builder: Sendable {
         o.treeDigest = tree.description
         o.files = manifest.files; o.bytes = manifest.bytes; o.logDigest = logDigest.description
         o.wallSeconds = Date().timeIntervalSince(started)
+        o.archive = archive?.name
+        o.archiveDigest = archive?.digest.description
+        if let archive, let outDir = options.outDir {
+            // Next to the output tree: --out dist/hello gives dist/hello-2.10.tar.gz.
+            let dest = ((outDir as NSString).deletingLastPathComponent as NSString).appendingPathComponent(archive.name)
+            try? FileManager.default.removeItem(atPath: dest)
+            try FileManager.default.copyItem(atPath: try store.path(for: archive.digest), toPath: dest)
+        }
         return o
     }
 
