@@ -52,7 +52,7 @@ public final class Store: Sendable {
     @discardableResult
     public func put(file: String) throws -> Digest {
         try FileLock.with(gcLockPath, exclusive: false) {
-            let d = try writeBlob(fromFile: file, scratch: TreeHasher.Scratch(), syncDirectory: true)
+            let d = try writeBlob(fromFile: TreeHasher.FileRef(path: file), scratch: TreeHasher.Scratch(), syncDirectory: true)
             try index(blobs: [d])
             return d
         }
@@ -81,8 +81,9 @@ public final class Store: Sendable {
         }
     }
 
-    func writeBlob(fromFile path: String, scratch: TreeHasher.Scratch, syncDirectory: Bool) throws -> Digest {
-        let fd = try scratch.openRegular(path)
+    func writeBlob(fromFile file: TreeHasher.FileRef, scratch: TreeHasher.Scratch, syncDirectory: Bool) throws -> Digest {
+        let path = file.path
+        let fd = try scratch.openRegular(file)
         defer { close(fd) }
         return try writeBlob(scratch: scratch, syncDirectory: syncDirectory) { b in
             try Syscall.check("read \(path)") { read(fd, b.baseAddress, b.count) }

@@ -46,7 +46,7 @@ extension Store {
         }
         let files = try blobFiles()
         let actual = try TreeHasher.parallel(files, workers: nil) { hex, scratch in
-            try TreeHasher.hashFile(self.blobPath(hex), scratch)
+            try TreeHasher.hashFile(TreeHasher.FileRef(path: self.blobPath(hex)), scratch)
         }
         var corrupt: [String] = [], bytes: Int64 = 0
         var good = Set<String>()

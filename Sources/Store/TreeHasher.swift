@@ -10,7 +10,29 @@ import Synchronization
 /// carry them. Hard links are hashed as ordinary files.
 public enum TreeHasher {
     /// Hashes (or stores) one regular file, reading it with the thread's `scratch`.
-    typealias FileHandler = @Sendable (_ path: String, _ scratch: Scratch) throws -> Digest
+    typealias FileHandler = @Sendable (_ file: FileRef, _ scratch: Scratch) throws -> Digest
+
+    /// A regular file found by the walk: `name` relative to the open directory `dirfd`
+    /// (openat(2) spares the kernel a walk of the whole path per file), or a full path
+    /// with `AT_FDCWD` when too many directories would stay open.
+    struct FileRef: Sendable {
+        let dirfd: Int32
+        let name: String
+        /// The full path, for messages.
+        let path: String
+
+        init(path: String) {
+            dirfd = AT_FDCWD
+            name = path
+            self.path = path
+        }
+
+        init(dirfd: Int32, name: String, path: String) {
+            self.dirfd = dirfd
+            self.name = name
+            self.path = path
+        }
+    }
 
     /// A worker thread's read buffer and hash context, reused for every file it handles.
     final class Scratch {
@@ -26,8 +48,9 @@ public enum TreeHasher {
         /// fifo (open(2) O_NOFOLLOW|O_NONBLOCK, fstat(2)); sets `executable`.
         /// - Throws: `ReproError(.invalidInput)` naming the path when it cannot be opened
         ///   or is not a regular file.
-        func openRegular(_ path: String) throws -> Int32 {
-            let fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK)
+        func openRegular(_ file: FileRef) throws -> Int32 {
+            let path = file.path
+            let fd = openat(file.dirfd, file.name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK)
             guard fd >= 0 else { throw ReproError(.invalidInput, "open \(path): \(Syscall.errorString(errno))") }
             var st = stat()
             guard fstat(fd, &st) == 0, st.st_mode & S_IFMT == S_IFREG else {
@@ -75,15 +98,16 @@ public enum TreeHasher {
             throw ReproError(.invalidInput, "\(root): not a directory")
         }
         var walker = Walker(root: root)
+        defer { walker.closeAll() }
         try walker.walk(relative: "")
         let files = walker.files
-        let hashed = try parallel(files.map { root + "/" + $0 }, workers: workers) { path, scratch in
-            let digest = try handler(path, scratch)
+        let hashed = try parallel(files, workers: workers) { file, scratch in
+            let digest = try handler(file.ref, scratch)
             return (digest, scratch.executable)
         }
         var entries = walker.entries
         for (i, f) in files.enumerated() {
-            entries.append(.file(f, executable: hashed[i].1, digest: hashed[i].0))
+            entries.append(.file(f.rel, executable: hashed[i].1, digest: hashed[i].0))
         }
         return Manifest(entries: entries)
     }
@@ -91,9 +115,9 @@ public enum TreeHasher {
     /// Streams one file through SHA-256 with the scratch buffer.
     /// - Throws: `ReproError(.invalidInput)` when it cannot be opened (open(2)),
     ///   `ReproError(.system)` when read(2) fails.
-    @Sendable static func hashFile(_ path: String, _ scratch: Scratch) throws -> Digest {
-        let buffer = scratch.buffer
-        let fd = try scratch.openRegular(path)
+    @Sendable static func hashFile(_ file: FileRef, _ scratch: Scratch) throws -> Digest {
+        let buffer = scratch.buffer, path = file.path
+        let fd = try scratch.openRegular(file)
         defer { close(fd) }
         scratch.sha.reset()
         var total = 0
@@ -173,16 +197,27 @@ private struct Walker {
     let root: String
     var entries: [ManifestEntry] = []
     /// Regular files (their mode is read when they are opened for hashing).
-    var files: [String] = []
+    var files: [(rel: String, ref: TreeHasher.FileRef)] = []
+    /// Directories kept open for openat(2), closed by `closeAll`.
+    private var open: [OpaquePointer] = []
+    static let maxOpen = 256
 
     init(root: String) { self.root = root }
+
+    mutating func closeAll() {
+        for d in open { closedir(d) }
+        open = []
+    }
 
     mutating func walk(relative: String) throws {
         let dirPath = relative.isEmpty ? root : root + "/" + relative
         guard let dir = opendir(dirPath) else {
             throw ReproError(.invalidInput, "opendir \(dirPath): \(Syscall.errorString(errno))")
         }
-        defer { closedir(dir) }
+        let keep = open.count < Walker.maxOpen
+        if keep { open.append(dir) }
+        defer { if !keep { closedir(dir) } }
+        let fd = dirfd(dir)
         var names: [(String, UInt8)] = []
         while let ent = readdir(dir) {
             let name: String? = withUnsafePointer(to: &ent.pointee.d_name) { p in
@@ -198,8 +233,9 @@ private struct Walker {
             let rel = relative.isEmpty ? name : relative + "/" + name
             let full = root + "/" + rel
             // d_type spares an lstat per file; a file system without it says DT_UNKNOWN.
+            let ref = keep ? TreeHasher.FileRef(dirfd: fd, name: name, path: full) : TreeHasher.FileRef(path: full)
             if type == UInt8(DT_REG) {
-                files.append(rel)
+                files.append((rel, ref))
                 continue
             }
             var st = stat()
@@ -208,7 +244,7 @@ private struct Walker {
             }
             switch st.st_mode & S_IFMT {
             case S_IFREG:
-                files.append(rel)
+                files.append((rel, ref))
             case S_IFDIR:
                 entries.append(.dir(rel))
                 try walk(relative: rel)

@@ -106,6 +106,19 @@ import Testing
         #expect(throws: ReproError.self) { try TreeHasher.manifest(of: tmp + "/d/ok") }
     }
 
+    @Test func moreDirectoriesThanKeptOpenStillHashRight() throws {
+        let tmp = try StoreTestSupport.tempDir("dirs")
+        defer { StoreTestSupport.remove(tmp) }
+        for i in 0..<300 { try StoreTestSupport.write("\(tmp)/d\(i)/sub/f", "file \(i)", mode: i % 2 == 0 ? 0o755 : 0o644) }
+        let m = try TreeHasher.manifest(of: tmp)
+        #expect(m.files == 300)
+        for e in m.entries where e.kind == .file {
+            #expect(e.digest == (try Digest.ofFile(tmp + "/" + e.path)))
+            let i = Int(e.path.dropFirst().prefix { $0 != "/" })!
+            #expect(e.mode == (i % 2 == 0 ? 0o755 : 0o644))
+        }
+    }
+
     @Test func fastHasherMatchesCoreDigest() throws {
         let sha = FastSHA256()
         for size in [0, 1, 55, 56, 64, 1000, 300_000] {
