@@ -1,0 +1,120 @@
+import Foundation
+import Testing
+
+/// `repro build` for real: Debian's hello from its source package, in a toolchain root
+/// assembled from the locked .debs, in the sandbox. Needs the network once (apt, through
+/// the store's private state); everything after the first build is offline.
+@Suite(.serialized) struct BuildTests {
+    static let buildDir: String = {
+        var dir = ((try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? "" as String)
+        dir = (dir as NSString).deletingLastPathComponent
+        while !dir.isEmpty, dir != "/", !FileManager.default.fileExists(atPath: dir + "/repro") {
+            dir = (dir as NSString).deletingLastPathComponent
+        }
+        return dir
+    }()
+    static let repro = buildDir + "/repro"
+    static let sourceRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .deletingLastPathComponent().deletingLastPathComponent().path
+    static let work = NSTemporaryDirectory() + "repro-build-tests-\(getpid())"
+
+    struct Run { var status: Int32; var out: String; var err: String
+        var json: [String: Any] { (try? JSONSerialization.jsonObject(with: Data(out.utf8))) as? [String: Any] ?? [:] }
+    }
+
+    func repro(_ args: [String], cwd: String = BuildTests.sourceRoot) throws -> Run {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: Self.repro)
+        p.arguments = args
+        p.currentDirectoryURL = URL(fileURLWithPath: cwd)
+        let out = Pipe(), err = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        try p.run()
+        let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return Run(status: p.terminationStatus, out: String(decoding: o, as: UTF8.self), err: String(decoding: e, as: UTF8.self))
+    }
+
+    @Test func helloIsReproducibleAcrossStoresAndOffline() throws {
+        let a = Self.work + "/host-a/store", b = Self.work + "/elsewhere/deeper/host-b-store"
+        defer { try? FileManager.default.removeItem(atPath: Self.work) }
+
+        // Store A: fetch, assemble, build.
+        let first = try repro(["build", "recipes/hello.toml", "--store", a, "--json", "--out", Self.work + "/dist-a/hello"])
+        #expect(first.status == 0, "\(first.err)")
+        let digest = first.json["tree_digest"] as? String
+        #expect(digest?.hasPrefix("sha256:") == true)
+        #expect(first.json["cached"] as? Bool == false)
+        let hello = try TestSupportBuild.run([Self.work + "/dist-a/hello/usr/bin/hello"])
+        #expect(hello == "Hello, world!\n")
+
+        // The same build again: the action cache answers, no sandbox starts.
+        let again = try repro(["build", "recipes/hello.toml", "--store", a, "--json"])
+        #expect(again.status == 0)
+        #expect(again.json["cached"] as? Bool == true)
+        #expect(again.json["tree_digest"] as? String == digest)
+        #expect(again.json["wall_seconds"] == nil)
+
+        // Another "host": the store exported and imported at another path, rebuilt
+        // offline from scratch (no cache) as the same recipe gives the same bits.
+        let bundle = Self.work + "/a.tar"
+        #expect(try repro(["store", "export", bundle, "--store", a]).status == 0)
+        #expect(try repro(["store", "import", bundle, "--store", b]).status == 0)
+        let other = try repro(["build", "recipes/hello.toml", "--store", b, "--offline", "--no-cache", "--json",
+                               "--out", Self.work + "/dist-b/hello"])
+        #expect(other.status == 0, "\(other.err)")
+        #expect(other.json["cached"] as? Bool == false)
+        #expect(other.json["tree_digest"] as? String == digest)
+        #expect(other.json["archive_digest"] as? String == first.json["archive_digest"] as? String)
+        let archiveA = try Data(contentsOf: URL(fileURLWithPath: Self.work + "/dist-a/hello-2.10.tar.gz"))
+        let archiveB = try Data(contentsOf: URL(fileURLWithPath: Self.work + "/dist-b/hello-2.10.tar.gz"))
+        #expect(archiveA == archiveB)
+
+        // `repro hash` of the output directory is the tree digest.
+        #expect(try repro(["hash", Self.work + "/dist-b/hello"]).out == digest.map { $0 + "\n" })
+    }
+
+    @Test func offlineWithAnEmptyStoreSaysWhatIsMissing() throws {
+        let c = Self.work + "/empty-store"
+        defer { try? FileManager.default.removeItem(atPath: c) }
+        let r = try repro(["build", "recipes/hello.toml", "--store", c, "--offline"])
+        #expect(r.status == 2)
+        #expect(r.err.contains("--offline"))
+        #expect(r.err.contains("not in the store"))
+    }
+
+    @Test func missingAndStaleLocksAreBadInput() throws {
+        let dir = Self.work + "/recipes-copy"
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let recipe = try String(contentsOfFile: Self.sourceRoot + "/recipes/hello.toml", encoding: .utf8)
+        try recipe.write(toFile: dir + "/hello.toml", atomically: true, encoding: .utf8)
+        let missing = try repro(["build", dir + "/hello.toml", "--store", dir + "/store"])
+        #expect(missing.status == 2)
+        #expect(missing.err.contains("does not exist; run 'repro lock"))
+
+        try FileManager.default.copyItem(atPath: Self.sourceRoot + "/recipes/hello.lock", toPath: dir + "/hello.lock")
+        try recipe.replacingOccurrences(of: "\"gcc\", ", with: "").write(toFile: dir + "/hello.toml", atomically: true, encoding: .utf8)
+        let stale = try repro(["build", dir + "/hello.toml", "--store", dir + "/store"])
+        #expect(stale.status == 2)
+        #expect(stale.err.contains("is stale"))
+        let check = try repro(["lock", "--check", dir + "/hello.toml"])
+        #expect(check.status == 2)
+        #expect(try repro(["lock", "--check", "recipes/hello.toml"]).status == 0)
+    }
+}
+
+enum TestSupportBuild {
+    static func run(_ args: [String]) throws -> String {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: args[0])
+        p.arguments = Array(args.dropFirst())
+        let out = Pipe()
+        p.standardOutput = out
+        try p.run()
+        let o = out.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return String(decoding: o, as: UTF8.self)
+    }
+}
