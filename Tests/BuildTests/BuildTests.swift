@@ -75,6 +75,26 @@ import Testing
         #expect(try repro(["hash", Self.work + "/dist-b/hello"]).out == digest.map { $0 + "\n" })
     }
 
+    /// Every real recipe builds from a clean store, and again from another clean store
+    /// at another path, with the same tree digest.
+    @Test(arguments: ["hello", "lua", "zlib"])
+    func recipeIsReproducibleFromCleanStores(name: String) throws {
+        let one = Self.work + "/\(name)-1/store", two = Self.work + "/x/y/\(name)-second-store"
+        defer {
+            try? FileManager.default.removeItem(atPath: Self.work + "/\(name)-1")
+            try? FileManager.default.removeItem(atPath: Self.work + "/x")
+        }
+        let a = try repro(["build", "recipes/\(name).toml", "--store", one, "--json"])
+        #expect(a.status == 0, "\(a.err)")
+        let b = try repro(["build", "recipes/\(name).toml", "--store", two, "--json"])
+        #expect(b.status == 0, "\(b.err)")
+        #expect(a.json["cached"] as? Bool == false && b.json["cached"] as? Bool == false)
+        #expect((a.json["tree_digest"] as? String)?.hasPrefix("sha256:") == true)
+        #expect(a.json["tree_digest"] as? String == b.json["tree_digest"] as? String)
+        #expect(a.json["action_digest"] as? String == b.json["action_digest"] as? String)
+        #expect((a.json["files"] as? Int ?? 0) > 0)
+    }
+
     @Test func offlineWithAnEmptyStoreSaysWhatIsMissing() throws {
         let c = Self.work + "/empty-store"
         defer { try? FileManager.default.removeItem(atPath: c) }
