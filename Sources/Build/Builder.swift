@@ -159,6 +159,13 @@ public struct Builder: Sendable {
         try store.recordAction(ActionResult(action: action, tree: tree, manifest: tree, exitCode: 0, log: logDigest))
         let id = try store.beginBuild(recipe: recipe.digest, action: action)
         try store.finishBuild(id, tree: tree)
+        // What the build was made from stays in the store through `repro store gc`, so
+        // it can be rebuilt offline (and exported) later.
+        for p in lock.toolchain.packages { try store.pin(p.digest, note: "toolchain of \(recipe.name): \(p.name)") }
+        for (name, input) in lock.inputs {
+            for f in input.files ?? [] where store.contains(f.digest) { try store.pin(f.digest, note: "input \(name) of \(recipe.name)") }
+            if store.contains(input.digest) { try store.pin(input.digest, note: "input \(name) of \(recipe.name)") }
+        }
         if let outDir = options.outDir { try store.restoreTree(tree, to: outDir) }
         var o = base
         o.treeDigest = tree.description

@@ -29,7 +29,7 @@ struct BuildCommand: ParsableCommand {
     @Flag(name: .customLong("allow-degrade"), help: "Run even when a recipe limit cannot be enforced on this host.")
     var allowDegrade = false
 
-    @Flag(help: "Show the build log as it runs (always shown, its tail, on failure).")
+    @Flag(help: "Show the build log as it runs even when stderr is not a terminal (its tail is always shown on failure).")
     var log = false
 
     @Option(help: "Store directory (default $REPRO_HOME or ~/.cache/repro).")
@@ -47,7 +47,10 @@ struct BuildCommand: ParsableCommand {
             }
             var options = BuildOptions()
             options.noCache = noCache; options.offline = offline; options.outDir = out
-            options.allowDegrade = allowDegrade; options.showLog = log
+            options.allowDegrade = allowDegrade
+            // The build log streams live on a terminal (and with --log); otherwise only
+            // its tail is shown, on failure.
+            options.showLog = log || isatty(2) != 0
             options.progress = isatty(2) != 0 || log
             let builder = Builder(store: try Store(root: store), runner: try SandboxRunner())
             let outcome = try builder.build(r, lock: lock, options: options)
