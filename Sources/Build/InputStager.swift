@@ -95,8 +95,13 @@ struct InputStager {
             } else {
                 try FileManager.default.copyItem(atPath: src, toPath: dest + "/" + (src as NSString).lastPathComponent)
             }
-        case .git:
-            throw ReproError(.invalidInput, "\(recipe.file):\(input.line): git inputs are not supported by this version of repro yet")
+        case let .git(rel, commit):
+            try FileManager.default.removeItem(atPath: dest)
+            let d = try GitInput.export(repo: recipe.directory + "/" + rel, commit: commit, into: dest, scratch: tmp,
+                                        what: "\(recipe.file):\(input.line): input '\(input.name)'")
+            guard d.hex == pin.sha256 else {
+                throw ReproError(.verificationFailed, "input \(input.name): git commit \(commit) gives tree sha256:\(d.hex), the lock says sha256:\(pin.sha256)")
+            }
         }
         return []
     }

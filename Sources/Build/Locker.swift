@@ -73,8 +73,12 @@ public struct Locker: Sendable {
         case let .path(rel):
             let d = try Self.contentDigest(recipe.directory + "/" + rel, recipe: recipe, input: input)
             return LockFile.Input(kind: input.kind, spec: input.spec, sha256: d.hex, size: d.size)
-        case .git:
-            throw ReproError(.invalidInput, "\(recipe.file):\(input.line): git inputs are not supported by this version of repro yet; use a path input")
+        case let .git(rel, commit):
+            let tmp = store.root + "/tmp/git-\(getpid())-\(UUID().uuidString.prefix(8))"
+            defer { try? FileManager.default.removeItem(atPath: tmp) }
+            let d = try GitInput.export(repo: recipe.directory + "/" + rel, commit: commit, into: tmp + "/tree",
+                                        scratch: tmp, what: "\(recipe.file):\(input.line): input '\(input.name)'")
+            return LockFile.Input(kind: input.kind, spec: input.spec, sha256: d.hex, size: d.size, commit: commit)
         }
     }
 

@@ -97,6 +97,54 @@ import Testing
         #expect((a.json["files"] as? Int ?? 0) > 0)
     }
 
+    /// host toolchain, a git input (one commit's tree, not the work tree) and a path
+    /// input archive with strip-components: lock, build, rebuild after a script change.
+    @Test func gitAndPathInputsOnTheHostToolchain() throws {
+        let dir = Self.work + "/local"
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let repo = dir + "/repo"
+        try FileManager.default.createDirectory(atPath: repo, withIntermediateDirectories: true)
+        func git(_ a: String...) throws { _ = try TestSupportBuild.run(["/usr/bin/git", "-C", repo] + a) }
+        try git("init", "-q")
+        try "int main(void){return 0;}\n".write(toFile: repo + "/main.c", atomically: true, encoding: .utf8)
+        try git("add", "main.c")
+        try git("-c", "user.name=t", "-c", "user.email=t@example.invalid", "commit", "-qm", "one")
+        let commit = try TestSupportBuild.run(["/usr/bin/git", "-C", repo, "rev-parse", "HEAD"]).trimmingCharacters(in: .whitespacesAndNewlines)
+        // A later, uncommitted change must not reach the build.
+        try "garbage".write(toFile: repo + "/main.c", atomically: true, encoding: .utf8)
+        try FileManager.default.createDirectory(atPath: dir + "/data/top", withIntermediateDirectories: true)
+        try "payload\n".write(toFile: dir + "/data/top/file.txt", atomically: true, encoding: .utf8)
+        _ = try TestSupportBuild.run(["/usr/bin/tar", "-C", dir + "/data", "-czf", dir + "/data.tar.gz", "top"])
+        let recipe = """
+        name = "local"
+        [toolchain]
+        host = true
+        [inputs.code]
+        git = "repo"
+        commit = "\(commit)"
+        [inputs.data]
+        path = "data.tar.gz"
+        unpack = true
+        strip-components = 1
+        [build]
+        script = "cc -O2 -o $REPRO_OUT/prog src/code/main.c && cp src/data/file.txt $REPRO_OUT/"
+        """
+        try recipe.write(toFile: dir + "/local.toml", atomically: true, encoding: .utf8)
+        let store = dir + "/store"
+        let lock = try repro(["lock", dir + "/local.toml", "--store", store])
+        #expect(lock.status == 0, "\(lock.err)")
+        let built = try repro(["build", dir + "/local.toml", "--store", store, "--json", "--out", dir + "/out"])
+        #expect(built.status == 0, "\(built.err)")
+        #expect(built.json["files"] as? Int == 2)
+        #expect(try String(contentsOfFile: dir + "/out/file.txt", encoding: .utf8) == "payload\n")
+        #expect(FileManager.default.isExecutableFile(atPath: dir + "/out/prog"))
+        // The data archive changes: the lock is stale until re-locked.
+        _ = try TestSupportBuild.run(["/usr/bin/tar", "-C", dir + "/data", "-cf", dir + "/data.tar.gz", "top"])
+        let stale = try repro(["build", dir + "/local.toml", "--store", store])
+        #expect(stale.status == 2)
+        #expect(stale.err.contains("stale"))
+    }
+
     @Test func offlineWithAnEmptyStoreSaysWhatIsMissing() throws {
         let c = Self.work + "/empty-store"
         defer { try? FileManager.default.removeItem(atPath: c) }
