@@ -29,7 +29,7 @@ public struct Digest: Hashable, Codable, Sendable, CustomStringConvertible, Comp
     }
 
     public static func of(_ bytes: some DataProtocol) -> Digest {
-        var h = SHA256Stream()
+        let h = SHA256Stream()
         h.update(bytes)
         return h.finish()
     }
@@ -42,46 +42,63 @@ public struct Digest: Hashable, Codable, Sendable, CustomStringConvertible, Comp
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw ReproError(.system, "open \(path): \(Syscall.errorString(errno))") }
         defer { close(fd) }
-        var h = SHA256Stream()
+        let h = SHA256Stream()
         var buf = [UInt8](repeating: 0, count: 1 << 20)
         while true {
             let n = try Syscall.check("read \(path)") { buf.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) } }
             if n == 0 { break }
-            h.update(buf[0..<n])
+            buf.withUnsafeBytes { h.update(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
         }
         return h.finish()
     }
 }
 
-/// Incremental SHA-256 over OpenSSL's EVP interface.
-public struct SHA256Stream: ~Copyable {
+/// Incremental SHA-256 over OpenSSL's EVP interface. One context, reused: `finish()`
+/// returns the digest and resets for the next input, so a worker thread hashing many
+/// files keeps one hasher. Hex is spelled with a table (formatting each byte with
+/// `String(format:)` was most of the CPU time of hashing small files).
+public final class SHA256Stream {
     private let ctx: OpaquePointer
     private var count: Int64 = 0
+    private static let digits = Array("0123456789abcdef".utf8)
 
     public init() {
         ctx = EVP_MD_CTX_new()
-        EVP_DigestInit_ex(ctx, EVP_sha256(), nil)
-    }
-
-    public mutating func update(_ bytes: some DataProtocol) {
-        for region in bytes.regions {
-            region.withUnsafeBytes { raw in
-                _ = EVP_DigestUpdate(ctx, raw.baseAddress, raw.count)
-            }
-            count += Int64(region.count)
-        }
-    }
-
-    public consuming func finish() -> Digest {
-        var out = [UInt8](repeating: 0, count: 32)
-        var len: UInt32 = 0
-        EVP_DigestFinal_ex(ctx, &out, &len)
-        EVP_MD_CTX_free(ctx)
-        let hex = out.map { String(format: "%02x", $0) }.joined()
-        let size = count
-        discard self
-        return Digest(hex: hex, size: size)
+        reset()
     }
 
     deinit { EVP_MD_CTX_free(ctx) }
+
+    public func reset() {
+        EVP_DigestInit_ex(ctx, EVP_sha256(), nil)
+        count = 0
+    }
+
+    public func update(_ bytes: UnsafeRawBufferPointer) {
+        _ = EVP_DigestUpdate(ctx, bytes.baseAddress, bytes.count)
+        count += Int64(bytes.count)
+    }
+
+    public func update(_ bytes: some DataProtocol) {
+        for region in bytes.regions { region.withUnsafeBytes { update($0) } }
+    }
+
+    /// The digest of everything since the last reset; resets.
+    public func finish() -> Digest {
+        var out = (UInt64(0), UInt64(0), UInt64(0), UInt64(0))
+        var len: UInt32 = 0
+        let hex = withUnsafeMutableBytes(of: &out) { raw -> String in
+            EVP_DigestFinal_ex(ctx, raw.baseAddress!.assumingMemoryBound(to: UInt8.self), &len)
+            return String(unsafeUninitializedCapacity: 64) { buf in
+                for (i, b) in raw.enumerated() {
+                    buf[2 * i] = Self.digits[Int(b >> 4)]
+                    buf[2 * i + 1] = Self.digits[Int(b & 0x0f)]
+                }
+                return 64
+            }
+        }
+        let digest = Digest(hex: hex, size: count)
+        reset()
+        return digest
+    }
 }

@@ -211,7 +211,7 @@ private final class ArchiveWriter {
         defer { Glibc.close(fd) }
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: TreeHasher.chunk, alignment: 64)
         defer { buffer.deallocate() }
-        var h = SHA256Stream()
+        let h = SHA256Stream()
         var total: Int64 = 0
         while total < size {
             let n = try Syscall.check("read \(path)") { read(fd, buffer.baseAddress, min(buffer.count, Int(size - total))) }

@@ -37,7 +37,7 @@ public enum TreeHasher {
     /// A worker thread's read buffer and hash context, reused for every file it handles.
     final class Scratch {
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: TreeHasher.chunk, alignment: 64)
-        let sha = FastSHA256()
+        let sha = SHA256Stream()
         /// Whether the file last opened with `openRegular` has an x bit.
         var executable = false
         /// Its size when it was opened.
