@@ -72,18 +72,16 @@ public struct Builder: Sendable {
         let stager = InputStager(store: store, offline: options.offline, progress: options.progress,
                                  apt: { try locker.apt() })
 
-        // Toolchain root.
-        var root: String?
+        // The toolchain's id comes from the lock alone, so the action cache can answer
+        // before anything is fetched or assembled.
+        var pins: [DebPin] = []
         let toolchainID: String
         if lock.toolchain.kind == "debian" {
-            let pins = lock.toolchain.packages.map {
+            pins = lock.toolchain.packages.map {
                 DebPin(name: $0.name, version: $0.version, architecture: $0.architecture, size: $0.size,
                        sha256: $0.sha256, filename: $0.filename)
             }
             toolchainID = "sha256:" + ToolchainRoot.id(of: pins)
-            say(options, "toolchain: \(pins.count) packages")
-            let debs = try stager.debs(pins, tmp: tmp)
-            root = try ToolchainRoot.assemble(debs, cacheDir: store.root, progress: options.progress)
         } else {
             toolchainID = "host"
         }
@@ -109,6 +107,15 @@ public struct Builder: Sendable {
             o.treeDigest = hit.tree.description; o.cached = true
             o.files = manifest.files; o.bytes = manifest.bytes; o.logDigest = hit.log?.description
             return o
+        }
+
+        // Toolchain root: the locked .debs from the store (or apt, verified), assembled
+        // once per id and reused.
+        var root: String?
+        if !pins.isEmpty {
+            say(options, "toolchain: \(pins.count) packages")
+            let debs = try stager.debs(pins, tmp: tmp)
+            root = try ToolchainRoot.assemble(debs, cacheDir: store.root, progress: options.progress)
         }
 
         // Inputs.

@@ -19,10 +19,24 @@ struct Repro: ParsableCommand {
         subcommands: [BuildCommand.self, LockCommand.self, RunCommand.self, DoctorCommand.self, RankCommand.self, HashCommand.self, StoreCommand.self]
     )
 
+    /// `repro run` is on the hot path of every sandboxed command: parse it on its own
+    /// instead of building the whole command tree (reflection over every subcommand is
+    /// most of repro's start-up). Help, completion and errors take the normal path.
+    static func parseFast() throws -> ParsableCommand? {
+        let args = Array(CommandLine.arguments.dropFirst())
+        guard args.first == "run" else { return nil }
+        let rest = Array(args.dropFirst())
+        let options = rest.prefix { $0 != "--" }
+        if options.contains(where: { $0 == "-h" || $0 == "--help" || $0 == "--version" || $0.hasPrefix("--generate-completion") }) {
+            return nil
+        }
+        return try? RunCommand.parse(rest)
+    }
+
     /// Like ArgumentParser's main, but usage errors exit 2 (DESIGN.md), not 64.
     static func main() {
         do {
-            var command = try parseAsRoot()
+            var command = try parseFast() ?? parseAsRoot()
             try command.run()
         } catch {
             if exitCode(for: error) == .validationFailure {
