@@ -45,6 +45,8 @@ let package = Package(
         // Pinned inputs: Debian packages through a private apt state, local files, git;
         // safe archive extraction and toolchain roots.
         .target(name: "Fetch", dependencies: ["Core", "Recipe", "Store", "CArchive"]),
+        // SLSA provenance, DSSE signing and verification (libcrypto), keys, SBOM.
+        .target(name: "Attest", dependencies: ["Core", "CCrypto"]),
         // The path of one build: lock, fetch, assemble, action cache, sandbox, outputs.
         .target(name: "Build", dependencies: ["Core", "Recipe", "Fetch", "Store", "Sandbox", "CArchive"]),
         // Swift description of a sandbox, the launcher call, host checks.
@@ -53,7 +55,7 @@ let package = Package(
         .target(name: "Rank", dependencies: ["Core"]),
         // The CLI, one file per subcommand.
         .executableTarget(name: "repro", dependencies: [
-            "Core", "Sandbox", "Rank", "Store", "Recipe", "Fetch", "Build",
+            "Core", "Sandbox", "Rank", "Store", "Recipe", "Fetch", "Build", "Attest",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
@@ -62,6 +64,7 @@ let package = Package(
         .testTarget(name: "RankTests", dependencies: ["Rank", "Core"]),
         .testTarget(name: "StoreTests", dependencies: ["Store", "Core"]),
         .testTarget(name: "RecipeTests", dependencies: ["Recipe", "Core"]),
+        .testTarget(name: "AttestTests", dependencies: ["Attest", "Core"]),
         .testTarget(name: "BuildTests", dependencies: ["Build", "Recipe", "Store", "Sandbox", "Core"]),
         .testTarget(name: "FetchTests", dependencies: ["Fetch", "Recipe", "Store", "Core"]),
     ]
