@@ -1,2 +1,0 @@
-// Replaced by the attestation work (issue 5).
-public enum AttestPlaceholder {}
