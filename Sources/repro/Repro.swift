@@ -16,7 +16,7 @@ struct Repro: ParsableCommand {
         State lives in $REPRO_HOME (default ~/.cache/repro).
         """,
         version: version,
-        subcommands: [BuildCommand.self, LockCommand.self, RunCommand.self, DoctorCommand.self, RankCommand.self, HashCommand.self, StoreCommand.self]
+        subcommands: [BuildCommand.self, LockCommand.self, RunCommand.self, DoctorCommand.self, RankCommand.self, HashCommand.self, StoreCommand.self, KeyCommand.self, AttestCommand.self]
     )
 
     /// `repro run` is on the hot path of every sandboxed command: parse it on its own
