@@ -100,6 +100,10 @@ public enum DSSE {
         }
         let candidates = envelope.signatures.filter { $0.keyid.isEmpty || $0.keyid == key.keyID }
         guard !candidates.isEmpty else {
+            let shapes = envelope.signatures.compactMap { Data(base64Encoded: $0.sig).flatMap { typeMismatch($0, key: key) } }
+            if shapes.count == envelope.signatures.count, let first = shapes.first {
+                throw ReproError(.verificationFailed, first)
+            }
             let ids = envelope.signatures.map { $0.keyid }.joined(separator: ", ")
             throw ReproError(.verificationFailed, "no signature by key \(key.keyID) (the envelope is signed by keyid \(ids)); wrong public key?")
         }
