@@ -79,7 +79,7 @@ public struct Builder: Sendable {
         if lock.toolchain.kind == "debian" {
             pins = lock.toolchain.packages.map {
                 DebPin(name: $0.name, version: $0.version, architecture: $0.architecture, size: $0.size,
-                       sha256: $0.sha256, filename: $0.filename)
+                       sha256: $0.sha256, filename: $0.filename, source: $0.source)
             }
             toolchainID = "sha256:" + ToolchainRoot.id(of: pins)
         } else {

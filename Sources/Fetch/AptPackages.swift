@@ -61,7 +61,8 @@ extension AptState {
                   let filename = record["filename"] else { continue }
             let key = "\(name)=\(version)"
             if found[key] == nil {
-                found[key] = DebPin(name: name, version: version, architecture: arch, size: size, sha256: sha, filename: filename)
+                found[key] = DebPin(name: name, version: version, architecture: arch, size: size, sha256: sha,
+                                    filename: filename, source: record["source"] ?? name)
             }
         }
         var pins: [DebPin] = []

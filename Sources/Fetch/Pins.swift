@@ -11,14 +11,20 @@ public struct DebPin: Hashable, Codable, Sendable, Comparable, CustomStringConve
     public var sha256: String
     /// The pool path in the archive, e.g. `pool/main/m/make-dfsg/make_4.3-4.1_amd64.deb`.
     public var filename: String
+    /// The source package it was built from, as the Packages index says it
+    /// (`gcc-12 (12.2.0-14)`), or its own name when the index names none. For SBOMs and
+    /// provenance; not part of a root's id.
+    public var source: String
 
-    public init(name: String, version: String, architecture: String, size: Int64, sha256: String, filename: String) {
+    public init(name: String, version: String, architecture: String, size: Int64, sha256: String, filename: String,
+                source: String = "") {
         self.name = name
         self.version = version
         self.architecture = architecture
         self.size = size
         self.sha256 = sha256
         self.filename = filename
+        self.source = source.isEmpty ? name : source
     }
 
     public static func < (a: DebPin, b: DebPin) -> Bool {
