@@ -59,13 +59,15 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
+        // What every test target uses to run the built binaries (not a test suite).
+        .target(name: "TestKit", path: "Tests/TestKit"),
         .testTarget(name: "CoreTests", dependencies: ["Core"]),
-        .testTarget(name: "SandboxTests", dependencies: ["Sandbox", "Core"], exclude: ["Probes"]),
+        .testTarget(name: "SandboxTests", dependencies: ["TestKit", "Sandbox", "Core"], exclude: ["Probes"]),
         .testTarget(name: "RankTests", dependencies: ["Rank", "Core"]),
-        .testTarget(name: "StoreTests", dependencies: ["Store", "Core"]),
+        .testTarget(name: "StoreTests", dependencies: ["TestKit", "Store", "Core"]),
         .testTarget(name: "RecipeTests", dependencies: ["Recipe", "Core"]),
-        .testTarget(name: "AttestTests", dependencies: ["Attest", "Core"], exclude: ["conformance.py"]),
-        .testTarget(name: "BuildTests", dependencies: ["Build", "Recipe", "Store", "Sandbox", "Core"]),
+        .testTarget(name: "AttestTests", dependencies: ["TestKit", "Attest", "Core"], exclude: ["conformance.py"]),
+        .testTarget(name: "BuildTests", dependencies: ["TestKit", "Build", "Recipe", "Store", "Sandbox", "Core"]),
         .testTarget(name: "FetchTests", dependencies: ["Fetch", "Recipe", "Store", "Core"]),
     ]
 )

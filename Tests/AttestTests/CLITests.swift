@@ -1,6 +1,7 @@
 import Attest
 import Core
 import Foundation
+import TestKit
 import Testing
 
 /// The built `repro` binary: key generate, attest sign, attest verify and its exit codes.
@@ -54,27 +55,10 @@ struct CLITests {
 }
 
 enum CLI {
-    static let repro: String = {
-        let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? ""
-        var dir = (exe as NSString).deletingLastPathComponent
-        while !dir.isEmpty, dir != "/", !FileManager.default.fileExists(atPath: dir + "/repro") {
-            dir = (dir as NSString).deletingLastPathComponent
-        }
-        return dir + "/repro"
-    }()
+    static var repro: String { TestKit.repro }
 
     static func run(_ args: [String], _ environment: [String: String]) throws -> (status: Int32, out: String, err: String) {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: repro)
-        p.arguments = args
-        p.environment = environment
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        try p.run()
-        let o = out.fileHandleForReading.readDataToEndOfFile()
-        let e = err.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+        let r = try TestKit.run([repro] + args, environment: environment)
+        return (r.status, r.out, r.stderr)
     }
 }

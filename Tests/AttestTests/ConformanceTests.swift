@@ -1,6 +1,7 @@
 import Attest
 import Core
 import Foundation
+import TestKit
 import Testing
 
 /// DSSE conformance against securesystemslib (the reference implementation), through
@@ -70,16 +71,7 @@ enum Conformance {
     }
 
     static func exec(_ tool: String, _ args: [String]) throws -> (status: Int32, stdout: Data, stderr: String) {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: tool)
-        p.arguments = args
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        try p.run()
-        let o = out.fileHandleForReading.readDataToEndOfFile()
-        let e = err.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return (p.terminationStatus, o, String(decoding: e, as: UTF8.self))
+        let r = try TestKit.run([tool] + args)
+        return (r.status, r.stdout, r.stderr)
     }
 }

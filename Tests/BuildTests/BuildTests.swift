@@ -1,19 +1,12 @@
 import Foundation
+import TestKit
 import Testing
 
 /// `repro build` for real: Debian's hello from its source package, in a toolchain root
 /// assembled from the locked .debs, in the sandbox. Needs the network once (apt, through
 /// the store's private state); everything after the first build is offline.
 @Suite(.serialized) struct BuildTests {
-    static let buildDir: String = {
-        var dir = ((try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? "" as String)
-        dir = (dir as NSString).deletingLastPathComponent
-        while !dir.isEmpty, dir != "/", !FileManager.default.fileExists(atPath: dir + "/repro") {
-            dir = (dir as NSString).deletingLastPathComponent
-        }
-        return dir
-    }()
-    static let repro = buildDir + "/repro"
+    static let repro = TestKit.repro
     static let sourceRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         .deletingLastPathComponent().deletingLastPathComponent().path
     static let work = NSTemporaryDirectory() + "repro-build-tests-\(getpid())"
@@ -23,17 +16,8 @@ import Testing
     }
 
     func repro(_ args: [String], cwd: String = BuildTests.sourceRoot) throws -> Run {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: Self.repro)
-        p.arguments = args
-        p.currentDirectoryURL = URL(fileURLWithPath: cwd)
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        try p.run()
-        let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return Run(status: p.terminationStatus, out: String(decoding: o, as: UTF8.self), err: String(decoding: e, as: UTF8.self))
+        let r = try TestKit.run([Self.repro] + args, cwd: cwd)
+        return Run(status: r.status, out: r.out, err: r.stderr)
     }
 
     @Test func helloIsReproducibleAcrossStoresAndOffline() throws {
@@ -176,15 +160,5 @@ import Testing
 }
 
 enum TestSupportBuild {
-    static func run(_ args: [String]) throws -> String {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: args[0])
-        p.arguments = Array(args.dropFirst())
-        let out = Pipe()
-        p.standardOutput = out
-        try p.run()
-        let o = out.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return String(decoding: o, as: UTF8.self)
-    }
+    static func run(_ args: [String]) throws -> String { try TestKit.run(args).out }
 }

@@ -154,14 +154,6 @@ extension ContainmentTests {
         let left = try TestSupport.pgrep(mark)
         #expect(gone, "left behind after kill -9 of the launcher: \(left)")
     }
-
-    /// The parent pid from /proc/PID/stat (the field after the parenthesized name).
-    static func parent(of pid: Int32) -> Int32? {
-        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-              let close = stat.lastIndex(of: ")") else { return nil }
-        let fields = stat[stat.index(after: close)...].split(separator: " ")
-        return fields.count > 1 ? Int32(fields[1]) : nil
-    }
 }
 
 /// Hands a result from the thread that runs a sandbox to the test.

@@ -1,19 +1,12 @@
 import Core
 import Foundation
 import Sandbox
+import TestKit
 
 /// Shared helpers for tests that run the real launcher and CLI built next to the test
 /// binary (`swift build` puts repro, repro-sandbox and the test bundle in one folder).
 enum TestSupport {
-    static let buildDir: String = {
-        let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? ""
-        var dir = (exe as NSString).deletingLastPathComponent
-        // The test bundle may sit in a subfolder (reproPackageTests.xctest/...).
-        while !dir.isEmpty, dir != "/", !FileManager.default.fileExists(atPath: dir + "/repro-sandbox") {
-            dir = (dir as NSString).deletingLastPathComponent
-        }
-        return dir
-    }()
+    static let buildDir = TestKit.buildDir
 
     static var launcher: String { buildDir + "/repro-sandbox" }
     static var repro: String { buildDir + "/repro" }
@@ -35,26 +28,13 @@ enum TestSupport {
 
     /// Runs a host process to completion and returns (status, stdout, stderr).
     @discardableResult
-    static func sh(_ args: [String], stdin: String? = nil) throws -> (status: Int32, out: String, err: String) {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: args[0].hasPrefix("/") ? args[0] : "/usr/bin/env")
-        p.arguments = args[0].hasPrefix("/") ? Array(args.dropFirst()) : args
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        try p.run()
-        let o = out.fileHandleForReading.readDataToEndOfFile()
-        let e = err.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+    static func sh(_ args: [String]) throws -> (status: Int32, out: String, err: String) {
+        let r = try TestKit.run(args)
+        return (r.status, r.out, r.stderr)
     }
 
-    /// A fresh temporary directory, removed by the caller with `cleanup`.
-    static func tempDir(_ name: String = "t") throws -> String {
-        let path = NSTemporaryDirectory() + "repro-test-\(name)-\(UUID().uuidString.prefix(8))"
-        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-        return path
-    }
+    /// A fresh temporary directory, removed by the caller.
+    static func tempDir(_ name: String = "t") throws -> String { try TestKit.tempDir("repro-test-\(name)") }
 }
 
 // Host process helpers for the containment tests.

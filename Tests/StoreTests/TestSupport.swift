@@ -1,18 +1,11 @@
 import Core
 import Foundation
+import TestKit
 
 /// Locating the built CLI next to the test binary (as SandboxTests' TestSupport does),
 /// running host processes, temporary trees.
 enum StoreTestSupport {
-    static let buildDir: String = {
-        let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? ""
-        var dir = (exe as NSString).deletingLastPathComponent
-        // The test bundle may sit in a subfolder (reproPackageTests.xctest/...).
-        while !dir.isEmpty, dir != "/", !FileManager.default.fileExists(atPath: dir + "/repro") {
-            dir = (dir as NSString).deletingLastPathComponent
-        }
-        return dir
-    }()
+    static let buildDir = TestKit.buildDir
 
     static var repro: String { buildDir + "/repro" }
     static let sourceRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
@@ -21,25 +14,11 @@ enum StoreTestSupport {
     /// Runs a host process to completion and returns (status, stdout, stderr).
     @discardableResult
     static func sh(_ args: [String], environment: [String: String]? = nil) throws -> (status: Int32, out: String, err: String) {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: args[0].hasPrefix("/") ? args[0] : "/usr/bin/env")
-        p.arguments = args[0].hasPrefix("/") ? Array(args.dropFirst()) : args
-        if let environment { p.environment = environment }
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        try p.run()
-        let o = out.fileHandleForReading.readDataToEndOfFile()
-        let e = err.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+        let r = try TestKit.run(args, environment: environment)
+        return (r.status, r.out, r.stderr)
     }
 
-    static func tempDir(_ name: String = "t") throws -> String {
-        let path = NSTemporaryDirectory() + "repro-store-test-\(name)-\(UUID().uuidString.prefix(8))"
-        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-        return path
-    }
+    static func tempDir(_ name: String = "t") throws -> String { try TestKit.tempDir("repro-store-test-\(name)") }
 
     static func remove(_ path: String) {
         _ = try? sh(["chmod", "-R", "u+w", path])
