@@ -48,14 +48,17 @@ let package = Package(
         // SLSA provenance, DSSE signing and verification (libcrypto), keys, SBOM.
         .target(name: "Attest", dependencies: ["Core", "CCrypto"]),
         // The path of one build: lock, fetch, assemble, action cache, sandbox, outputs.
-        .target(name: "Build", dependencies: ["Core", "Recipe", "Fetch", "Store", "Sandbox", "CArchive"]),
+        .target(name: "Build", dependencies: ["Core", "Recipe", "Fetch", "Store", "Sandbox", "Attest", "CArchive"]),
+        // Reproducibility proof: rebuilds with variations, culprit finding, deep diffs
+        // of trees, manifests, archives and bundles.
+        .target(name: "Verify", dependencies: ["Core", "Recipe", "Store", "Sandbox", "Build", "Attest", "CArchive"]),
         // Swift description of a sandbox, the launcher call, host checks.
         .target(name: "Sandbox", dependencies: ["Core", "CSeccomp", "CArchive", "CCrypto", "CSQLite"]),
         // Test ordering: history, features, model, metrics. Pure Swift.
         .target(name: "Rank", dependencies: ["Core"]),
         // The CLI, one file per subcommand.
         .executableTarget(name: "repro", dependencies: [
-            "Core", "Sandbox", "Rank", "Store", "Recipe", "Fetch", "Build", "Attest",
+            "Core", "Sandbox", "Rank", "Store", "Recipe", "Fetch", "Build", "Attest", "Verify",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
@@ -68,6 +71,7 @@ let package = Package(
         .testTarget(name: "RecipeTests", dependencies: ["Recipe", "Core"]),
         .testTarget(name: "AttestTests", dependencies: ["TestKit", "Attest", "Core"], exclude: ["conformance.py"]),
         .testTarget(name: "BuildTests", dependencies: ["TestKit", "Build", "Recipe", "Store", "Sandbox", "Core"]),
+        .testTarget(name: "VerifyTests", dependencies: ["TestKit", "Verify", "Build", "Recipe", "Store", "Core"]),
         .testTarget(name: "FetchTests", dependencies: ["Fetch", "Recipe", "Store", "Core"]),
     ]
 )
