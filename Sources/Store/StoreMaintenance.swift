@@ -75,7 +75,7 @@ extension Store {
     /// lone blobs (action logs, pins).
     func rootDigests(_ c: Connection) throws -> (trees: Set<String>, blobs: Set<String>) {
         let trees = Set(try c.query("SELECT tree FROM trees UNION SELECT tree FROM actions UNION SELECT manifest FROM actions UNION SELECT tree FROM builds WHERE tree IS NOT NULL").compactMap { $0[0].text })
-        let blobs = Set(try c.query("SELECT log FROM actions WHERE log IS NOT NULL UNION SELECT digest FROM pins").compactMap { $0[0].text })
+        let blobs = Set(try c.query("SELECT log FROM actions WHERE log IS NOT NULL UNION SELECT digest FROM pins UNION SELECT envelope FROM attestations UNION SELECT sbom FROM attestations").compactMap { $0[0].text })
         return (trees, blobs)
     }
 

@@ -41,6 +41,20 @@ enum StoreSchema {
                 note TEXT NOT NULL,
                 added INTEGER NOT NULL);
             """)
+        m.register("v2-attestations", """
+            CREATE TABLE attestations (
+                action TEXT NOT NULL,
+                tree TEXT NOT NULL,
+                envelope TEXT NOT NULL,
+                envelope_size INTEGER NOT NULL,
+                sbom TEXT NOT NULL,
+                sbom_size INTEGER NOT NULL,
+                sbom_format TEXT NOT NULL,
+                keyid TEXT NOT NULL,
+                created INTEGER NOT NULL,
+                PRIMARY KEY (action, sbom_format));
+            CREATE INDEX attestations_tree ON attestations (tree);
+            """)
         return m
     }
 }
