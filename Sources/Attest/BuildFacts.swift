@@ -10,8 +10,10 @@ public struct BuildFacts: Sendable, Equatable {
         public var size: Int64
         /// SPDX 2.3 requires a SHA-1 of every file; computed when the SBOM is written.
         public var sha1: String?
-        public init(path: String, sha256: String, size: Int64, sha1: String? = nil) {
-            self.path = path; self.sha256 = sha256; self.size = size; self.sha1 = sha1
+        /// The deterministic archive of the outputs (written next to the tree, not in it).
+        public var isArchive: Bool
+        public init(path: String, sha256: String, size: Int64, sha1: String? = nil, isArchive: Bool = false) {
+            self.path = path; self.sha256 = sha256; self.size = size; self.sha1 = sha1; self.isArchive = isArchive
         }
     }
 

@@ -99,7 +99,8 @@ public struct ProvenanceStatement: Codable, Sendable, Equatable {
         predicateType = Self.predicateType
         subject = [ResourceDescriptor(name: Self.treeSubjectName, digest: ["sha256": f.treeSHA256],
                                       annotations: ["repro.tree": .bool(true)])]
-            + f.outputs.map { ResourceDescriptor(name: $0.path, digest: ["sha256": $0.sha256]) }
+            + f.outputs.map { ResourceDescriptor(name: $0.path, digest: ["sha256": $0.sha256],
+                                                 annotations: $0.isArchive ? ["repro.archive": .bool(true)] : nil) }
 
         var external: [String: JSONValue] = [
             "recipe": .object(["path": .string(f.recipePath), "name": .string(f.recipeName),

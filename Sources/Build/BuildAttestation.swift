@@ -45,7 +45,7 @@ public enum BuildAttestation {
         }
         if let archive {
             outputs.append(.init(path: archive.name, sha256: archive.digest.hex, size: archive.digest.size,
-                                 sha1: try SHA1.file(store.blobPath(archive.digest.hex))))
+                                 sha1: try SHA1.file(store.blobPath(archive.digest.hex)), isArchive: true))
         }
         var deps: [BuildFacts.Dependency] = lock.toolchain.packages.sorted().map { p in
             .init(kind: .toolchainPackage, name: p.name, version: p.version, architecture: p.architecture,
@@ -97,17 +97,24 @@ public enum BuildAttestation {
         return String(last)
     }
 
-    /// Signs the statement, writes the SBOM, stores both and records them for the action.
+    /// Signs the statement and writes the SBOM in every format (so a later cache hit can
+    /// serve either), stores them and records them for the action. Returns the record of
+    /// the format asked for.
     static func make(_ facts: BuildFacts, key: PrivateKey, format: SBOMFormat, store: Store,
                      action: Digest, tree: Digest) throws -> Made {
         let statement = ProvenanceStatement(facts)
         var envelope = try DSSE.sign(payload: try statement.json(), key: key).json()
         envelope.append(0x0a)
-        let sbom = try SBOM.document(facts, format: format)
-        let record = AttestationRecord(action: action, tree: tree, envelope: try store.put(data: envelope),
-                                       sbom: try store.put(data: sbom), sbomFormat: format.rawValue, keyid: key.publicKey.keyID)
-        try store.recordAttestation(record)
-        return Made(record: record, envelope: envelope, sbom: sbom)
+        let envelopeDigest = try store.put(data: envelope)
+        var made: Made?
+        for f in SBOMFormat.allCases {
+            let sbom = try SBOM.document(facts, format: f)
+            let record = AttestationRecord(action: action, tree: tree, envelope: envelopeDigest, sbom: try store.put(data: sbom),
+                                           sbomFormat: f.rawValue, keyid: key.publicKey.keyID)
+            try store.recordAttestation(record)
+            if f == format { made = Made(record: record, envelope: envelope, sbom: sbom) }
+        }
+        return made!
     }
 
     /// Writes the envelope and SBOM of a build next to its output directory:

@@ -23,16 +23,25 @@ public struct BuildOutcome: Codable, Sendable {
     /// file name and digest (stored in the store; written next to --out).
     public var archive: String?
     public var archiveDigest: String?
+    /// The signed provenance (DSSE envelope) and the SBOM in the store, and where they
+    /// were written next to --out.
+    public var provenance: String?
+    public var sbom: String?
+    public var provenanceFile: String?
+    public var sbomFile: String?
 
     enum CodingKeys: String, CodingKey {
         case recipe, recipeDigest = "recipe_digest", actionDigest = "action_digest", treeDigest = "tree_digest"
         case cached, files, bytes, logDigest = "log_digest", wallSeconds = "wall_seconds", out, toolchain
         case archive, archiveDigest = "archive_digest"
+        case provenance, sbom, provenanceFile = "provenance_file", sbomFile = "sbom_file"
     }
 }
 
 public struct BuildOptions: Sendable {
     public var noCache = false
+    /// A varied build for `repro verify` (BuildVariant.swift): runs unrecorded.
+    public var variant: BuildVariant?
     public var offline = false
     /// Copy the outputs here (a new or empty directory).
     public var outDir: String?
@@ -40,6 +49,8 @@ public struct BuildOptions: Sendable {
     /// Show the build log on stderr as it runs.
     public var showLog = false
     public var progress = false
+    /// Signing key, SBOM format, builder id and the user's parameters for provenance.
+    public var attest = AttestOptions()
     public init() {}
 }
 
@@ -65,7 +76,8 @@ public struct Builder: Sendable {
         if !stale.isEmpty {
             throw ReproError(.invalidInput, "\(recipe.lockPath) is stale: \(stale.map(\.message).joined(separator: "; ")); run 'repro lock \(recipe.file)'")
         }
-        let tmp = store.root + "/tmp/build-\(getpid())-\(UUID().uuidString.prefix(8))"
+        let buildStarted = Date()
+        let tmp = (options.variant?.tmpParent ?? store.root + "/tmp") + "/build-\(getpid())-\(UUID().uuidString.prefix(8))"
         try FileManager.default.createDirectory(atPath: tmp, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: tmp) }
         let locker = Locker(store: store, progress: options.progress)
@@ -98,7 +110,8 @@ public struct Builder: Sendable {
         let base = BuildOutcome(recipe: recipe.file, recipeDigest: recipe.digest.description, actionDigest: action.description,
                                 treeDigest: "", cached: false, files: 0, bytes: 0, logDigest: nil, wallSeconds: nil,
                                 out: options.outDir, toolchain: toolchainID,
-                                archive: nil, archiveDigest: nil)
+                                archive: nil, archiveDigest: nil, provenance: nil, sbom: nil,
+                                provenanceFile: nil, sbomFile: nil)
 
         if !options.noCache, let hit = try store.lookupAction(action) {
             let manifest = try store.manifest(tree: hit.tree)
@@ -106,6 +119,13 @@ public struct Builder: Sendable {
             var o = base
             o.treeDigest = hit.tree.description; o.cached = true
             o.files = manifest.files; o.bytes = manifest.bytes; o.logDigest = hit.log?.description
+            // The provenance of the build that made these bits.
+            if let a = try store.attestation(action: action, format: options.attest.sbomFormat.rawValue) {
+                o.provenance = a.envelope.description; o.sbom = a.sbom.description
+                if let out = options.outDir {
+                    (o.provenanceFile, o.sbomFile) = try BuildAttestation.writeBeside(outDir: out, record: a, store: store)
+                }
+            }
             return o
         }
 
@@ -137,8 +157,10 @@ public struct Builder: Sendable {
         case let .fromInput(name): epoch = try DebianSource.changelogEpoch(work + "/src/" + name)
         }
 
-        let spec = sandbox(recipe: recipe, root: root, work: work, out: out, epoch: epoch, patches: patches,
+        if options.variant?.reverseDirectoryOrder == true { try BuildVariant.reverseDirectoryOrder(work) }
+        var spec = sandbox(recipe: recipe, root: root, work: work, out: out, epoch: epoch, patches: patches,
                            allowDegrade: options.allowDegrade)
+        options.variant?.apply(to: &spec)
         say(options, "build: sandbox with \(toolchainID == "host" ? "the host toolchain" : "toolchain \(toolchainID.prefix(19))…")")
         let started = Date()
         let run = try runner.run(spec, output: .capture) { _, chunk in
@@ -157,6 +179,15 @@ public struct Builder: Sendable {
         if let limit = recipe.limits.outputSize, manifest.bytes > limit {
             throw ReproError(.failed, "outputs are \(manifest.bytes) bytes, over the recipe's output-size limit of \(limit)")
         }
+        if options.variant != nil {
+            // A varied build (repro verify) records nothing: its tree is only compared.
+            if let outDir = options.outDir { try store.restoreTree(tree, to: outDir) }
+            var o = base
+            o.treeDigest = tree.description
+            o.files = manifest.files; o.bytes = manifest.bytes; o.logDigest = logDigest.description
+            o.wallSeconds = Date().timeIntervalSince(started)
+            return o
+        }
         var archive: (name: String, digest: Digest)?
         if let format = recipe.outputs.archive, let name = recipe.archiveFileName {
             let path = tmp + "/" + name
@@ -173,8 +204,22 @@ public struct Builder: Sendable {
             for f in input.files ?? [] where store.contains(f.digest) { try store.pin(f.digest, note: "input \(name) of \(recipe.name)") }
             if store.contains(input.digest) { try store.pin(input.digest, note: "input \(name) of \(recipe.name)") }
         }
+        // Provenance and SBOM, made on the host after the sandbox is gone, signed with a
+        // key the sandbox never saw.
+        let facts = try BuildAttestation.facts(
+            recipe: recipe, lock: lock, manifest: manifest, tree: tree, action: action, toolchain: toolchainID,
+            archive: archive, epoch: epoch, policy: policy, launcher: runner.launcher, log: logDigest,
+            started: buildStarted, finished: Date(), store: store, options: options.attest)
+        let signer = try options.attest.signingKey ?? BuildAttestation.signingKey(explicit: nil) { say(options, $0) }
+        let attestation = try BuildAttestation.make(facts, key: signer, format: options.attest.sbomFormat, store: store,
+                                                    action: action, tree: tree)
         if let outDir = options.outDir { try store.restoreTree(tree, to: outDir) }
         var o = base
+        o.provenance = attestation.record.envelope.description
+        o.sbom = attestation.record.sbom.description
+        if let outDir = options.outDir {
+            (o.provenanceFile, o.sbomFile) = try BuildAttestation.writeBeside(outDir: outDir, record: attestation.record, store: store)
+        }
         o.treeDigest = tree.description
         o.files = manifest.files; o.bytes = manifest.bytes; o.logDigest = logDigest.description
         o.wallSeconds = Date().timeIntervalSince(started)

@@ -30,22 +30,22 @@ public struct SandboxRunner: Sendable {
     }
 
     /// `$REPRO_SANDBOX`, else `repro-sandbox` next to this executable, else on PATH.
+    /// Plain libc, no FileManager or ProcessInfo: `repro run` calls this on every start.
     public static func locateLauncher() throws -> String {
-        let fm = FileManager.default
-        if let env = ProcessInfo.processInfo.environment["REPRO_SANDBOX"], !env.isEmpty {
-            guard fm.isExecutableFile(atPath: env) else {
+        if let p = getenv("REPRO_SANDBOX"), p.pointee != 0 {
+            let env = String(cString: p)
+            guard access(env, X_OK) == 0 else {
                 throw ReproError(.invalidInput, "REPRO_SANDBOX=\(env) is not an executable file; unset it or point it at repro-sandbox")
             }
             return env
         }
         var candidates: [String] = []
-        if let exe = try? fm.destinationOfSymbolicLink(atPath: "/proc/self/exe") {
-            candidates.append((exe as NSString).deletingLastPathComponent + "/repro-sandbox")
+        if let exe = readLink("/proc/self/exe"), let slash = exe.lastIndex(of: "/") {
+            candidates.append(exe[..<slash] + "/repro-sandbox")
         }
-        for dir in (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":") {
-            candidates.append("\(dir)/repro-sandbox")
-        }
-        if let found = candidates.first(where: { fm.isExecutableFile(atPath: $0) }) { return found }
+        let path = getenv("PATH").map { String(cString: $0) } ?? ""
+        for dir in path.split(separator: ":") { candidates.append(dir + "/repro-sandbox") }
+        if let found = candidates.first(where: { access($0, X_OK) == 0 }) { return found }
         throw ReproError(.internal, "cannot find the repro-sandbox launcher next to repro or on PATH; build it with 'swift build' or set REPRO_SANDBOX")
     }
 

@@ -65,6 +65,12 @@ public struct SandboxSpec: Sendable, Equatable {
     public var killGrace: Double = 2
     public var seccomp: Seccomp = .default
     public var newSession = false
+    /// Variations (`repro verify`): seconds added to CLOCK_MONOTONIC/CLOCK_BOOTTIME in a
+    /// new time namespace (0: none); the CPUs the command may use ("0", "0-1,3");
+    /// personality(2) flags ("linux32", "uname26", "addr-no-randomize").
+    public var timeOffset: Int64 = 0
+    public var cpuAffinity: String?
+    public var personality: [String] = []
 
     public init(command: [String], mounts: [Mount] = [], environment: [(key: String, value: String)] = []) {
         self.command = command
@@ -97,6 +103,9 @@ public struct SandboxSpec: Sendable, Equatable {
         a += ["--umask", String(umask, radix: 8)]
         if network == .host { a.append("--share-net") }
         if newSession { a.append("--new-session") }
+        if timeOffset != 0 { a += ["--time-offset", String(timeOffset)] }
+        if let cpuAffinity { a += ["--cpu-affinity", cpuAffinity] }
+        if !personality.isEmpty { a += ["--personality", personality.joined(separator: ",")] }
         let l = limits
         if let v = l.memory { a += ["--memory", String(v)] }
         if let v = l.pids { a += ["--pids", String(v)] }

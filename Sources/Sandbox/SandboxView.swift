@@ -40,18 +40,26 @@ public enum HostToolchain {
     static let usrLinks = ["bin", "sbin", "lib", "lib32", "lib64", "libx32"]
     static let etcFiles = ["/etc/alternatives", "/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d"]
 
+    /// Plain libc, no FileManager: `repro run` calls this on every start.
     public static func mounts(hostRoot: String = "/") -> [SandboxSpec.Mount] {
-        let fm = FileManager.default
         var m: [SandboxSpec.Mount] = [.readOnly(host: hostRoot + "usr", inside: "/usr")]
         for name in usrLinks {
             let path = hostRoot + name
-            if let target = try? fm.destinationOfSymbolicLink(atPath: path) {
+            if let target = readLink(path) {
                 m.append(.symlink(target: target, at: "/" + name))
-            } else if fm.fileExists(atPath: path) {
+            } else if access(path, F_OK) == 0 {
                 m.append(.readOnly(host: path, inside: "/" + name))
             }
         }
         for f in etcFiles { m.append(.readOnly(host: f, inside: f, optional: true)) }
         return m
     }
+}
+
+/// readlink(2): the target of the symbolic link at `path`, nil when it is not one.
+func readLink(_ path: String) -> String? {
+    var buf = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+    let n = readlink(path, &buf, buf.count - 1)
+    guard n >= 0 else { return nil }
+    return String(decoding: buf[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
 }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Attest
 import Core
 import Foundation
+import Store
 
 /// `repro attest sign|verify`: DSSE envelopes signed with a pinned PEM key, verified
 /// offline (docs/provenance.md).
@@ -9,7 +10,7 @@ struct AttestCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "attest",
         abstract: "Sign and verify DSSE attestation envelopes.",
-        subcommands: [Sign.self, Verify.self]
+        subcommands: [Sign.self, Verify.self, Show.self]
     )
 
     struct Sign: ParsableCommand {
@@ -53,24 +54,44 @@ struct AttestCommand: ParsableCommand {
 
     struct Verify: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Verify a DSSE envelope with a public key, offline.",
+            abstract: "Verify a build's signed provenance offline: signature, statement, artifacts, builder, recipe, source.",
             discussion: """
-            Exit 0 when a signature by the key verifies; exit 4 with the reason otherwise
-            (bad base64, no signature, signature mismatch, wrong payloadType, key type
-            mismatch, malformed envelope). The payload is not printed unless --json.
+            The checks slsa-verifier makes, with a pinned public key instead of Sigstore:
+            the DSSE signature by --key; an in-toto Statement v1 with a SLSA Provenance v1
+            predicate of repro's build type; with --artifact, that a FILE is a subject, or
+            that a DIR holds exactly the subjects' files with their digests and the tree
+            digest; --builder-id, --recipe-digest and --source against the predicate.
+            Exit 0 verified; exit 4 with the precise reason on stderr (and in --json)
+            otherwise; exit 2 when a file cannot be read. --signature-only checks only the
+            signature (any payload).
             """
         )
 
-        @Argument(help: "The envelope (JSON).")
+        @Argument(help: "The envelope (JSON, e.g. dist/hello.intoto.jsonl).")
         var envelope: String
 
         @Option(help: "The PEM public key.")
         var key: String
 
-        @Option(help: "The expected DSSE payloadType.")
+        @Option(help: "A file or output directory the provenance must describe.")
+        var artifact: String?
+
+        @Option(help: "The expected builder id (runDetails.builder.id).")
+        var builderId: String?
+
+        @Option(help: "The expected recipe digest (sha256:HEX, as `repro build --json` prints recipe_digest).")
+        var recipeDigest: String?
+
+        @Option(help: "A source the build must have used: a purl such as pkg:deb/debian/hello@2.10-3?arch=source, or git+PATH.")
+        var source: String?
+
+        @Option(help: "The expected DSSE payloadType (with --signature-only).")
         var payloadType: String = DSSE.inTotoPayloadType
 
-        @Flag(help: "Print {\"verified\", \"keyid\", \"algorithm\", \"payload_type\", \"payload\" (base64)}; on failure {\"verified\": false, \"reason\"} and exit 4.")
+        @Flag(help: "Check only the DSSE signature; the payload may be anything.")
+        var signatureOnly = false
+
+        @Flag(help: "Print {\"verified\", \"keyid\", \"algorithm\", \"payload_type\", \"payload\" (base64), \"subjects\", \"builder_id\"}; on failure {\"verified\": false, \"reason\"} and exit 4.")
         var json = false
 
         struct Output: Encodable {
@@ -79,30 +100,42 @@ struct AttestCommand: ParsableCommand {
             var algorithm: String?
             var payloadType: String?
             var payload: String?
+            var subjects: Int?
+            var builderID: String?
+            var treeDigest: String?
             var reason: String?
             enum CodingKeys: String, CodingKey {
-                case verified, keyid, algorithm, payload, reason
-                case payloadType = "payload_type"
+                case verified, keyid, algorithm, payload, reason, subjects
+                case payloadType = "payload_type", builderID = "builder_id", treeDigest = "tree_digest"
             }
         }
 
         func run() throws {
             try reporting {
                 let publicKey = try PublicKey(path: key)
-                let data: Data
-                do {
-                    data = try Data(contentsOf: URL(fileURLWithPath: envelope))
-                } catch {
-                    throw ReproError(.invalidInput, "\(envelope): cannot read the envelope: \(error.localizedDescription)")
+                let data = try AttestCommand.read(envelope, what: "envelope")
+                if signatureOnly, artifact != nil || builderId != nil || recipeDigest != nil || source != nil {
+                    throw ReproError(.invalidInput, "--signature-only cannot be combined with --artifact, --builder-id, --recipe-digest or --source")
                 }
+                let expect = try expectations()
                 do {
                     let env = try DSSEEnvelope.parse(data, source: envelope)
-                    let payload = try DSSE.verify(env, key: publicKey, payloadType: payloadType)
-                    if json {
-                        try printJSON(Output(verified: true, keyid: publicKey.keyID, algorithm: publicKey.algorithm.rawValue,
-                                             payloadType: env.payloadType, payload: payload.base64EncodedString()))
+                    var out = Output(verified: true, keyid: publicKey.keyID, algorithm: publicKey.algorithm.rawValue,
+                                     payloadType: env.payloadType)
+                    if signatureOnly {
+                        out.payload = try DSSE.verify(env, key: publicKey, payloadType: payloadType).base64EncodedString()
                     } else {
-                        print("verified: signed by \(publicKey.algorithm.rawValue) key \(publicKey.keyID)")
+                        let s = try ProvenanceVerifier.verify(env, key: publicKey, expect: expect)
+                        out.payload = env.payload
+                        out.subjects = s.subject.count
+                        out.builderID = s.predicate.runDetails.builder.id
+                        out.treeDigest = s.subject.first { $0.name == ProvenanceStatement.treeSubjectName }?.digest?["sha256"].map { "sha256:" + $0 }
+                    }
+                    if json { try printJSON(out) } else {
+                        var line = "verified: signed by \(publicKey.algorithm.rawValue) key \(publicKey.keyID)"
+                        if let b = out.builderID { line += "; builder \(b); \(out.subjects ?? 0) subjects, tree \(out.treeDigest ?? "-")" }
+                        if let a = artifact { line += "; artifact \(a) matches" }
+                        print(line)
                     }
                 } catch let e as ReproError where e.code == .verificationFailed {
                     if json { try printJSON(Output(verified: false, reason: e.message)) }
@@ -110,5 +143,126 @@ struct AttestCommand: ParsableCommand {
                 }
             }
         }
+
+        /// The artifact's digests, computed before any verdict (a missing artifact is a
+        /// usage error, exit 2, not a failed verification).
+        func expectations() throws -> ProvenanceExpectations {
+            var e = ProvenanceExpectations()
+            e.builderID = builderId; e.recipeDigest = recipeDigest; e.source = source
+            if let a = artifact {
+                var isDir: ObjCBool = false
+                guard FileManager.default.fileExists(atPath: a, isDirectory: &isDir) else {
+                    throw ReproError(.invalidInput, "\(a): no such artifact (give the output file or directory the provenance describes)")
+                }
+                if isDir.boolValue {
+                    let m = try TreeHasher.manifest(of: a)
+                    var files: [String: String] = [:]
+                    for entry in m.entries where entry.kind == .file { files[entry.path] = entry.digest?.hex }
+                    e.directory = (a, files, m.treeDigest.hex)
+                } else {
+                    e.file = (a, try Digest.ofFile(a).hex)
+                }
+            }
+            return e
+        }
+    }
+
+    struct Show: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Print a readable summary of a provenance envelope (and check its signature with --key).",
+            discussion: "Without --key the signature is not checked and the summary says so."
+        )
+
+        @Argument(help: "The envelope (JSON, e.g. dist/hello.intoto.jsonl).")
+        var envelope: String
+
+        @Option(help: "A PEM public key to check the signature with.")
+        var key: String?
+
+        @Flag(help: "Print the statement itself (JSON) instead of the summary.")
+        var json = false
+
+        func run() throws {
+            try reporting {
+                let data = try AttestCommand.read(envelope, what: "envelope")
+                let env: DSSEEnvelope
+                do { env = try DSSEEnvelope.parse(data, source: envelope) } catch let e as ReproError {
+                    throw ReproError(.verificationFailed, "\(envelope): \(e.message)")
+                }
+                var signature = "not checked (pass --key to check it)"
+                let payload: Data
+                if let key {
+                    let publicKey = try PublicKey(path: key)
+                    do { payload = try DSSE.verify(env, key: publicKey) } catch let e as ReproError {
+                        throw ReproError(.verificationFailed, "\(envelope): \(e.message)")
+                    }
+                    signature = "verified (\(publicKey.algorithm.rawValue) key \(publicKey.keyID))"
+                } else {
+                    guard let p = Data(base64Encoded: env.payload) else {
+                        throw ReproError(.verificationFailed, "\(envelope): payload is not valid base64")
+                    }
+                    payload = p
+                }
+                let s: ProvenanceStatement
+                do { s = try ProvenanceStatement.parse(payload) } catch let e as ReproError {
+                    throw ReproError(.verificationFailed, "\(envelope): \(e.message)")
+                }
+                if json {
+                    try printJSON(s, pretty: true)
+                    return
+                }
+                print(AttestSummary.text(s, envelope: env, signature: signature))
+            }
+        }
+    }
+
+    static func read(_ path: String, what: String) throws -> Data {
+        do {
+            return try Data(contentsOf: URL(fileURLWithPath: path))
+        } catch {
+            throw ReproError(.invalidInput, "\(path): cannot read the \(what): \(error.localizedDescription)")
+        }
+    }
+}
+
+/// The human summary of `repro attest show`.
+enum AttestSummary {
+    static func text(_ s: ProvenanceStatement, envelope: DSSEEnvelope, signature: String) -> String {
+        let p = s.predicate, b = p.buildDefinition, r = p.runDetails
+        let ext = b.externalParameters
+        var lines: [String] = []
+        func add(_ k: String, _ v: String) { lines.append(k.padding(toLength: 14, withPad: " ", startingAt: 0) + v) }
+        add("signature", signature + "; keyids " + envelope.signatures.map(\.keyid).joined(separator: ", "))
+        add("statement", "\(s.type), predicate \(s.predicateType)")
+        add("build type", b.buildType)
+        let versions = (r.builder.version ?? [:]).sorted { $0.key < $1.key }
+            .map { "\($0.key) \($0.value.hasPrefix("sha256:") ? String($0.value.prefix(23)) + "…" : $0.value)" }
+        add("builder", r.builder.id + (versions.isEmpty ? "" : " (" + versions.joined(separator: ", ") + ")"))
+        if let recipe = ext["recipe"] {
+            add("recipe", "\(recipe["path"]?.string ?? "?") sha256:\(recipe["digest"]?["sha256"]?.string ?? "?")")
+        }
+        if let tree = s.subject.first(where: { $0.name == ProvenanceStatement.treeSubjectName })?.digest?["sha256"] {
+            add("tree", "sha256:" + tree)
+        }
+        let files = s.subject.filter { $0.name != ProvenanceStatement.treeSubjectName }
+        add("subjects", "\(files.count) files")
+        for f in files.prefix(10) { add("", "\(f.digest?["sha256"].map { String($0.prefix(16)) } ?? "?")…  \(f.name ?? "?")") }
+        if files.count > 10 { add("", "… and \(files.count - 10) more") }
+        let deps = b.resolvedDependencies ?? []
+        var kinds: [String: Int] = [:]
+        for d in deps { kinds[d.annotations?["kind"]?.string ?? "other", default: 0] += 1 }
+        add("dependencies", "\(deps.count): " + kinds.keys.sorted().map { "\(kinds[$0]!) \($0)" }.joined(separator: ", "))
+        for d in deps where d.annotations?["kind"]?.string != "toolchain-package" {
+            add("", "\(d.uri ?? d.name ?? "?")")
+        }
+        if let i = b.internalParameters {
+            let toolchain = i["toolchain"]?.string ?? "?"
+            add("sandbox", "\(i["sandboxPolicy"]?.string ?? "?"), toolchain \(toolchain.hasPrefix("sha256:") ? toolchain.prefix(23) + "…" : toolchain)")
+        }
+        if let m = r.metadata {
+            add("ran", "\(m.startedOn ?? "?") → \(m.finishedOn ?? "?"), invocation \(m.invocationId ?? "?")")
+        }
+        for bp in r.byproducts ?? [] { add("byproduct", "\(bp.name ?? "?") sha256:\(bp.digest?["sha256"] ?? "?")") }
+        return lines.joined(separator: "\n")
     }
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Attest
 import Build
 import Core
 import Foundation
@@ -35,6 +36,15 @@ struct BuildCommand: ParsableCommand {
     @Option(help: "Store directory (default $REPRO_HOME or ~/.cache/repro).")
     var store: String?
 
+    @Option(help: "The PEM private key that signs the provenance (default $REPRO_SIGNING_KEY, else ~/.config/repro/keys/signing.pem, generated on first use).")
+    var key: String?
+
+    @Option(name: .customLong("sbom-format"), help: "SBOM format: spdx (SPDX 2.3 JSON) or cyclonedx (CycloneDX 1.6 JSON).")
+    var sbomFormat: SBOMFormat = .spdx
+
+    @Option(name: .customLong("builder-id"), help: "The builder id recorded in the provenance (default $REPRO_BUILDER_ID, else \(BuildAttestation.defaultBuilderID)).")
+    var builderId: String?
+
     @Flag(help: "Print the outcome as JSON on stdout.")
     var json = false
 
@@ -52,12 +62,37 @@ struct BuildCommand: ParsableCommand {
             // its tail is shown, on failure.
             options.showLog = log || isatty(2) != 0
             options.progress = isatty(2) != 0 || log
+            options.attest = try attestOptions(progress: options.progress)
             let builder = Builder(store: try Store(root: store), runner: try SandboxRunner())
             let outcome = try builder.build(r, lock: lock, options: options)
             if json { try printJSON(outcome) } else {
                 print(outcome.treeDigest)
                 warn("\(outcome.cached ? "cached" : "built"): \(outcome.files) files, \(outcome.bytes) bytes; action \(outcome.actionDigest)")
+                if let p = outcome.provenanceFile, let s = outcome.sbomFile { warn("provenance: \(p); sbom: \(s)") }
             }
         }
+    }
+
+    /// The signing key (loaded before anything is built, so a bad key fails first) and
+    /// the parameters the user passed, as the provenance records them.
+    func attestOptions(progress: Bool) throws -> AttestOptions {
+        var a = AttestOptions()
+        a.signingKey = try BuildAttestation.signingKey(explicit: key) { warn($0) }
+        a.sbomFormat = sbomFormat
+        let env = ProcessInfo.processInfo.environment["REPRO_BUILDER_ID"]
+        if let id = builderId ?? env {
+            guard id.contains(":"), !id.contains(" ") else {
+                throw ReproError(.invalidInput, "builder id '\(id)' is not a URI; use e.g. urn:repro:builder:ci-main or https://ci.example/builders/1")
+            }
+            a.builderID = id
+        }
+        var p: [String: String] = ["recipe": recipe, "sbom-format": sbomFormat.rawValue]
+        if let out { p["out"] = out }
+        if noCache { p["no-cache"] = "true" }
+        if offline { p["offline"] = "true" }
+        if allowDegrade { p["allow-degrade"] = "true" }
+        if let id = builderId { p["builder-id"] = id }
+        a.parameters = p
+        return a
     }
 }

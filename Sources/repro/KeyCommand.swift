@@ -4,6 +4,7 @@ import Core
 import Foundation
 
 extension KeyAlgorithm: ExpressibleByArgument {}
+extension SBOMFormat: ExpressibleByArgument {}
 
 /// `repro key generate`: a signing key pair for provenance (docs/provenance.md).
 struct KeyCommand: ParsableCommand {

@@ -4,6 +4,10 @@ import Foundation
 import Sandbox
 
 /// `repro run`: one command in the sandbox over the host's toolchain, read-only.
+///
+/// ArgumentParser describes the options (help, completion, errors); `RunOptions` holds
+/// them and does the work, so that the hot path (`RunOptions.parseFast`) can fill them
+/// from argv without building the command tree.
 struct RunCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "run",
@@ -76,6 +80,172 @@ struct RunCommand: ParsableCommand {
 
     @Argument(parsing: .postTerminator, help: "The command and its arguments, after '--'.")
     var command: [String] = []
+
+    /// `repro run ...` with valid options, parsed by hand: ArgumentParser builds its whole
+    /// command tree by reflection, which is most of repro's start-up, and `repro run` is
+    /// on the path of every sandboxed command. Accepts exactly what `RunCommand` accepts:
+    /// `--name value` and `--name=value`, arrays by repetition, flags without values,
+    /// then `--` and the command. Anything else (help, an unknown or repeated option, a
+    /// value that starts with '-' or is empty or not a number, a failed validation) gives
+    /// nil, and ArgumentParser parses the line again to answer or report it.
+    /// REPRO_NO_FAST_PARSE=1 gives nil always (tests compare the two parsers).
+    static func parseFast(_ arguments: [String]) -> RunOptions? {
+        guard arguments.count > 1, arguments[1] == "run", getenv("REPRO_NO_FAST_PARSE") == nil else { return nil }
+        var o = RunOptions()
+        var seen: [Substring] = []
+        var i = 2
+        while i < arguments.count {
+            let arg = arguments[i]
+            i += 1
+            if arg == "--" {
+                o.command = Array(arguments[i...])
+                return (try? o.validate()) == nil ? nil : o
+            }
+            guard arg.hasPrefix("--") else { return nil }
+            var name = arg.dropFirst(2), attached: Substring?
+            if let eq = name.firstIndex(of: "=") {
+                attached = name[name.index(after: eq)...]
+                name = name[..<eq]
+            }
+            let repeatable = name == "bind" || name == "ro-bind" || name == "env"
+            if !repeatable {
+                if seen.contains(name) { return nil }
+                seen.append(name)
+            }
+            if name == "json" || name == "allow-degrade" {
+                if attached != nil { return nil }
+                if name == "json" { o.json = true } else { o.allowDegrade = true }
+                continue
+            }
+            let value: String
+            if let attached { value = String(attached) } else {
+                guard i < arguments.count else { return nil }
+                value = arguments[i]
+                i += 1
+            }
+            if value.isEmpty || value.hasPrefix("-") { return nil }
+            switch name {
+            case "bind": o.binds.append(value)
+            case "ro-bind": o.roBinds.append(value)
+            case "env": o.env.append(value)
+            case "workdir": o.workdir = value
+            case "uid": guard let v = UInt32(value) else { return nil }; o.uid = v
+            case "gid": guard let v = UInt32(value) else { return nil }; o.gid = v
+            case "memory": o.memory = value
+            case "pids": guard let v = Int(value) else { return nil }; o.pids = v
+            case "cpus": guard let v = Double(value) else { return nil }; o.cpus = v
+            case "address-space": o.addressSpace = value
+            case "nofile": guard let v = Int(value) else { return nil }; o.nofile = v
+            case "file-size": o.fileSize = value
+            case "cpu-time": guard let v = Int(value) else { return nil }; o.cpuTime = v
+            case "timeout": guard let v = Double(value) else { return nil }; o.timeout = v
+            case "kill-grace": guard let v = Double(value) else { return nil }; o.killGrace = v
+            case "seccomp": o.seccomp = value
+            default: return nil
+            }
+        }
+        return nil
+    }
+
+    func validate() throws { try options.validate() }
+
+    func run() throws { try options.run() }
+
+    var options: RunOptions {
+        RunOptions(binds: binds, roBinds: roBinds, workdir: workdir, env: env, uid: uid, gid: gid,
+                   memory: memory, pids: pids, cpus: cpus, addressSpace: addressSpace, nofile: nofile,
+                   fileSize: fileSize, cpuTime: cpuTime, timeout: timeout, killGrace: killGrace,
+                   seccomp: seccomp, allowDegrade: allowDegrade, json: json, command: command)
+    }
+}
+
+/// The options of `repro run` (defaults as in `RunCommand`) and what it does with them.
+struct RunOptions {
+    var binds: [String] = []
+    var roBinds: [String] = []
+    var workdir = "/build"
+    var env: [String] = []
+    var uid: UInt32 = 1000
+    var gid: UInt32 = 1000
+    var memory: String?
+    var pids: Int?
+    var cpus: Double?
+    var addressSpace: String?
+    var nofile: Int?
+    var fileSize: String?
+    var cpuTime: Int?
+    var timeout: Double?
+    var killGrace: Double = 2
+    var seccomp = "default"
+    var allowDegrade = false
+    var json = false
+    var command: [String] = []
+
+    /// `repro run ...` with valid options, parsed by hand: ArgumentParser builds its whole
+    /// command tree by reflection, which is most of repro's start-up, and `repro run` is
+    /// on the path of every sandboxed command. Accepts exactly what `RunCommand` accepts:
+    /// `--name value` and `--name=value`, arrays by repetition, flags without values,
+    /// then `--` and the command. Anything else (help, an unknown or repeated option, a
+    /// value that starts with '-' or is empty or not a number, a failed validation) gives
+    /// nil, and ArgumentParser parses the line again to answer or report it.
+    /// REPRO_NO_FAST_PARSE=1 gives nil always (tests compare the two parsers).
+    static func parseFast(_ arguments: [String]) -> RunOptions? {
+        guard arguments.count > 1, arguments[1] == "run", getenv("REPRO_NO_FAST_PARSE") == nil else { return nil }
+        var o = RunOptions()
+        var seen: [Substring] = []
+        var i = 2
+        while i < arguments.count {
+            let arg = arguments[i]
+            i += 1
+            if arg == "--" {
+                o.command = Array(arguments[i...])
+                return (try? o.validate()) == nil ? nil : o
+            }
+            guard arg.hasPrefix("--") else { return nil }
+            var name = arg.dropFirst(2), attached: Substring?
+            if let eq = name.firstIndex(of: "=") {
+                attached = name[name.index(after: eq)...]
+                name = name[..<eq]
+            }
+            let repeatable = name == "bind" || name == "ro-bind" || name == "env"
+            if !repeatable {
+                if seen.contains(name) { return nil }
+                seen.append(name)
+            }
+            if name == "json" || name == "allow-degrade" {
+                if attached != nil { return nil }
+                if name == "json" { o.json = true } else { o.allowDegrade = true }
+                continue
+            }
+            let value: String
+            if let attached { value = String(attached) } else {
+                guard i < arguments.count else { return nil }
+                value = arguments[i]
+                i += 1
+            }
+            if value.isEmpty || value.hasPrefix("-") { return nil }
+            switch name {
+            case "bind": o.binds.append(value)
+            case "ro-bind": o.roBinds.append(value)
+            case "env": o.env.append(value)
+            case "workdir": o.workdir = value
+            case "uid": guard let v = UInt32(value) else { return nil }; o.uid = v
+            case "gid": guard let v = UInt32(value) else { return nil }; o.gid = v
+            case "memory": o.memory = value
+            case "pids": guard let v = Int(value) else { return nil }; o.pids = v
+            case "cpus": guard let v = Double(value) else { return nil }; o.cpus = v
+            case "address-space": o.addressSpace = value
+            case "nofile": guard let v = Int(value) else { return nil }; o.nofile = v
+            case "file-size": o.fileSize = value
+            case "cpu-time": guard let v = Int(value) else { return nil }; o.cpuTime = v
+            case "timeout": guard let v = Double(value) else { return nil }; o.timeout = v
+            case "kill-grace": guard let v = Double(value) else { return nil }; o.killGrace = v
+            case "seccomp": o.seccomp = value
+            default: return nil
+            }
+        }
+        return nil
+    }
 
     func validate() throws {
         if command.isEmpty { throw ValidationError("no command given: put it after '--', e.g. repro run -- gcc --version") }

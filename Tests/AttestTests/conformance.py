@@ -10,6 +10,14 @@ securesystemslib and cryptography.
   conformance.py sign ed25519|ecdsa-p256 PAYLOAD OUT_ENVELOPE.json OUT_PUB.pem
       securesystemslib signs PAYLOAD with a fresh key; repro verifies it later.
 
+  conformance.py statement ENVELOPE.json
+      in-toto-attestation validates the envelope's payload as an in-toto Statement v1
+      and parses the predicate strictly (unknown fields are errors) as SLSA Provenance v1.
+  conformance.py spdx FILE.spdx.json
+      spdx-tools (pyspdxtools' library) parses and validates an SPDX 2.3 document.
+  conformance.py cyclonedx FILE.cdx.json
+      cyclonedx-python-lib's strict JSON validator checks a CycloneDX 1.6 document.
+
 securesystemslib only tries signatures whose keyid equals the key's keyid, so the key
 is given repro's keyid, computed here independently: hex SHA-256 of the DER
 SubjectPublicKeyInfo.
@@ -69,7 +77,70 @@ def sign(algorithm, payload_path, envelope_path, pub_path):
     return 0
 
 
+def statement(envelope_path):
+    import base64
+
+    from google.protobuf import json_format
+    from in_toto_attestation.predicates.provenance.v1 import provenance_pb2
+    from in_toto_attestation.v1 import statement_pb2
+    from in_toto_attestation.v1.statement import Statement
+
+    with open(envelope_path, "rb") as f:
+        payload = base64.b64decode(json.load(f)["payload"])
+    doc = json.loads(payload)
+    try:
+        stmt = Statement.copy_from_pb(json_format.Parse(payload, statement_pb2.Statement()))
+        stmt.validate()
+        if stmt.pb.predicate_type != "https://slsa.dev/provenance/v1":
+            raise ValueError(f"predicateType is {stmt.pb.predicate_type}")
+        prov = json_format.Parse(json.dumps(doc["predicate"]), provenance_pb2.Provenance())
+        if not prov.build_definition.build_type or not prov.run_details.builder.id:
+            raise ValueError("buildType and builder.id are required")
+    except Exception as e:
+        print(f"in-toto-attestation rejected the statement: {e}", file=sys.stderr)
+        return 1
+    print(f"{len(stmt.pb.subject)} subjects, "
+          f"{len(prov.build_definition.resolved_dependencies)} resolved dependencies, "
+          f"builder {prov.run_details.builder.id}")
+    return 0
+
+
+def spdx(path):
+    from spdx_tools.spdx.parser.parse_anything import parse_file
+    from spdx_tools.spdx.validation.document_validator import validate_full_spdx_document
+
+    try:
+        document = parse_file(path)
+    except Exception as e:
+        print(f"spdx-tools could not parse the document: {e}", file=sys.stderr)
+        return 1
+    messages = validate_full_spdx_document(document)
+    for m in messages:
+        print(f"spdx-tools: {m.validation_message}", file=sys.stderr)
+    if messages:
+        return 1
+    print(f"{len(document.packages)} packages, {len(document.files)} files, "
+          f"{len(document.relationships)} relationships")
+    return 0
+
+
+def cyclonedx(path):
+    from cyclonedx.schema import SchemaVersion
+    from cyclonedx.validation.json import JsonStrictValidator
+
+    with open(path) as f:
+        text = f.read()
+    error = JsonStrictValidator(SchemaVersion.V1_6).validate_str(text)
+    if error is not None:
+        print(f"cyclonedx-python-lib rejected the document: {error}", file=sys.stderr)
+        return 1
+    print(f"{len(json.loads(text).get('components', []))} components")
+    return 0
+
+
 if __name__ == "__main__":
+    if len(sys.argv) == 3 and sys.argv[1] in ("statement", "spdx", "cyclonedx"):
+        sys.exit(globals()[sys.argv[1]](sys.argv[2]))
     if len(sys.argv) == 4 and sys.argv[1] == "verify":
         sys.exit(verify(sys.argv[2], sys.argv[3]))
     if len(sys.argv) == 6 and sys.argv[1] == "sign":

@@ -122,6 +122,7 @@ static void hide_launcher_argv(struct options *o, int argc, char **argv)
     o->domainname = dup_or_null(o->domainname);
     o->chdir = dup_or_null(o->chdir);
     o->seccomp = dup_or_null(o->seccomp);
+    o->cpu_affinity = dup_or_null(o->cpu_affinity);
     size_t n = 0;
     while (o->argv[n]) n++;
     char **cmd = calloc(n + 1, sizeof *cmd);
@@ -146,6 +147,8 @@ void run_init(struct options *o, int argc, char **argv, int sync_fd, const struc
     if (sethostname(o->hostname, strlen(o->hostname)) < 0) fail_stage(errno, "set hostname %s", o->hostname);
     if (setdomainname(o->domainname, strlen(o->domainname)) < 0) fail_stage(errno, "set domain name %s", o->domainname);
     setup_network(o);
+    /* Before the root is assembled: the host's /proc is still the one mounted. */
+    enter_time_namespace(o->time_offset);
     setup_root(o);
     if (o->chdir && chdir(o->chdir) < 0) fail_stage(errno, "chdir %s", o->chdir);
     umask(o->umask);
@@ -185,6 +188,8 @@ void run_init(struct options *o, int argc, char **argv, int sync_fd, const struc
             struct rlimit rl = { (rlim_t)l->rlimit_cpu, (rlim_t)l->rlimit_cpu + 1 };
             if (setrlimit(RLIMIT_CPU, &rl) < 0) fail_stage(errno, "setrlimit cpu");
         }
+        apply_cpu_affinity(o->cpu_affinity);
+        apply_personality(o->personality);
         drop_privileges();
         close_fds(o);
         exec_command(o, filter);

@@ -49,6 +49,15 @@ static const char usage_text[] =
 "  --new-session            run COMMAND without a controlling terminal (setsid);\n"
 "                           TIOCSTI is refused by seccomp in any case\n"
 "\n"
+"Variations (what `repro verify` changes between runs; all off by default):\n"
+"  --time-offset SECONDS    new time namespace: CLOCK_MONOTONIC and CLOCK_BOOTTIME\n"
+"                           shifted by SECONDS (the wall clock is not namespaced)\n"
+"  --cpu-affinity LIST      run COMMAND on these CPUs only (sched_setaffinity), e.g.\n"
+"                           0 or 0-1,3; nproc inside reports their number\n"
+"  --personality LIST       personality(2) of COMMAND, set before seccomp: linux32\n"
+"                           (uname -m i686 on x86_64), uname26 (uname -r 2.6.x),\n"
+"                           addr-no-randomize (ASLR off); comma-separated\n"
+"\n"
 "Limits (a limit asked for that cannot be enforced is an error, see --allow-degrade):\n"
 "  --rlimit-as BYTES        address space (suffixes k, m, g)\n"
 "  --rlimit-nofile N        open files\n"
@@ -175,6 +184,14 @@ void parse_options(int argc, char **argv, struct options *o)
         }
         else if (IS("--share-net")) o->share_net = true;
         else if (IS("--new-session")) o->new_session = true;
+        else if (IS("--time-offset")) {
+            o->time_offset = parse_int(need(argc, argv, i, 1), a);
+            if (o->time_offset < 0 || o->time_offset > 100LL * 365 * 86400)
+                usage_error("--time-offset: '%s' must be 0 to 100 years in seconds", argv[i+1]);
+            i++;
+        }
+        else if (IS("--cpu-affinity")) { o->cpu_affinity = need(argc, argv, i, 1); check_cpu_affinity(o->cpu_affinity); i++; }
+        else if (IS("--personality")) { o->personality = parse_personality(need(argc, argv, i, 1)); i++; }
         else if (IS("--rlimit-as")) { o->limits.rlimit_as = parse_size(need(argc, argv, i, 1), a); i++; }
         else if (IS("--rlimit-nofile")) { o->limits.rlimit_nofile = parse_int(need(argc, argv, i, 1), a); i++; }
         else if (IS("--rlimit-nproc")) { o->limits.rlimit_nproc = parse_int(need(argc, argv, i, 1), a); i++; }

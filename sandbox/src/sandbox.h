@@ -61,6 +61,11 @@ struct options {
     bool die_with_parent;
     pid_t parent_pid;   /* with die_with_parent: exit if the parent is already gone */
     bool new_session;
+    /* Variations for `repro verify` (all off by default): */
+    long long time_offset;      /* seconds added to CLOCK_MONOTONIC and CLOCK_BOOTTIME
+                                   in a new time namespace; 0 = no time namespace */
+    unsigned long personality;  /* personality(2) of COMMAND; 0 = PER_LINUX (unchanged) */
+    const char *cpu_affinity;   /* CPU list for sched_setaffinity, e.g. "0" or "0-1,3" */
     char **argv;        /* the command */
 };
 
@@ -101,6 +106,16 @@ struct cgroup_state *cgroup_prepare(const struct limits *l, bool allow_degrade);
 void cgroup_attach(struct cgroup_state *cg, pid_t pid);
 /* Fills which limits were hit (memory OOM kill, pids max) and removes the cgroups. */
 void cgroup_finish(struct cgroup_state *cg, bool *oom_killed, bool *pids_max_hit);
+
+/* variant.c: the settings `repro verify` varies between runs. */
+unsigned long parse_personality(const char *list);
+/* Checks the CPU list against the CPUs this process may use; exits 2 naming it. */
+void check_cpu_affinity(const char *list);
+/* In init, before the command is forked: a new time namespace with the offsets. */
+void enter_time_namespace(long long offset);
+/* In the command, before seccomp and exec. */
+void apply_cpu_affinity(const char *list);
+void apply_personality(unsigned long persona);
 
 /* init.c */
 void run_init(struct options *o, int argc, char **argv, int sync_fd, const struct sock_fprog *filter) __attribute__((noreturn));
