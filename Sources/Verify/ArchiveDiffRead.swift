@@ -37,16 +37,22 @@ enum ArchiveRead {
     /// The member name given to the content of a compressed non-archive file.
     static let decompressedName = "(decompressed)"
 
+    /// What could be read of an archive.
+    struct Listing {
+        var members: [ArchiveMember]
+        /// libarchive's error when the archive is damaged after `members`.
+        var error: String?
+    }
+
     /// The members of `data`, or nil when it is not an archive libarchive can read
     /// (or is an archive without members).
-    static func members(of data: Data, limit: Int64) -> [ArchiveMember]? {
-        if let m = read(data, raw: false, limit: limit), !m.isEmpty { return m }
+    static func members(of data: Data, limit: Int64) -> Listing? {
+        if let l = read(data, raw: false, limit: limit), !l.members.isEmpty { return l }
         // A compressed single file: libarchive's raw format behind its decompressors.
-        guard isCompressed(data), let m = read(data, raw: true, limit: limit), m.count == 1 else { return nil }
-        var only = m[0]
-        only.name = decompressedName
-        only.mtime = nil
-        return [only]
+        guard isCompressed(data), var l = read(data, raw: true, limit: limit), l.members.count == 1 else { return nil }
+        l.members[0].name = decompressedName
+        l.members[0].mtime = nil
+        return l
     }
 
     /// Whether libarchive recognises a compression filter on `data`.
@@ -63,7 +69,7 @@ enum ArchiveRead {
         }
     }
 
-    private static func read(_ data: Data, raw: Bool, limit: Int64) -> [ArchiveMember]? {
+    private static func read(_ data: Data, raw: Bool, limit: Int64) -> Listing? {
         guard !data.isEmpty, let a = archive_read_new() else { return nil }
         defer { archive_read_free(a) }
         archive_read_support_filter_all(a)
@@ -78,7 +84,7 @@ enum ArchiveRead {
             archive_read_support_format_cpio(a)
             archive_read_support_format_7zip(a)
         }
-        return data.withUnsafeBytes { buf -> [ArchiveMember]? in
+        return data.withUnsafeBytes { buf -> Listing? in
             guard archive_read_open_memory(a, buf.baseAddress, buf.count) == ARCHIVE_OK else { return nil }
             var members: [ArchiveMember] = []
             var chunk = [UInt8](repeating: 0, count: 1 << 16)
@@ -87,9 +93,8 @@ enum ArchiveRead {
                 let r = archive_read_next_header(a, &entryPointer)
                 if r == ARCHIVE_EOF { break }
                 guard r == ARCHIVE_OK || r == ARCHIVE_WARN, let e = entryPointer else {
-                    // Not an archive at all, or damaged after some members: keep what was read
-                    // only when something was.
-                    return members.isEmpty ? nil : members
+                    // Not an archive at all, or damaged after some members.
+                    return members.isEmpty ? nil : Listing(members: members, error: error(a))
                 }
                 var m = member(e, raw: raw)
                 if m.type == "file" {
@@ -100,7 +105,7 @@ enum ArchiveRead {
                     while true {
                         let n = archive_read_data(a, &chunk, chunk.count)
                         if n == 0 { break }
-                        if n < 0 { return members.isEmpty ? nil : members }
+                        if n < 0 { return members.isEmpty ? nil : Listing(members: members, error: error(a)) }
                         chunk.withUnsafeBytes { sha.update(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
                         total += Int64(n)
                         if keep, total > limit { keep = false; bytes = Data() }
@@ -113,8 +118,12 @@ enum ArchiveRead {
                 }
                 members.append(m)
             }
-            return members
+            return Listing(members: members, error: nil)
         }
+    }
+
+    private static func error(_ a: OpaquePointer) -> String {
+        archive_error_string(a).map { String(cString: $0) } ?? "unreadable"
     }
 
     private static func member(_ e: OpaquePointer, raw: Bool) -> ArchiveMember {
@@ -126,6 +135,8 @@ enum ArchiveRead {
         case 0o100000: type = "file"
         case 0o040000: type = "dir"
         case 0o120000: type = "symlink"
+        // ar members of `ar D` (Debian's default) carry permission bits only.
+        case 0: type = "file"
         default: type = raw ? "file" : "other"
         }
         let symlink = archive_entry_symlink(e).map { String(cString: $0) }

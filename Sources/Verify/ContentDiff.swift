@@ -17,7 +17,12 @@ struct ContentDiff {
            let mb = ArchiveRead.members(of: b, limit: options.maxContentBytes) {
             entry.content = "archive"
             var notes: [String] = []
-            let inner = ArchiveDiff(content: self).compare(prefix: path, ma, mb, depth: depth + 1, notes: &notes)
+            for (side, listing) in [("A", ma), ("B", mb)] {
+                if let why = listing.error {
+                    notes.append("\(side): the archive is damaged after \(listing.members.count) members (\(why)); the rest is not compared")
+                }
+            }
+            let inner = ArchiveDiff(content: self).compare(prefix: path, ma.members, mb.members, depth: depth + 1, notes: &notes)
             entry.notes += notes
             if inner.isEmpty, notes.isEmpty {
                 entry.notes.append("all members and their metadata are equal; the archive bytes differ "

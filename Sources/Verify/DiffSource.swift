@@ -94,7 +94,8 @@ public struct DiffSource {
             do {
                 return DiffSource(input: path, kind: .manifest, manifest: try Manifest.parse(data), contentPath: nil)
             } catch let e as ReproError {
-                throw ReproError(.invalidInput, "\(path): bad manifest: \(e.message); write one with `repro hash DIR --manifest`")
+                throw ReproError(.invalidInput, "\(path): bad manifest: \(badLine(data) ?? e.message); "
+                                 + "write one with `repro hash DIR --manifest`")
             }
         }
         // Any other file: compared as one file with the other side, which must be a file too.
@@ -103,6 +104,21 @@ public struct DiffSource {
         let executable = try FileSupportShim.isExecutable(path)
         return DiffSource(input: path, kind: .file,
                           manifest: Manifest(entries: [.file(name, executable: executable, digest: digest)])) { _ in path }
+    }
+
+    /// The first line of a manifest that does not parse on its own, with its number.
+    static func badLine(_ data: Data) -> String? {
+        for (i, line) in data.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false).enumerated()
+            where !line.isEmpty {
+            do {
+                _ = try Manifest.parse(Data(line))
+            } catch let e as ReproError {
+                return "line \(i + 1): \(e.message.replacingOccurrences(of: "manifest line 1: ", with: ""))"
+            } catch {
+                return nil
+            }
+        }
+        return nil
     }
 
     /// A tar (any compression) with a `bundle.json` member.
