@@ -1,0 +1,114 @@
+import Build
+import Core
+import Foundation
+import Recipe
+import Store
+
+/// `repro bundle export`: finds a recorded build in the store and writes its bundle.
+public enum BundleExport {
+    /// - Parameters:
+    ///   - build: a recipe file (its latest build in the store) or an action or tree
+    ///     digest (`sha256:...`), which then needs `recipe`: the store keeps a build's
+    ///     digests, not its recipe text.
+    ///   - attachments: extra entries (provenance, SBOM) by name.
+    /// - Throws: `ReproError(.invalidInput)` when the build is not in the store, the
+    ///   recipe does not match it, its lock is stale, or it has git inputs.
+    public static func export(_ build: String, recipe recipeFile: String?, store: Store, policy: String,
+                              reproVersion: String, withOutputs: Bool, to path: String,
+                              attachments: (_ action: Digest, _ tree: Digest) throws -> [String: Bundle.Entry] = { _, _ in [:] })
+        throws -> BundleInfo {
+        let isDigest = build.hasPrefix("sha256:") || (build.count == 64 && build.allSatisfy(\.isHexDigit))
+        let records = try store.builds().filter { $0.tree != nil }
+        let recipe: Recipe
+        let record: BuildRecord
+        if isDigest {
+            let d = try Digest.parse(build.hasPrefix("sha256:") ? build : "sha256:" + build)
+            guard let r = records.last(where: { $0.action.hex == d.hex || $0.tree?.hex == d.hex }) else {
+                throw ReproError(.invalidInput, "no finished build with action or tree \(d) in \(store.root); 'repro store' lists what is there")
+            }
+            guard let recipeFile else {
+                throw ReproError(.invalidInput, "\(build) names a build, but the store keeps only its recipe's digest (\(r.recipe)): pass the recipe file with --recipe FILE")
+            }
+            recipe = try Recipe.load(path: recipeFile)
+            guard recipe.digest.hex == r.recipe.hex else {
+                throw ReproError(.invalidInput, "\(recipeFile) has digest \(recipe.digest), but build \(build) was made from recipe sha256:\(r.recipe.hex)")
+            }
+            record = r
+        } else {
+            guard recipeFile == nil else { throw ReproError(.invalidInput, "--recipe goes with a digest; \(build) is already a recipe file") }
+            recipe = try Recipe.load(path: build)
+            guard let r = records.last(where: { $0.recipe.hex == recipe.digest.hex }) else {
+                throw ReproError(.invalidInput, "\(build) has no finished build in \(store.root); run 'repro build \(build)' first")
+            }
+            record = r
+        }
+        guard FileManager.default.fileExists(atPath: recipe.lockPath) else {
+            throw ReproError(.invalidInput, "\(recipe.lockPath) does not exist; the bundle needs the lock the build used")
+        }
+        let lock = try LockFile.read(path: recipe.lockPath)
+        let stale = lock.changes(for: recipe, contentDigests: try Locker.pathDigests(recipe)).filter(\.affectsPins)
+        if !stale.isEmpty {
+            throw ReproError(.invalidInput, "\(recipe.lockPath) is stale (\(stale.map(\.message).joined(separator: "; "))): it is not what the build used; rebuild first")
+        }
+        let tree = record.tree!
+        let manifest = try store.manifest(tree: tree)
+
+        var entries: [String: Bundle.Entry] = [:]
+        let name = (recipe.file as NSString).lastPathComponent
+        let stem = name.hasSuffix(".toml") ? String(name.dropLast(5)) : name
+        entries["recipe/\(stem).toml"] = .file(recipe.file, executable: false)
+        entries["recipe/\(stem).lock"] = .file(recipe.lockPath, executable: false)
+        for input in recipe.inputs {
+            switch input.source {
+            case let .path(rel):
+                try addTree(recipe.directory + "/" + rel, as: "recipe/" + rel, into: &entries)
+            case .git:
+                throw ReproError(.invalidInput, "input '\(input.name)' (\(recipe.file):\(input.line)) is a git repository; bundles carry path inputs, Debian inputs are fetched by their pins, but git repositories are not carried yet")
+            default:
+                break
+            }
+        }
+        entries["manifest"] = .data(manifest.data)
+        if withOutputs {
+            entries["outputs"] = .directory
+            for e in manifest.entries {
+                switch e.kind {
+                case .file: entries["outputs/" + e.path] = .file(try store.path(for: e.digest!), executable: e.mode == 0o755)
+                case .dir: entries["outputs/" + e.path] = .directory
+                case .symlink: entries["outputs/" + e.path] = .symlink(e.target ?? "")
+                }
+            }
+        }
+        for (k, v) in try attachments(record.action, tree) { entries[k] = v }
+        let log = try store.lookupAction(record.action).flatMap { $0.tree.hex == tree.hex ? $0.log : nil }
+        var info = BundleInfo(recipe: stem + ".toml", recipeDigest: recipe.digest.description,
+                              actionDigest: "sha256:" + record.action.hex, treeDigest: tree.description,
+                              toolchain: Builder.toolchainID(of: lock), policy: policy, logDigest: log?.description,
+                              reproVersion: reproVersion, outputs: withOutputs, files: manifest.files, bytes: manifest.bytes)
+        info.format = Bundle.format
+        entries["bundle.json"] = .data(try CanonicalJSON.encode(info, pretty: true))
+        var epoch: Int64 = 0
+        if case let .seconds(s) = recipe.build.sourceDateEpoch { epoch = s }
+        try Bundle.write(entries, to: path, epoch: epoch)
+        return info
+    }
+
+    /// A path input, file or directory, under `name`.
+    static func addTree(_ host: String, as name: String, into entries: inout [String: Bundle.Entry]) throws {
+        var st = stat()
+        try Syscall.check("lstat \(host)") { lstat(host, &st) }
+        switch st.st_mode & S_IFMT {
+        case S_IFDIR:
+            entries[name] = .directory
+            for child in try FileManager.default.contentsOfDirectory(atPath: host) {
+                try addTree(host + "/" + child, as: name + "/" + child, into: &entries)
+            }
+        case S_IFLNK:
+            entries[name] = .symlink(try FileManager.default.destinationOfSymbolicLink(atPath: host))
+        case S_IFREG:
+            entries[name] = .file(host, executable: st.st_mode & 0o111 != 0)
+        default:
+            throw ReproError(.invalidInput, "\(host): not a file, directory or symbolic link; a bundle cannot carry it")
+        }
+    }
+}

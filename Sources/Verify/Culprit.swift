@@ -1,0 +1,89 @@
+import Core
+import Foundation
+import Store
+
+/// What `repro verify --find-culprit` found.
+public struct CulpritReport: Encodable, Sendable {
+    /// A variation (or, for `together`, a group that changes files only in combination)
+    /// and the files it changes.
+    public struct Culprit: Encodable, Sendable, Hashable {
+        public var variations: [String]
+        public var files: [String]
+        /// True when no single variation of the group changes these files on its own.
+        public var together: Bool
+    }
+
+    public var culprits: [Culprit]
+    /// Files that differ between two builds with no variation at all (randomness,
+    /// timestamps below a day, races): no variation is to blame.
+    public var nondeterministic: [String]
+    /// File -> the variations that change it.
+    public var files: [String: [String]]
+    /// Builds done for the search (the two of `verify` not counted).
+    public var builds: Int
+}
+
+/// Culprits in the order of `Variation.allCases`.
+private func order(_ c: CulpritReport.Culprit) -> [Int] {
+    c.variations.map { Variation(rawValue: $0).flatMap { Variation.allCases.firstIndex(of: $0) } ?? Int.max }
+}
+
+/// Finds which variations change which files: a second build without variations
+/// separates plain nondeterminism, then group testing (adaptive bisection) over the
+/// variations: a group whose build matches the reference is cleared in one build, a
+/// group that changes files is split in halves until single variations remain. Files
+/// that change only when the halves are combined are reported for the group.
+public struct CulpritFinder {
+    public var rebuilder: Rebuilder
+    public let reference: Manifest
+
+    public init(rebuilder: Rebuilder, reference: Manifest) {
+        self.rebuilder = rebuilder
+        self.reference = reference
+    }
+
+    /// - Parameters:
+    ///   - variations: the variations of the verify run.
+    ///   - differing: the files that differed with all of them applied (varied run 1).
+    public mutating func find(_ variations: [Variation], differing: Set<String>) throws -> CulpritReport {
+        let start = rebuilder.builds
+        var culprits: [CulpritReport.Culprit] = []
+        let again = try rebuilder.build([], variant: 0, label: 0, keep: false)
+        let nondeterministic = Set(ManifestDiff.compare(reference, again.manifest).map(\.path))
+        var nondet = nondeterministic
+        let targets = differing.subtracting(nondet)
+
+        // D(S): the files group S changes, restricted to those the whole set changed; a
+        // file outside that set that a subgroup changes is flaky, not caused.
+        func test(_ group: [Variation]) throws -> Set<String> {
+            let r = try rebuilder.build(group, variant: 1, label: 0, keep: false)
+            let changed = Set(ManifestDiff.compare(reference, r.manifest).map(\.path)).subtracting(nondet)
+            nondet.formUnion(changed.subtracting(targets))
+            return changed.intersection(targets)
+        }
+        func search(_ group: [Variation], _ changed: Set<String>) throws {
+            guard !changed.isEmpty, !group.isEmpty else { return }
+            if group.count == 1 {
+                culprits.append(.init(variations: [group[0].rawValue], files: changed.sorted(by: Manifest.bytewiseLess), together: false))
+                return
+            }
+            let half = group.count / 2
+            let a = Array(group[..<half]), b = Array(group[half...])
+            let da = try test(a)
+            try search(a, da)
+            let db = try test(b)
+            try search(b, db)
+            let rest = changed.subtracting(da).subtracting(db)
+            if !rest.isEmpty {
+                culprits.append(.init(variations: group.map(\.rawValue), files: rest.sorted(by: Manifest.bytewiseLess), together: true))
+            }
+        }
+        try search(variations, targets)
+
+        var files: [String: [String]] = [:]
+        for c in culprits { for f in c.files { files[f, default: []] += c.variations } }
+        return CulpritReport(culprits: culprits.sorted { order($0).lexicographicallyPrecedes(order($1)) },
+                             nondeterministic: nondet.intersection(differing.union(nondeterministic)).sorted(by: Manifest.bytewiseLess),
+                             files: files, builds: rebuilder.builds - start)
+    }
+}

@@ -1,0 +1,54 @@
+import Build
+import Core
+import Foundation
+import Recipe
+import Store
+
+/// `repro verify`: N builds from scratch, the first without variations and the others
+/// with them (or, against a bundle, every build compared with the bundle's tree), then
+/// optionally the culprit search.
+public struct RebuildCheck {
+    public var runs: Int
+    public var variations: [Variation]
+    public var findCulprit = false
+    /// Compare with this tree (a bundle's) instead of the first run.
+    public var against: (file: String, manifest: Manifest)?
+
+    public init(runs: Int, variations: [Variation]) {
+        self.runs = runs
+        self.variations = variations
+    }
+
+    public func run(_ rebuilder: inout Rebuilder) throws -> VerifyReport {
+        let started = Date()
+        var notes: [String] = []
+        var done: [(VerifyRun, Manifest)] = []
+        for i in 0..<runs {
+            // Locally the first build is the unvaried reference; against a bundle every
+            // build is compared with the bundle, so every one is varied (when asked).
+            let varied = against != nil || i > 0
+            let variant = against != nil ? i + 1 : i
+            let r = try rebuilder.build(varied ? variations : [], variant: variant, label: i + 1)
+            for n in r.notes where !notes.contains(n) { notes.append(n) }
+            done.append((r.run, r.manifest))
+        }
+        let reference = against?.manifest ?? done[0].1
+        let compared = against != nil ? done : Array(done.dropFirst())
+        let differences = Rebuilder.differences(reference, compared.map { ($0.0.run, $0.1) })
+        let reproducible = differences.isEmpty && compared.allSatisfy { $0.1.treeDigest == reference.treeDigest }
+        var culprits: CulpritReport?
+        if findCulprit && !reproducible {
+            // The files the first varied build changed: the search explains those.
+            let firstVaried = against != nil ? done[0].1 : done.count > 1 ? done[1].1 : done[0].1
+            let differing = Set(ManifestDiff.compare(reference, firstVaried).map(\.path))
+            var finder = CulpritFinder(rebuilder: rebuilder, reference: reference)
+            culprits = try finder.find(variations, differing: differing)
+            rebuilder = finder.rebuilder
+        }
+        return VerifyReport(recipe: rebuilder.recipe.file, recipeDigest: rebuilder.recipe.digest.description,
+                            variations: variations.map(\.rawValue), runs: done.map(\.0), reproducible: reproducible,
+                            reference: reference.treeDigest.description, against: against?.file,
+                            differences: differences, culprits: culprits, notes: notes,
+                            wallSeconds: Date().timeIntervalSince(started))
+    }
+}
