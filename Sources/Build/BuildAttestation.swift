@@ -91,6 +91,17 @@ public enum BuildAttestation {
             invocationID: UUID().uuidString.lowercased(), startedOn: started, finishedOn: finished, logSHA256: log?.hex)
     }
 
+    /// The output archive a recorded build made: its name and digest, from the subject
+    /// the provenance marks `repro.archive`.
+    static func archive(of record: AttestationRecord, store: Store) throws -> (String, Digest)? {
+        let envelope = try DSSEEnvelope.parse(try store.get(record.envelope))
+        guard let payload = Data(base64Encoded: envelope.payload) else { return nil }
+        let statement = try ProvenanceStatement.parse(payload)
+        guard let s = statement.subject.first(where: { $0.annotations?["repro.archive"] != nil }),
+              let name = s.name, let hex = s.digest?["sha256"] else { return nil }
+        return (name, Digest(hex: hex, size: -1))
+    }
+
     /// `hello_2.10-3_amd64.deb` → `amd64`.
     static func debArchitecture(_ file: String) -> String? {
         guard file.hasSuffix(".deb"), let last = file.dropLast(4).split(separator: "_").last else { return nil }

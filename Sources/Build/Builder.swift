@@ -125,6 +125,11 @@ public struct Builder: Sendable {
                 if let out = options.outDir {
                     (o.provenanceFile, o.sbomFile) = try BuildAttestation.writeBeside(outDir: out, record: a, store: store)
                 }
+                // The output archive, named by the provenance and kept in the store.
+                if let (name, digest) = try BuildAttestation.archive(of: a, store: store), store.contains(digest) {
+                    o.archive = name; o.archiveDigest = digest.description
+                    if let out = options.outDir { try Self.placeArchive(name, digest, beside: out, store: store) }
+                }
             }
             return o
         }
@@ -193,6 +198,7 @@ public struct Builder: Sendable {
             let path = tmp + "/" + name
             try OutputArchive.write(manifest, from: out, format: format.rawValue, epoch: epoch, to: path)
             archive = (name, try store.put(file: path))
+            try store.pin(archive!.digest, note: "output archive \(name) of \(recipe.name)")
         }
         try store.recordAction(ActionResult(action: action, tree: tree, manifest: tree, exitCode: 0, log: logDigest))
         let id = try store.beginBuild(recipe: recipe.digest, action: action)
@@ -225,13 +231,16 @@ public struct Builder: Sendable {
         o.wallSeconds = Date().timeIntervalSince(started)
         o.archive = archive?.name
         o.archiveDigest = archive?.digest.description
-        if let archive, let outDir = options.outDir {
-            // Next to the output tree: --out dist/hello gives dist/hello-2.10.tar.gz.
-            let dest = ((outDir as NSString).deletingLastPathComponent as NSString).appendingPathComponent(archive.name)
-            try? FileManager.default.removeItem(atPath: dest)
-            try FileManager.default.copyItem(atPath: try store.path(for: archive.digest), toPath: dest)
-        }
+        if let archive, let outDir = options.outDir { try Self.placeArchive(archive.name, archive.digest, beside: outDir, store: store) }
         return o
+    }
+
+    /// Copies the output archive next to the output tree: --out dist/hello gives
+    /// dist/hello-2.10.tar.gz.
+    static func placeArchive(_ name: String, _ digest: Digest, beside outDir: String, store: Store) throws {
+        let dest = ((outDir as NSString).deletingLastPathComponent as NSString).appendingPathComponent(name)
+        try? FileManager.default.removeItem(atPath: dest)
+        try FileManager.default.copyItem(atPath: try store.path(for: digest), toPath: dest)
     }
 
     /// The sandbox of a build: the toolchain root read-only as /, synthesized /etc

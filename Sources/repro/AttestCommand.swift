@@ -244,8 +244,9 @@ enum AttestSummary {
         if let tree = s.subject.first(where: { $0.name == ProvenanceStatement.treeSubjectName })?.digest?["sha256"] {
             add("tree", "sha256:" + tree)
         }
-        let files = s.subject.filter { $0.name != ProvenanceStatement.treeSubjectName }
-        add("subjects", "\(files.count) files")
+        let files = s.subject.filter { $0.name != ProvenanceStatement.treeSubjectName && $0.annotations?["repro.archive"] == nil }
+        let archives = s.subject.filter { $0.annotations?["repro.archive"] != nil }
+        add("subjects", "\(files.count) files" + (archives.isEmpty ? "" : " and the archive " + archives.compactMap(\.name).joined(separator: ", ")))
         for f in files.prefix(10) { add("", "\(f.digest?["sha256"].map { String($0.prefix(16)) } ?? "?")…  \(f.name ?? "?")") }
         if files.count > 10 { add("", "… and \(files.count - 10) more") }
         let deps = b.resolvedDependencies ?? []

@@ -45,6 +45,8 @@ import Testing
         env | grep -i -e signing -e config -e repro_home >> /build/found || true
         cp /build/found $REPRO_OUT/found-keys.txt
         '''
+        [outputs]
+        archive = "tar"
         """
         try recipe.write(toFile: dir + "/recipe/attested.toml", atomically: true, encoding: .utf8)
         return dir + "/recipe/attested.toml"
@@ -74,7 +76,9 @@ import Testing
                                 "--recipe-digest", recipeDigest, "--source", "file:data.txt", "--json"])
         #expect(verify.status == 0, "\(verify.err)")
         #expect(verify.json["tree_digest"] as? String == built.json["tree_digest"] as? String)
-        #expect(verify.json["subjects"] as? Int == 4) // the tree and three files
+        #expect(verify.json["subjects"] as? Int == 5) // the tree, three files, the archive
+        let archive = dir + "/dist/attested.tar"
+        #expect(try repro(["attest", "verify", out + ".intoto.jsonl", "--key", keys + "/signing.pub.pem", "--artifact", archive]).status == 0)
         let show = try repro(["attest", "show", out + ".intoto.jsonl", "--key", keys + "/signing.pub.pem"])
         #expect(show.status == 0)
         #expect(show.out.contains("builder       urn:repro:builder:local"))
@@ -88,6 +92,8 @@ import Testing
         #expect(try Data(contentsOf: URL(fileURLWithPath: dir + "/dist2/attested.intoto.jsonl"))
                 == Data(contentsOf: URL(fileURLWithPath: out + ".intoto.jsonl")))
         #expect(FileManager.default.fileExists(atPath: dir + "/dist2/attested.cdx.json"))
+        // ... and the output archive, named by the provenance.
+        #expect(try Data(contentsOf: URL(fileURLWithPath: dir + "/dist2/attested.tar")) == Data(contentsOf: URL(fileURLWithPath: archive)))
 
         // Failures: exit 4 and the precise reason.
         try "changed\n".write(toFile: out + "/data.txt", atomically: true, encoding: .utf8)
