@@ -162,6 +162,23 @@ import Testing
             let r = try Conformance.run([format.rawValue, path])
             #expect(r.status == 0, "\(format): \(r.stderr)")
         }
+        // Negative, both verifiers: an altered subject, a truncated envelope, a key of
+        // the wrong type. repro says why (exit 4 through the CLI); securesystemslib fails.
+        var altered = ProvenanceStatement(f)
+        altered.subject[1].digest = ["sha256": Digest.of("evil").hex]
+        var alteredEnv = env
+        alteredEnv.payload = try altered.json().base64EncodedString()
+        try alteredEnv.json().write(to: URL(fileURLWithPath: dir + "/altered.jsonl"))
+        try env.json().prefix(60).write(to: URL(fileURLWithPath: dir + "/truncated.jsonl"))
+        let edKey = try KeyPair.generate(.ed25519).write(to: dir + "/ed")
+        for (file, keyPath, reason) in [("altered.jsonl", pub, "signature mismatch"), ("truncated.jsonl", pub, "truncated"),
+                                        ("p.intoto.jsonl", edKey.publicPath, "key type mismatch")] {
+            #expect(try Conformance.run(["verify", keyPath, dir + "/" + file]).status != 0, "securesystemslib accepted \(file)")
+            let data = try Data(contentsOf: URL(fileURLWithPath: dir + "/" + file))
+            expectFailure(containing: reason) {
+                _ = try ProvenanceVerifier.verify(try DSSEEnvelope.parse(data), key: try PublicKey(path: keyPath), expect: .init())
+            }
+        }
         // Negative: the reference tools reject what is broken.
         var s = ProvenanceStatement(f)
         s.predicate.runDetails.builder.id = ""
