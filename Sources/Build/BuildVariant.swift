@@ -1,7 +1,5 @@
 import Core
-import Fetch
 import Foundation
-import Recipe
 import Sandbox
 
 /// The concrete settings of one varied build (`repro verify`): what differs from a
@@ -118,14 +116,3 @@ public struct BuildVariant: Sendable, Equatable {
     }
 }
 
-extension Builder {
-    /// The toolchain id a build of `lock` reports (`sha256:<root id>`, or `host`), as
-    /// `build` computes it; for bundles and reports that have only the lock.
-    public static func toolchainID(of lock: LockFile) -> String {
-        guard lock.toolchain.kind == "debian" else { return "host" }
-        return "sha256:" + ToolchainRoot.id(of: lock.toolchain.packages.map {
-            DebPin(name: $0.name, version: $0.version, architecture: $0.architecture, size: $0.size,
-                   sha256: $0.sha256, filename: $0.filename, source: $0.source)
-        })
-    }
-}

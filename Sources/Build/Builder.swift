@@ -100,13 +100,7 @@ public struct Builder: Sendable {
 
         // The action digest: everything that decides the outputs.
         let policy = try runner.policyVersion()
-        struct ActionKey: Encodable {
-            let format: String, recipe: String, toolchain: String, policy: String
-            let inputs: [String: String]
-        }
-        let key = ActionKey(format: Self.actionFormat, recipe: recipe.digest.hex, toolchain: toolchainID, policy: policy,
-                            inputs: lock.inputs.mapValues { $0.sha256 })
-        let action = Digest.of(try CanonicalJSON.encode(key))
+        let action = try Self.actionDigest(recipe: recipe, lock: lock, toolchain: toolchainID, policy: policy)
         let base = BuildOutcome(recipe: recipe.file, recipeDigest: recipe.digest.description, actionDigest: action.description,
                                 treeDigest: "", cached: false, files: 0, bytes: 0, logDigest: nil, wallSeconds: nil,
                                 out: options.outDir, toolchain: toolchainID,

@@ -252,6 +252,6 @@ public enum Bundle {
         let fm = FileManager.default
         return BundleContents(info: info, manifest: manifest, dir: dir, recipePath: recipePath, outputsDir: outputs,
                               provenancePath: fm.fileExists(atPath: dir + "/provenance.intoto.jsonl") ? dir + "/provenance.intoto.jsonl" : nil,
-                              sbomPath: fm.fileExists(atPath: dir + "/sbom.spdx.json") ? dir + "/sbom.spdx.json" : nil)
+                              sbomPath: ["/sbom.spdx.json", "/sbom.cdx.json"].map { dir + $0 }.first { fm.fileExists(atPath: $0) })
     }
 }

@@ -19,29 +19,19 @@ public enum BundleExport {
         throws -> BundleInfo {
         let isDigest = build.hasPrefix("sha256:") || (build.count == 64 && build.allSatisfy(\.isHexDigit))
         let records = try store.builds().filter { $0.tree != nil }
-        let recipe: Recipe
-        let record: BuildRecord
+        var wanted: Digest?
         if isDigest {
-            let d = try Digest.parse(build.hasPrefix("sha256:") ? build : "sha256:" + build)
-            guard let r = records.last(where: { $0.action.hex == d.hex || $0.tree?.hex == d.hex }) else {
-                throw ReproError(.invalidInput, "no finished build with action or tree \(d) in \(store.root); 'repro store' lists what is there")
+            wanted = try Digest.parse(build.hasPrefix("sha256:") ? build : "sha256:" + build)
+            guard records.contains(where: { $0.action.hex == wanted!.hex || $0.tree?.hex == wanted!.hex }) else {
+                throw ReproError(.invalidInput, "no finished build with action or tree \(wanted!) in \(store.root)")
             }
-            guard let recipeFile else {
-                throw ReproError(.invalidInput, "\(build) names a build, but the store keeps only its recipe's digest (\(r.recipe)): pass the recipe file with --recipe FILE")
+            guard recipeFile != nil else {
+                throw ReproError(.invalidInput, "\(build) names a build, but the store keeps only its recipe's digest: pass the recipe file it was built from with --recipe FILE")
             }
-            recipe = try Recipe.load(path: recipeFile)
-            guard recipe.digest.hex == r.recipe.hex else {
-                throw ReproError(.invalidInput, "\(recipeFile) has digest \(recipe.digest), but build \(build) was made from recipe sha256:\(r.recipe.hex)")
-            }
-            record = r
-        } else {
-            guard recipeFile == nil else { throw ReproError(.invalidInput, "--recipe goes with a digest; \(build) is already a recipe file") }
-            recipe = try Recipe.load(path: build)
-            guard let r = records.last(where: { $0.recipe.hex == recipe.digest.hex }) else {
-                throw ReproError(.invalidInput, "\(build) has no finished build in \(store.root); run 'repro build \(build)' first")
-            }
-            record = r
+        } else if recipeFile != nil {
+            throw ReproError(.invalidInput, "--recipe goes with a digest; \(build) is already a recipe file")
         }
+        let recipe = try Recipe.load(path: recipeFile ?? build)
         guard FileManager.default.fileExists(atPath: recipe.lockPath) else {
             throw ReproError(.invalidInput, "\(recipe.lockPath) does not exist; the bundle needs the lock the build used")
         }
@@ -49,6 +39,22 @@ public enum BundleExport {
         let stale = lock.changes(for: recipe, contentDigests: try Locker.pathDigests(recipe)).filter(\.affectsPins)
         if !stale.isEmpty {
             throw ReproError(.invalidInput, "\(recipe.lockPath) is stale (\(stale.map(\.message).joined(separator: "; "))): it is not what the build used; rebuild first")
+        }
+        // The build of this recipe *and* lock: the same recipe text with other inputs
+        // is another action.
+        let action = try Builder.actionDigest(recipe: recipe, lock: lock, toolchain: Builder.toolchainID(of: lock), policy: policy)
+        let mine = records.filter { $0.action.hex == action.hex }
+        let record: BuildRecord
+        if let wanted {
+            guard let r = mine.last(where: { $0.action.hex == wanted.hex || $0.tree?.hex == wanted.hex }) else {
+                throw ReproError(.invalidInput, "build \(wanted) was not made from \(recipe.file) and its lock \(recipe.lockPath) (action \(action)) with sandbox policy \(policy)")
+            }
+            record = r
+        } else {
+            guard let r = mine.last else {
+                throw ReproError(.invalidInput, "\(build) with its lock has no finished build in \(store.root) (action \(action)); run 'repro build \(build)' first")
+            }
+            record = r
         }
         let tree = record.tree!
         let manifest = try store.manifest(tree: tree)

@@ -1,0 +1,171 @@
+import Foundation
+import TestKit
+import Testing
+
+/// Bundles carry a build between hosts; `repro verify --against` rebuilds from one.
+/// Two hosts are two stores at different paths.
+@Suite(.serialized) struct BundleTests {
+    typealias S = VerifySupport
+
+    @Test func twoHostsAgreeAndTheirBundlesDiffAsIdentical() throws {
+        let work = try TestKit.tempDir("bundle-hosts")
+        defer { try? FileManager.default.removeItem(atPath: work) }
+        let a = work + "/host-a/store", b = work + "/elsewhere/much/deeper/host-b-store"
+        let recipe = try S.tiny(in: work + "/checkout", store: a)
+
+        // Host A builds and exports.
+        let built = try S.repro(["build", recipe, "--store", a, "--json"])
+        #expect(built.status == 0, "\(built.err)")
+        let digest = built.json["tree_digest"] as? String
+        let export = try S.repro(["bundle", "export", recipe, "-o", work + "/a.tar", "--store", a, "--json"])
+        #expect(export.status == 0, "\(export.err)")
+        #expect(export.json["tree_digest"] as? String == digest)
+        #expect(export.json["format"] as? String == "repro-bundle-1")
+
+        // Host B rebuilds from the bundle alone, as another uid, at another path.
+        let check = try S.repro(["verify", "--against", work + "/a.tar", "--store", b,
+                                 "--variations", "user,build-path,hostname", "--json"])
+        #expect(check.status == 0, "\(check.err)\(check.out)")
+        #expect(check.json["reproducible"] as? Bool == true)
+        #expect(check.json["reference"] as? String == digest)
+        let run = (check.json["runs"] as? [[String: Any]])?.first
+        #expect(run?["tree_digest"] as? String == digest)
+        #expect((run?["variations"] as? [String])?.contains("user") == true)
+
+        // Host B's own build and bundle: `repro diff` finds nothing.
+        let other = try S.repro(["build", recipe, "--store", b, "--json"])
+        #expect(other.json["tree_digest"] as? String == digest)
+        #expect(try S.repro(["bundle", "export", recipe, "-o", work + "/b.tgz", "--store", b]).status == 0)
+        let diff = try S.repro(["diff", work + "/a.tar", work + "/b.tgz"])
+        #expect(diff.status == 0, "\(diff.out)\(diff.err)")
+    }
+
+    @Test func aOneByteChangeInASourceIsNamed() throws {
+        let work = try TestKit.tempDir("bundle-byte")
+        defer { try? FileManager.default.removeItem(atPath: work) }
+        let store = work + "/store"
+        let one = try S.tiny(in: work + "/one", store: store, data: "payload\n")
+        let two = try S.tiny(in: work + "/two", store: store, data: "paYload\n")
+        let d1 = try S.repro(["build", one, "--store", store, "--json"]).json["tree_digest"] as? String
+        let d2 = try S.repro(["build", two, "--store", store, "--json"]).json["tree_digest"] as? String
+        #expect(d1 != nil && d2 != nil && d1 != d2)
+        #expect(try S.repro(["bundle", "export", one, "-o", work + "/one.tar", "--store", store, "--with-outputs"]).status == 0)
+        #expect(try S.repro(["bundle", "export", two, "-o", work + "/two.tar", "--store", store, "--with-outputs"]).status == 0)
+        let diff = try S.repro(["diff", work + "/one.tar", work + "/two.tar", "--json"])
+        #expect(diff.status == 3, "\(diff.err)")
+        let paths = Set((diff.json["differences"] as? [[String: Any]] ?? []).compactMap { $0["path"] as? String })
+        #expect(paths.contains("data.txt"))
+        #expect(paths.contains { $0.hasPrefix("share/src.tar") })
+        #expect(!paths.contains("tiny"))
+
+        // The changed build's own bundle rebuilds to its tree.
+        let against = try S.repro(["verify", "--against", work + "/two.tar", "--store", store, "--json"])
+        #expect(against.status == 0, "\(against.err)")
+    }
+
+    @Test func bundlesAreDeterministicAndCarryWhatTheFormatSays() throws {
+        let work = try TestKit.tempDir("bundle-bytes")
+        defer { try? FileManager.default.removeItem(atPath: work) }
+        let store = work + "/store"
+        let recipe = try S.tiny(in: work + "/r", store: store)
+        let built = try S.repro(["build", recipe, "--store", store, "--json"])
+        #expect(built.status == 0, "\(built.err)")
+        for name in ["x.tar", "x.tgz"] {
+            #expect(try S.repro(["bundle", "export", recipe, "-o", work + "/1-" + name, "--store", store, "--with-outputs"]).status == 0)
+            #expect(try S.repro(["bundle", "export", recipe, "-o", work + "/2-" + name, "--store", store, "--with-outputs"]).status == 0)
+            let x = try Data(contentsOf: URL(fileURLWithPath: work + "/1-" + name))
+            let y = try Data(contentsOf: URL(fileURLWithPath: work + "/2-" + name))
+            #expect(x == y, "\(name) differs between two exports")
+        }
+        #expect(try Data(contentsOf: URL(fileURLWithPath: work + "/1-x.tgz")).prefix(2) == Data([0x1f, 0x8b]))
+        let list = try TestKit.run(["/usr/bin/tar", "-tvf", work + "/1-x.tar"]).out
+        let names = list.split(separator: "\n").map { String($0.split(separator: " ").last!) }
+        #expect(names == names.sorted())
+        for n in ["bundle.json", "manifest", "recipe/tiny.toml", "recipe/tiny.lock", "recipe/src/data.txt",
+                  "outputs/tiny", "outputs/share/src.tar", "provenance.intoto.jsonl", "sbom.spdx.json"] {
+            #expect(names.contains(n), "\(n) missing from \(names)")
+        }
+        #expect(list.contains("root/root") || list.contains(" 0/0 "))
+        #expect(list.contains("2023-11-14"), "mtime is SOURCE_DATE_EPOCH 1700000000: \(list)")
+        // The manifest hashes to the tree digest, with coreutils.
+        let dir = work + "/x"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        _ = try TestKit.run(["/usr/bin/tar", "-xf", work + "/1-x.tar", "-C", dir])
+        let sum = try TestKit.run(["/usr/bin/sha256sum", dir + "/manifest"]).out.prefix(64)
+        #expect("sha256:" + sum == built.json["tree_digest"] as? String)
+        let envelope = try String(contentsOfFile: dir + "/provenance.intoto.jsonl", encoding: .utf8)
+        #expect(envelope.contains("\"payloadType\":\"application/vnd.in-toto+json\""))
+        let show = try S.repro(["bundle", "show", work + "/1-x.tgz"])
+        #expect(show.status == 0, "\(show.err)")
+        #expect(show.out.contains("provenance  included"))
+        #expect(show.out.contains("outputs     included"))
+    }
+
+    @Test func alteredOrHostileBundlesAreRefused() throws {
+        let work = try TestKit.tempDir("bundle-bad")
+        defer { try? FileManager.default.removeItem(atPath: work) }
+        let store = work + "/store"
+        let recipe = try S.tiny(in: work + "/r", store: store)
+        #expect(try S.repro(["build", recipe, "--store", store]).status == 0)
+        #expect(try S.repro(["bundle", "export", recipe, "-o", work + "/good.tar", "--store", store, "--with-outputs"]).status == 0)
+        func repack(_ name: String, _ change: (String) throws -> Void) throws -> String {
+            let dir = work + "/" + name
+            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+            _ = try TestKit.run(["/usr/bin/tar", "-xf", work + "/good.tar", "-C", dir])
+            try change(dir)
+            let names = try FileManager.default.contentsOfDirectory(atPath: dir)
+            _ = try TestKit.run(["/usr/bin/tar", "-cf", work + "/\(name).tar", "-C", dir] + names)
+            return work + "/\(name).tar"
+        }
+        // A changed manifest no longer hashes to tree_digest: exit 4.
+        let manifest = try repack("manifest") { d in
+            try "f 0644 1 \(String(repeating: "0", count: 64)) x\n".write(toFile: d + "/manifest", atomically: true, encoding: .utf8)
+        }
+        let m = try S.repro(["bundle", "show", manifest])
+        #expect(m.status == 4)
+        #expect(m.err.contains("altered"))
+        #expect(try S.repro(["verify", "--against", manifest, "--store", store]).status == 4)
+        // A changed output file: exit 4.
+        let output = try repack("output") { d in try "evil\n".write(toFile: d + "/outputs/data.txt", atomically: true, encoding: .utf8) }
+        #expect(try S.repro(["bundle", "show", output]).status == 4)
+        // An unknown format: exit 2.
+        let format = try repack("format") { d in
+            let text = try String(contentsOfFile: d + "/bundle.json", encoding: .utf8)
+            try text.replacingOccurrences(of: "repro-bundle-1", with: "repro-bundle-9").write(toFile: d + "/bundle.json", atomically: true, encoding: .utf8)
+        }
+        let f = try S.repro(["bundle", "show", format])
+        #expect(f.status == 2)
+        #expect(f.err.contains("repro-bundle-9"))
+        // An entry climbing out: exit 2, and nothing is written outside.
+        let evil = work + "/evil.tar"
+        let py = "import tarfile, io\nt = tarfile.open('\(evil)', 'w')\ni = tarfile.TarInfo('../escaped')\ni.size = 3\nt.addfile(i, io.BytesIO(b'bad'))\nt.close()\n"
+        _ = try TestKit.run(["/usr/bin/python3", "-c", py])
+        let e = try S.repro(["bundle", "show", evil])
+        #expect(e.status == 2)
+        #expect(e.err.contains("escapes the bundle"))
+        #expect(!FileManager.default.fileExists(atPath: NSTemporaryDirectory() + "escaped"))
+        #expect(try S.repro(["bundle", "show", work + "/missing.tar"]).status == 2)
+    }
+
+    @Test func exportFindsBuildsByDigestWithTheirRecipe() throws {
+        let work = try TestKit.tempDir("bundle-digest")
+        defer { try? FileManager.default.removeItem(atPath: work) }
+        let store = work + "/store"
+        let recipe = try S.tiny(in: work + "/r", store: store)
+        let none = try S.repro(["bundle", "export", recipe, "-o", work + "/x.tar", "--store", store])
+        #expect(none.status == 2)
+        #expect(none.err.contains("run 'repro build"))
+        let built = try S.repro(["build", recipe, "--store", store, "--json"])
+        let action = built.json["action_digest"] as? String ?? ""
+        let tree = built.json["tree_digest"] as? String ?? ""
+        let bare = try S.repro(["bundle", "export", action, "-o", work + "/x.tar", "--store", store])
+        #expect(bare.status == 2)
+        #expect(bare.err.contains("--recipe"))
+        let byTree = try S.repro(["bundle", "export", tree, "--recipe", recipe, "-o", work + "/t.tar", "--store", store, "--json"])
+        #expect(byTree.status == 0, "\(byTree.err)")
+        #expect(byTree.json["action_digest"] as? String == action)
+        let byAction = try S.repro(["bundle", "export", action, "--recipe", recipe, "-o", work + "/a.tar", "--store", store])
+        #expect(byAction.status == 0)
+        #expect(try Data(contentsOf: URL(fileURLWithPath: work + "/a.tar")) == Data(contentsOf: URL(fileURLWithPath: work + "/t.tar")))
+    }
+}

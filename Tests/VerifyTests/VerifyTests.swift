@@ -1,0 +1,142 @@
+import Foundation
+import TestKit
+import Testing
+
+/// `repro verify` for real: builds in the sandbox, varied through the launcher,
+/// libfaketime, the time namespace and the host-side layout.
+@Suite(.serialized) struct VerifyTests {
+    typealias S = VerifySupport
+
+    /// What leaks into each file of Fixtures/Unrepro, and the variation to blame.
+    static let leaks: [String: String] = [
+        "year": "time", "hostname": "hostname", "umask-mode": "umask", "readdir-order": "file-order",
+        "uid": "user", "cpus": "cpus", "machine": "kernel", "build-path": "build-path",
+    ]
+
+    @Test func everyLeakingFileIsListedAndTheExitIs3() throws {
+        let dir = try TestKit.tempDir("verify-unrepro")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let recipe = try S.unrepro(in: dir, store: dir + "/store")
+        let r = try S.repro(["verify", recipe, "--store", dir + "/store", "--json"])
+        #expect(r.status == 3, "\(r.err)")
+        #expect(r.json["reproducible"] as? Bool == false)
+        let paths = Set((r.json["differences"] as? [[String: Any]] ?? []).compactMap { $0["path"] as? String })
+        #expect(paths == Set(Self.leaks.keys).union(["random"]))
+        let runs = r.json["runs"] as? [[String: Any]] ?? []
+        #expect(runs.count == 2)
+        #expect((runs.first?["variations"] as? [String])?.isEmpty == true)
+        #expect((runs.last?["variations"] as? [String])?.count == 15)
+
+        // The text report says the same, and names each file.
+        let text = try S.repro(["verify", recipe, "--store", dir + "/store"])
+        #expect(text.status == 3)
+        #expect(text.out.contains("NOT reproducible: 9 paths differ"))
+        for p in paths { #expect(text.out.contains(" \(p)  (run 2)"), "\(p)") }
+    }
+
+    @Test func findCulpritBlamesTheRightVariationForEachFile() throws {
+        let dir = try TestKit.tempDir("verify-culprit")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let recipe = try S.unrepro(in: dir, store: dir + "/store")
+        let r = try S.repro(["verify", recipe, "--store", dir + "/store", "--find-culprit", "--json"])
+        #expect(r.status == 3, "\(r.err)")
+        let c = r.json["culprits"] as? [String: Any] ?? [:]
+        let files = c["files"] as? [String: [String]] ?? [:]
+        for (file, variation) in Self.leaks where file != "build-path" {
+            #expect(files[file] == [variation], "\(file): \(files[file] ?? [])")
+        }
+        // /build on another filesystem (file-order) moves it too: both are named.
+        #expect(files["build-path"]?.contains("build-path") == true)
+        #expect(Set(files["build-path"] ?? []).isSubset(of: ["build-path", "file-order"]))
+        #expect(c["nondeterministic"] as? [String] == ["random"])
+        #expect(files["random"] == nil && files["stable"] == nil)
+        // Group testing, not one build per variation and file.
+        #expect((c["builds"] as? Int ?? 0) > 1)
+        #expect((c["builds"] as? Int ?? 99) < 40)
+    }
+
+    @Test func oneVariationChangesOnlyItsFile() throws {
+        let dir = try TestKit.tempDir("verify-one")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let recipe = try S.unrepro(in: dir, store: dir + "/store")
+        for (variation, file) in [("umask", "umask-mode"), ("timezone", nil), ("time", "year")] as [(String, String?)] {
+            let r = try S.repro(["verify", recipe, "--store", dir + "/store", "--variations", variation, "--json"])
+            #expect(r.status == 3, "\(r.err)")
+            let paths = Set((r.json["differences"] as? [[String: Any]] ?? []).compactMap { $0["path"] as? String })
+            #expect(paths == Set(["random"] + (file.map { [$0] } ?? [])), "\(variation): \(paths)")
+        }
+        // No variation at all: two plain builds differ only in the random file; three
+        // runs list it for runs 2 and 3.
+        let none = try S.repro(["verify", recipe, "--store", dir + "/store", "--variations", "none", "--runs", "3", "--json"])
+        #expect(none.status == 3)
+        let diffs = none.json["differences"] as? [[String: Any]] ?? []
+        #expect(diffs.count == 1)
+        #expect(diffs.first?["path"] as? String == "random")
+        #expect(diffs.first?["runs"] as? [Int] == [2, 3])
+    }
+
+    @Test func variedBuildsLeaveTheActionCacheAlone() throws {
+        let dir = try TestKit.tempDir("verify-cache")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let store = dir + "/store"
+        let recipe = try S.unrepro(in: dir, store: store)
+        let built = try S.repro(["build", recipe, "--store", store, "--json"])
+        #expect(built.status == 0, "\(built.err)")
+        let digest = built.json["tree_digest"] as? String
+        #expect(try S.repro(["verify", recipe, "--store", store, "--find-culprit"]).status == 3)
+        let again = try S.repro(["build", recipe, "--store", store, "--json"])
+        #expect(again.json["cached"] as? Bool == true)
+        #expect(again.json["tree_digest"] as? String == digest)
+        // Nothing of the varied builds is left on disk.
+        #expect((try? FileManager.default.contentsOfDirectory(atPath: store + "/tmp")) ?? [] == [])
+        #expect(!((try? FileManager.default.contentsOfDirectory(atPath: "/dev/shm")) ?? []).contains { $0.hasPrefix("repro-verify-") })
+    }
+
+    @Test func reproducibleRecipeUnderAllVariationsExits0() throws {
+        let dir = try TestKit.tempDir("verify-tiny")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let recipe = try S.tiny(in: dir, store: dir + "/store")
+        let r = try S.repro(["verify", recipe, "--store", dir + "/store", "--runs", "3", "--keep", "--json"])
+        #expect(r.status == 0, "\(r.err)\(r.out)")
+        #expect(r.json["reproducible"] as? Bool == true)
+        let runs = r.json["runs"] as? [[String: Any]] ?? []
+        #expect(Set(runs.compactMap { $0["tree_digest"] as? String }).count == 1)
+        // --keep leaves every run's tree, and they hash to the digest.
+        for run in runs {
+            let out = run["out"] as? String ?? "/nonexistent"
+            let hash = try S.repro(["hash", out])
+            #expect(hash.out == (run["tree_digest"] as? String ?? "") + "\n")
+        }
+    }
+
+    @Test func badInputIsExit2() throws {
+        let dir = try TestKit.tempDir("verify-bad")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let recipe = try S.unrepro(in: dir, store: dir + "/store")
+        let unknown = try S.repro(["verify", recipe, "--store", dir + "/store", "--variations", "hostname,moon-phase"])
+        #expect(unknown.status == 2)
+        #expect(unknown.err.contains("unknown variation 'moon-phase'"))
+        #expect(unknown.err.contains("file-order"))
+        #expect(try S.repro(["verify", recipe, "--runs", "1"]).status == 2)
+        #expect(try S.repro(["verify"]).status == 2)
+        try FileManager.default.removeItem(atPath: dir + "/Unrepro/unrepro.lock")
+        let nolock = try S.repro(["verify", recipe, "--store", dir + "/store"])
+        #expect(nolock.status == 2)
+        #expect(nolock.err.contains("run 'repro lock"))
+    }
+
+    /// The real Debian-built recipe: identical under every variation at once. Needs apt
+    /// once for the toolchain and source (like BuildTests).
+    @Test func helloIsReproducibleUnderAllVariations() throws {
+        let dir = try TestKit.tempDir("verify-hello")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let r = try S.repro(["verify", "recipes/hello.toml", "--store", dir + "/store", "--runs", "2",
+                             "--variations", "all", "--json"])
+        #expect(r.status == 0, "\(r.err.suffix(3000))\(r.out)")
+        #expect(r.json["reproducible"] as? Bool == true)
+        let runs = r.json["runs"] as? [[String: Any]] ?? []
+        #expect(runs.count == 2)
+        #expect(runs.first?["tree_digest"] as? String == runs.last?["tree_digest"] as? String)
+        #expect((runs.first?["files"] as? Int ?? 0) > 10)
+    }
+}
