@@ -83,9 +83,13 @@ public struct DiffSource {
 
     static func fromFile(_ path: String, scratch: String) throws -> DiffSource {
         if isBundle(path) {
-            // The manifest only, for now; the outputs once `Bundle.read` extracts them.
-            let contents = try DiffBundle.read(path)
-            return DiffSource(input: path, kind: .bundle, manifest: contents.manifest, contentPath: nil)
+            // Bundle.read checks the manifest against tree_digest and the outputs (when
+            // exported --with-outputs) against the manifest.
+            let contents = try Bundle.read(path, into: scratch)
+            guard let outputs = contents.outputsDir else {
+                return DiffSource(input: path, kind: .bundle, manifest: contents.manifest, contentPath: nil)
+            }
+            return DiffSource(input: path, kind: .bundle, manifest: contents.manifest) { outputs + "/" + $0.path }
         }
         if try looksLikeManifest(path) {
             guard let data = FileManager.default.contents(atPath: path) else {

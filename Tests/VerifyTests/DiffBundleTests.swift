@@ -7,22 +7,24 @@ import Testing
 
 /// Bundles as diff sides, and `--diffoscope`.
 @Suite struct DiffBundleTests {
-    /// A bundle of `tree` (format repro-bundle-1) written with tar, without outputs.
-    static func bundle(of tree: String, to path: String, work: String, treeDigest: String? = nil) throws {
+    /// A bundle of `tree` (format repro-bundle-1) written with tar, with the tree under
+    /// `outputs/` when `outputs` is true.
+    static func bundle(of tree: String, to path: String, work: String, treeDigest: String? = nil, outputs: Bool = false) throws {
         let m = try TreeHasher.manifest(of: tree)
         let dir = work + "/bundle-\(UUID().uuidString.prefix(6))"
         let digest = treeDigest ?? m.treeDigest.description
         let zero = "sha256:" + String(repeating: "0", count: 64)
         try DiffSupport.write(dir + "/bundle.json", """
             {"action_digest":"\(zero)","bytes":\(m.bytes),"files":\(m.files),"format":"repro-bundle-1",\
-            "log_digest":"\(zero)","outputs":false,"policy":"1","recipe":"r.toml","recipe_digest":"\(zero)",\
+            "log_digest":"\(zero)","outputs":\(outputs),"policy":"1","recipe":"r.toml","recipe_digest":"\(zero)",\
             "repro_version":"0.1.0","toolchain":"host","tree_digest":"\(digest)"}
             """)
         try m.data.write(to: URL(fileURLWithPath: dir + "/manifest"))
         try DiffSupport.write(dir + "/recipe/r.toml", "name = \"r\"\n")
         try DiffSupport.write(dir + "/recipe/r.lock", "version = 1\n")
+        if outputs { try DiffSupport.tool(["cp", "-a", tree, dir + "/outputs"]) }
         try DiffSupport.tool(["tar", "--sort=name", "--owner=0", "--group=0", "--numeric-owner", "--mtime=@0",
-                              "-czf", path, "bundle.json", "manifest", "recipe"], cwd: dir)
+                              "-czf", path, "bundle.json", "manifest", "recipe"] + (outputs ? ["outputs"] : []), cwd: dir)
     }
 
     @Test func bundlesCompareByManifest() throws {
@@ -40,6 +42,22 @@ import Testing
 
         #expect(try DiffSupport.cli([tmp + "/a.tgz", a]).status == 0)
         #expect(try DiffSupport.cli([tmp + "/a.tgz", tmp + "/b.tgz"]).status == 3)
+    }
+
+    @Test func bundlesWithOutputsHaveContents() throws {
+        let tmp = try TestKit.tempDir("diff-bundle-out")
+        defer { DiffSupport.remove(tmp) }
+        let (a, b) = try DiffTreeTests.twoTrees(in: tmp)
+        try Self.bundle(of: a, to: tmp + "/a.tgz", work: tmp, outputs: true)
+        try Self.bundle(of: b, to: tmp + "/b.tgz", work: tmp, outputs: true)
+        let r = try DiffSupport.diff(tmp + "/a.tgz", tmp + "/b.tgz")
+        #expect(r.a.contents && r.b.contents && r.notes.isEmpty)
+        #expect(r.entry("text")?.textDiff?.contains("-two\n+2\n") == true)
+        // Against the directory it was made from: identical; against the other host's: the files.
+        #expect(try DiffSupport.diff(tmp + "/a.tgz", a).identical)
+        let cli = try DiffSupport.cli([tmp + "/a.tgz", b, "--json"])
+        #expect(cli.status == 3)
+        #expect((try DiffSupport.json(cli)["a"] as? [String: Any])?["kind"] as? String == "bundle")
     }
 
     @Test func damagedBundlesAreRefused() throws {
