@@ -77,6 +77,8 @@ public struct Builder: Sendable {
             throw ReproError(.invalidInput, "\(recipe.lockPath) is stale: \(stale.map(\.message).joined(separator: "; ")); run 'repro lock \(recipe.file)'")
         }
         let buildStarted = Date()
+        // What a build killed mid-way (kill -9, power loss) left behind.
+        store.removeStaleTemporaries()
         let tmp = (options.variant?.tmpParent ?? store.root + "/tmp") + "/build-\(getpid())-\(UUID().uuidString.prefix(8))"
         try FileManager.default.createDirectory(atPath: tmp, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: tmp) }

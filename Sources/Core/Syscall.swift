@@ -14,6 +14,11 @@ public enum Syscall {
             if r != -1 { return r }
             let e = errno
             if e == EINTR { continue }
+            if e == ENOSPC || e == EDQUOT {
+                // Not a bug and not bad input: the disk is full. Say what to do.
+                throw ReproError(.failed, "\(name()): \(errorString(e)); free space on that file system (`repro store gc` "
+                                 + "drops unreachable blobs) or point REPRO_HOME at a larger one; nothing partial was kept")
+            }
             throw ReproError(.system, "\(name()): \(errorString(e))")
         }
     }

@@ -118,6 +118,7 @@ extension Store {
             for name in (try? FileManager.default.contentsOfDirectory(atPath: tmpDir)) ?? [] {
                 unlink(tmpDir + "/" + name)
             }
+            removeStaleTemporaries()
             try db.write { c in
                 for hex in removed { try c.execute("DELETE FROM blobs WHERE digest = ?", [.text(hex)]) }
                 let rows = try c.query("SELECT digest FROM blobs").compactMap { $0[0].text }
@@ -126,6 +127,20 @@ extension Store {
                 }
             }
             return GCReport(kept: kept, removed: removed.count, bytesFreed: freed)
+        }
+    }
+}
+
+extension Store {
+    /// Removes the work directories (`build-PID-…`, `git-PID-…`) and blob temporaries
+    /// (`blob.PID.…`) that processes killed mid-way left in the store's tmp directory:
+    /// those whose process no longer exists. Directories of running builds stay.
+    public func removeStaleTemporaries() {
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: tmpDir)) ?? [] {
+            let parts = name.split(whereSeparator: { $0 == "-" || $0 == "." })
+            guard parts.count >= 2, let pid = Int32(parts[1]), pid > 0 else { continue }
+            if kill(pid, 0) == 0 || errno == EPERM { continue } // still running
+            try? FileManager.default.removeItem(atPath: tmpDir + "/" + name)
         }
     }
 }
