@@ -18,11 +18,18 @@ public struct GCReport: Sendable, Codable, Hashable {
     public var kept: Int
     public var removed: Int
     public var bytesFreed: Int64
+    /// Index rows dropped by `forget(before:)` ahead of the collection (`--older-than`).
+    public var forgotten: ForgetReport?
 
     enum CodingKeys: String, CodingKey {
-        case kept, removed
+        case kept, removed, forgotten
         case bytesFreed = "bytes_freed"
     }
+}
+
+/// Rows `forget(before:)` dropped from the index.
+public struct ForgetReport: Sendable, Codable, Hashable {
+    public var actions = 0, builds = 0, trees = 0, pins = 0, attestations = 0
 }
 
 extension Store {
@@ -141,6 +148,37 @@ extension Store {
             guard parts.count >= 2, let pid = Int32(parts[1]), pid > 0 else { continue }
             if kill(pid, 0) == 0 || errno == EPERM { continue } // still running
             try? FileManager.default.removeItem(atPath: tmpDir + "/" + name)
+        }
+    }
+}
+
+extension Store {
+    /// Forgets what was last used before `cutoff` (Unix seconds), so that the next gc
+    /// frees it: action results created before it, finished builds started before it,
+    /// their attestations, pins not renewed since (each build renews its inputs' pins),
+    /// and recorded trees added before it that no remaining action or build names.
+    /// Trees in `keep` stay. Holds the gc lock, like gc.
+    public func forget(before cutoff: Int64, keep: [Digest] = []) throws -> ForgetReport {
+        try FileLock.with(gcLockPath, exclusive: true) {
+            try db.write { c in
+                var r = ForgetReport()
+                let kept = keep.map(\.hex)
+                let keepClause = kept.isEmpty ? "" : " AND tree NOT IN (\(kept.map { _ in "?" }.joined(separator: ",")))"
+                let keepArgs = kept.map { SQLValue.text($0) }
+                func run(_ sql: String, _ args: [SQLValue]) throws -> Int {
+                    try c.execute(sql, args)
+                    return Int(try c.query("SELECT changes()")[0][0].int ?? 0)
+                }
+                r.actions = try run("DELETE FROM actions WHERE created < ?" + keepClause, [.int(cutoff)] + keepArgs)
+                r.builds = try run("DELETE FROM builds WHERE started < ? AND finished IS NOT NULL" + keepClause, [.int(cutoff)] + keepArgs)
+                r.attestations = try run("DELETE FROM attestations WHERE action NOT IN (SELECT action FROM actions)", [])
+                r.pins = try run("DELETE FROM pins WHERE added < ?", [.int(cutoff)])
+                r.trees = try run("""
+                    DELETE FROM trees WHERE added < ?\(keepClause)
+                    AND tree NOT IN (SELECT tree FROM actions) AND tree NOT IN (SELECT tree FROM builds WHERE tree IS NOT NULL)
+                    """, [.int(cutoff)] + keepArgs)
+                return r
+            }
         }
     }
 }

@@ -54,20 +54,38 @@ struct StoreCommand: ParsableCommand {
     struct GC: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "gc",
-            abstract: "Remove blobs no recorded tree, action, build or pin reaches.")
+            abstract: "Remove blobs no recorded tree, action, build or pin reaches.",
+            discussion: """
+            Without --older-than, only what nothing recorded reaches is removed: every build's \
+            outputs, logs, provenance and pinned inputs stay. --older-than 30d first forgets \
+            action results, builds and their provenance older than that, pins not renewed \
+            since (each build renews its inputs'), and trees nothing else names; their blobs \
+            are then collected (a later build of the same recipe fetches and builds again).
+            """)
         @OptionGroup var options: Options
         @Option(name: .customLong("keep"), help: "Also keep this digest (a tree keeps its files); repeatable.")
         var keep: [String] = []
+        @Option(name: .customLong("older-than"), help: "Also forget builds, action results and pins older than this age: 30d, 12h, 90m, 0s (everything).")
+        var olderThan: String?
 
         func run() throws {
             try reporting {
                 let roots = try keep.map { try Digest.parse($0) }
+                let age = try olderThan.map { try StoreCommand.parseAge($0) }
                 let store = try options.open()
+                var forgotten: ForgetReport?
+                if let age {
+                    forgotten = try store.forget(before: Int64(Date().timeIntervalSince1970) - age, keep: roots)
+                }
                 StoreCommand.progress("collecting garbage in \(store.root)")
-                let report = try store.gc(keep: roots)
+                var report = try store.gc(keep: roots)
+                report.forgotten = forgotten
                 if options.json {
                     try printJSON(report)
                 } else {
+                    if let f = forgotten {
+                        print("forgot \(f.builds) builds, \(f.actions) action results, \(f.trees) trees, \(f.pins) pins, \(f.attestations) attestations")
+                    }
                     print("removed \(report.removed) blobs, freed \(report.bytesFreed) bytes; kept \(report.kept)")
                 }
             }
@@ -146,5 +164,18 @@ struct StoreCommand: ParsableCommand {
                 }
             }
         }
+    }
+}
+
+extension StoreCommand {
+    /// `30d`, `12h`, `90m`, `45s` (or plain seconds) as seconds.
+    static func parseAge(_ text: String) throws -> Int64 {
+        let units: [Character: Int64] = ["s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800]
+        var digits = Substring(text), mult: Int64 = 1
+        if let last = text.last, let m = units[last] { digits = text.dropLast(); mult = m }
+        guard let n = Int64(digits), n >= 0 else {
+            throw ReproError(.invalidInput, "--older-than '\(text)': expected an age such as 30d, 12h, 90m or 0s")
+        }
+        return n * mult
     }
 }

@@ -139,6 +139,40 @@ import Testing
         #expect(!store.contains(pinned) && !store.contains(kept))
     }
 
+    @Test func forgetOldBuildsThenGCFreesThem() throws {
+        let tmp = try StoreTestSupport.tempDir("forget")
+        defer { StoreTestSupport.remove(tmp) }
+        let store = try Store(root: tmp + "/store")
+        let (old, oldManifest) = try store.putTree(try StoreTestSupport.sampleTree(in: tmp + "/old"))
+        let newDir = tmp + "/new"
+        try FileManager.default.createDirectory(atPath: newDir, withIntermediateDirectories: true)
+        try Data("only in the new tree".utf8).write(to: URL(fileURLWithPath: newDir + "/n"))
+        let (new, _) = try store.putTree(newDir)
+        let now = Int64(Date().timeIntervalSince1970)
+        try store.recordAction(ActionResult(action: Digest.of("old"), tree: old, manifest: old, exitCode: 0, log: nil, created: now - 90 * 86400))
+        try store.recordAction(ActionResult(action: Digest.of("new"), tree: new, manifest: new, exitCode: 0, log: nil))
+        let input = try store.put(data: Data("an input".utf8))
+        try store.pin(input, note: "input")
+
+        // A cutoff before everything: nothing is forgotten but the 90-day-old action;
+        // its tree row is recent, so gc still keeps it.
+        let some = try store.forget(before: now - 86400)
+        #expect(some == ForgetReport(actions: 1, builds: 0, trees: 0, pins: 0, attestations: 0))
+        #expect(try store.gc().removed == 0)
+        #expect(try store.lookupAction(Digest.of("old")) == nil)
+        #expect(try store.lookupAction(Digest.of("new")) != nil)
+
+        // A cutoff after everything, keeping the new tree: the old tree's files and the
+        // unrenewed pin go, the kept tree stays whole.
+        let all = try store.forget(before: now + 10, keep: [new])
+        #expect(all.trees == 1 && all.pins == 1)
+        let report = try store.gc(keep: [new])
+        #expect(report.removed == oldManifest.blobDigests.count + 2) // files, the old manifest, the input
+        #expect(!store.contains(old) && !store.contains(input))
+        #expect(store.contains(new))
+        #expect(try store.verify().ok)
+    }
+
     @Test func exportImportRoundTripIntoAnotherStore() throws {
         let tmp = try StoreTestSupport.tempDir("export")
         defer { StoreTestSupport.remove(tmp) }
@@ -226,7 +260,14 @@ import Testing
         _ = try Store(root: tmp)
         let store = try Store(root: tmp)
         let names = try store.db.read { c in try c.query("SELECT name FROM migrations").compactMap { $0[0].text } }
-        #expect(names == ["v1-blobs-trees-actions-builds-pins"])
+        #expect(names == ["v1-blobs-trees-actions-builds-pins", "v2-attestations"])
+        // A store made before attestations existed is upgraded when opened.
+        try store.db.write { c in
+            try c.execute("DROP TABLE attestations")
+            try c.execute("DELETE FROM migrations WHERE name = 'v2-attestations'")
+        }
+        let upgraded = try Store(root: tmp)
+        #expect(try upgraded.attestation(action: Digest.of("x")) == nil)
         let mode = try store.db.read { c in try c.query("PRAGMA journal_mode")[0][0].text }
         #expect(mode == "wal")
     }
