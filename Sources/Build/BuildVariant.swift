@@ -12,8 +12,8 @@ public struct BuildVariant: Sendable, Equatable {
     /// Host directory under which the build's temporary directory (/build and /out on
     /// the host) is created instead of `$REPRO_HOME/tmp`.
     public var tmpParent: String?
-    /// Recreate every staged directory under /build with its entries in the reverse
-    /// of their readdir order.
+    /// Recreate every staged directory under /build so that it lists in reverse name
+    /// order (see `reverseDirectoryOrder`).
     public var reverseDirectoryOrder = false
     public var hostname: String?
     public var domainname: String?
@@ -55,10 +55,12 @@ public struct BuildVariant: Sendable, Equatable {
         }
         for (k, v) in environment { set(k, v) }
         if let extraPath, let i = env.firstIndex(where: { $0.key == "PATH" }) { env[i].value += ":" + extraPath }
-        if let uid, spec.uid != 0 {
-            spec.uid = uid; spec.gid = uid
+        // A new uid or HOME: /etc/passwd and /etc/group follow.
+        let newUID = spec.uid != 0 ? (uid ?? spec.uid) : 0
+        if newUID != spec.uid || environment.contains(where: { $0.key == "HOME" }) {
+            spec.uid = newUID; spec.gid = newUID
             let home = env.first { $0.key == "HOME" }?.value ?? "/build"
-            let etc = SandboxView.etcFiles(uid: uid, gid: uid, home: home)
+            let etc = SandboxView.etcFiles(uid: newUID, gid: newUID, home: home)
             spec.mounts = spec.mounts.map { m in
                 if case let .file(at, _) = m, let new = etc.first(where: { if case let .file(p, _) = $0 { p == at } else { false } }) {
                     return new
@@ -79,11 +81,13 @@ public struct BuildVariant: Sendable, Equatable {
         spec.personality = personality
     }
 
-    /// Recreates every directory under `root` (root included) with its entries created
-    /// in the reverse of the order readdir returned them, by renaming them into a new
-    /// directory. Filesystems that list entries in creation order (tmpfs) then list them
-    /// reversed; hash-ordered ones (ext4, xfs) keep their order, which is why
-    /// `file-order` also moves the build onto another filesystem.
+    /// Recreates every directory under `root` (root included) so that readdir lists its
+    /// entries in reverse name order, unlike the hash order of ext4 or xfs and unlike
+    /// the sorted order of most archives: the entries are renamed into a new directory
+    /// in that order, which is the listing on filesystems that list in creation order,
+    /// and if the listing is not that, once more in the opposite order, for those that
+    /// list newest first (tmpfs on recent kernels). Hash-ordered filesystems keep
+    /// their order, which is why `file-order` also moves the build onto tmpfs.
     /// - Throws: `ReproError(.system)` naming the call that failed.
     public static func reverseDirectoryOrder(_ root: String) throws {
         let names = try readdirOrder(root)
@@ -92,15 +96,25 @@ public struct BuildVariant: Sendable, Equatable {
             if lstat(root + "/" + n, &st) == 0, (st.st_mode & S_IFMT) == S_IFDIR { try reverseDirectoryOrder(root + "/" + n) }
         }
         guard names.count > 1 else { return }
-        let fresh = root + ".reorder-\(getpid())"
+        let target = names.sorted { a, b in b.utf8.lexicographicallyPrecedes(a.utf8) }
+        if names == target { return }
+        try recreate(root, renaming: target)
+        if try readdirOrder(root) != target { try recreate(root, renaming: target.reversed()) }
+    }
+
+    /// Moves the entries of `dir` into a fresh directory in the given order and puts
+    /// that directory in its place (same mode).
+    private static func recreate(_ dir: String, renaming order: [String]) throws {
+        let fresh = dir + ".reorder-\(getpid())"
         var st = stat()
-        try Syscall.check("stat \(root)") { stat(root, &st) }
-        try Syscall.check("mkdir \(fresh)") { mkdir(fresh, st.st_mode & 0o7777) }
-        for n in names.reversed() {
-            try Syscall.check("rename \(root)/\(n)") { rename(root + "/" + n, fresh + "/" + n) }
+        try Syscall.check("stat \(dir)") { stat(dir, &st) }
+        try Syscall.check("mkdir \(fresh)") { mkdir(fresh, 0o700) }
+        try Syscall.check("chmod \(fresh)") { chmod(fresh, st.st_mode & 0o7777) }
+        for n in order {
+            try Syscall.check("rename \(dir)/\(n)") { rename(dir + "/" + n, fresh + "/" + n) }
         }
-        try Syscall.check("rmdir \(root)") { rmdir(root) }
-        try Syscall.check("rename \(fresh)") { rename(fresh, root) }
+        try Syscall.check("rmdir \(dir)") { rmdir(dir) }
+        try Syscall.check("rename \(fresh)") { rename(fresh, dir) }
     }
 
     /// The names of a directory's entries in the order readdir(3) returns them.

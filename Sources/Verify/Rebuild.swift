@@ -75,7 +75,8 @@ public struct Rebuilder {
             options.outDir = out
         }
         if progress {
-            FileHandle.standardError.write(Data("repro: verify: build \(label)\(variations.isEmpty ? "" : " with " + v.names.joined(separator: ","))\n".utf8))
+            let what = variations.isEmpty ? "no variations" : v.names.joined(separator: ",")
+            FileHandle.standardError.write(Data("repro: verify: \(label > 0 ? "build \(label)" : "culprit search build") with \(what)\n".utf8))
         }
         defer {
             // A variant's own temporary parent (on another filesystem) goes with it.

@@ -30,7 +30,7 @@ public enum Variation: String, CaseIterable, Sendable, Codable, Comparable {
     public var summary: String {
         switch self {
         case .buildPath: "host-side directory of /build and /out (a longer path, same filesystem)"
-        case .fileOrder: "/build and /out on another filesystem (tmpfs), every staged directory recreated in reverse readdir order"
+        case .fileOrder: "/build and /out on another filesystem (tmpfs), every staged directory recreated to list in reverse name order"
         case .time: "wall clock +N days (libfaketime), CLOCK_MONOTONIC/BOOTTIME +N days (time namespace)"
         case .hostname: "hostname repro-variant-N"
         case .domain: "NIS domain name variant-N.invalid"

@@ -64,6 +64,9 @@ struct VerifyCommand: ParsableCommand {
             throw ValidationError("--runs must be at least \(against == nil ? "2 (the first build is the reference)" : "1")")
         }
         if let runs, runs > 100 { throw ValidationError("--runs: at most 100") }
+        if findCulprit && against != nil {
+            throw ValidationError("--find-culprit compares local builds; run 'repro verify RECIPE --find-culprit' on the bundle's recipe")
+        }
     }
 
     func run() throws {
