@@ -45,6 +45,12 @@ public struct VerifyReport: Encodable, Sendable {
         } else {
             s += "NOT reproducible: \(differences.count) path\(differences.count == 1 ? "" : "s") differ from \(against == nil ? "run 1" : "the bundle")\n"
             for d in differences { s += "  \(d.change.padding(toLength: 13, withPad: " ", startingAt: 0)) \(d.path)  (run \(d.runs.map(String.init).joined(separator: ",")))\n" }
+            let kept = runs.compactMap(\.out)
+            if against == nil, kept.count > 1, let other = runs.first(where: { $0.out != nil && $0.treeDigest != runs[0].treeDigest })?.out {
+                s += "look closer: repro diff \(kept[0]) \(other)\n"
+            } else if against == nil, kept.isEmpty {
+                s += "look closer: run again with --keep, then repro diff the kept trees\n"
+            }
         }
         if let c = culprits {
             s += "culprits (\(c.builds) more builds):\n"

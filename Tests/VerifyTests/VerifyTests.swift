@@ -27,11 +27,19 @@ import Testing
         #expect((runs.first?["variations"] as? [String])?.isEmpty == true)
         #expect((runs.last?["variations"] as? [String])?.count == 15)
 
-        // The text report says the same, and names each file.
-        let text = try S.repro(["verify", recipe, "--store", dir + "/store"])
+        // The text report says the same, names each file, and with --keep points at
+        // the kept trees, which `repro diff` compares to the same list.
+        let text = try S.repro(["verify", recipe, "--store", dir + "/store", "--keep"])
         #expect(text.status == 3)
         #expect(text.out.contains("NOT reproducible: 9 paths differ"))
         for p in paths { #expect(text.out.contains(" \(p)  (run 2)"), "\(p)") }
+        let hint = text.out.split(separator: "\n").first { $0.hasPrefix("look closer: repro diff ") }
+        let dirs = hint.map { $0.dropFirst("look closer: repro diff ".count).split(separator: " ").map(String.init) } ?? []
+        #expect(dirs.count == 2)
+        let diff = try S.repro(["diff"] + dirs + ["--json"])
+        #expect(diff.status == 3)
+        let diffPaths = Set((diff.json["differences"] as? [[String: Any]] ?? []).compactMap { $0["path"] as? String })
+        #expect(diffPaths == paths)
     }
 
     @Test func findCulpritBlamesTheRightVariationForEachFile() throws {
