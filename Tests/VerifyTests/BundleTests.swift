@@ -10,21 +10,21 @@ import Testing
     @Test func twoHostsAgreeAndTheirBundlesDiffAsIdentical() throws {
         let work = try TestKit.tempDir("bundle-hosts")
         defer { try? FileManager.default.removeItem(atPath: work) }
-        let a = work + "/host-a/store", b = work + "/elsewhere/much/deeper/host-b-store"
+        // Two hosts: two REPRO_HOME directories at different paths.
+        let a = work + "/host-a/home", b = work + "/elsewhere/much/deeper/host-b-home"
         let recipe = try S.tiny(in: work + "/checkout", store: a)
 
         // Host A builds and exports.
-        let built = try S.repro(["build", recipe, "--store", a, "--json"])
+        let built = try S.repro(["build", recipe, "--json"], home: a)
         #expect(built.status == 0, "\(built.err)")
         let digest = built.json["tree_digest"] as? String
-        let export = try S.repro(["bundle", "export", recipe, "-o", work + "/a.tar", "--store", a, "--json"])
+        let export = try S.repro(["bundle", "export", recipe, "-o", work + "/a.tar", "--json"], home: a)
         #expect(export.status == 0, "\(export.err)")
         #expect(export.json["tree_digest"] as? String == digest)
         #expect(export.json["format"] as? String == "repro-bundle-1")
 
         // Host B rebuilds from the bundle alone, as another uid, at another path.
-        let check = try S.repro(["verify", "--against", work + "/a.tar", "--store", b,
-                                 "--variations", "user,build-path,hostname", "--json"])
+        let check = try S.repro(["verify", "--against", work + "/a.tar", "--variations", "user,build-path,hostname", "--json"], home: b)
         #expect(check.status == 0, "\(check.err)\(check.out)")
         #expect(check.json["reproducible"] as? Bool == true)
         #expect(check.json["reference"] as? String == digest)
@@ -33,9 +33,10 @@ import Testing
         #expect((run?["variations"] as? [String])?.contains("user") == true)
 
         // Host B's own build and bundle: `repro diff` finds nothing.
-        let other = try S.repro(["build", recipe, "--store", b, "--json"])
+        let other = try S.repro(["build", recipe, "--json"], home: b)
         #expect(other.json["tree_digest"] as? String == digest)
-        #expect(try S.repro(["bundle", "export", recipe, "-o", work + "/b.tgz", "--store", b]).status == 0)
+        #expect(try S.repro(["bundle", "export", recipe, "-o", work + "/b.tgz"], home: b).status == 0)
+        #expect(FileManager.default.fileExists(atPath: b + "/tmp"))
         let diff = try S.repro(["diff", work + "/a.tar", work + "/b.tgz"])
         #expect(diff.status == 0, "\(diff.out)\(diff.err)")
     }

@@ -13,8 +13,11 @@ enum VerifySupport {
         var json: [String: Any] { (try? JSONSerialization.jsonObject(with: Data(out.utf8))) as? [String: Any] ?? [:] }
     }
 
-    static func repro(_ args: [String], cwd: String = sourceRoot) throws -> Run {
-        let r = try TestKit.run([TestKit.repro] + args, cwd: cwd)
+    /// - Parameter home: run with `REPRO_HOME` set to it (a "host").
+    static func repro(_ args: [String], cwd: String = sourceRoot, home: String? = nil) throws -> Run {
+        var env: [String: String]?
+        if let home { env = ProcessInfo.processInfo.environment; env!["REPRO_HOME"] = home }
+        let r = try TestKit.run([TestKit.repro] + args, environment: env, cwd: cwd)
         return Run(status: r.status, out: r.out, err: r.stderr)
     }
 
