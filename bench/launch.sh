@@ -9,16 +9,26 @@
 # Prints median and p90 per command and the ratio of medians to bwrap.
 #
 #   bench/launch.sh [ROUNDS]     (default 300; installs with scripts/setup first)
+#   REPRO_BENCH_BIN=DIR bench/launch.sh [ROUNDS]   (use DIR/repro and DIR/repro-sandbox as
+#                                                   they are, e.g. /usr/local/bin; no build)
 # Targets (issue 2): repro-sandbox <= 1.0x bwrap; repro run -- true <= 2.5x bwrap.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds=${1:-300}
 command -v bwrap >/dev/null || { echo "bench/launch.sh: needs bwrap (apt-get install bubblewrap)" >&2; exit 2; }
-prefix=$(mktemp -d)
-trap 'rm -rf "$prefix"' EXIT
-scripts/setup --no-apt --prefix "$prefix" 2>/dev/null
+if [ -n "${REPRO_BENCH_BIN:-}" ]; then
+  bindir=$REPRO_BENCH_BIN
+else
+  prefix=$(mktemp -d)
+  trap 'rm -rf "$prefix"' EXIT
+  scripts/setup --no-apt --prefix "$prefix" 2>/dev/null
+  bindir=$prefix/bin
+fi
+for b in repro repro-sandbox; do
+  [ -x "$bindir/$b" ] || { echo "bench/launch.sh: $bindir/$b is not an executable" >&2; exit 2; }
+done
 
-python3 - "$rounds" "$prefix/bin" <<'PY'
+python3 - "$rounds" "$bindir" <<'PY'
 import os, statistics, sys, time
 rounds, bindir = int(sys.argv[1]), sys.argv[2]
 mounts = ("--ro-bind /usr /usr --symlink usr/bin /bin --symlink usr/lib /lib "
