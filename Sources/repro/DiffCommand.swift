@@ -27,16 +27,16 @@ struct DiffCommand: ParsableCommand {
     var b: String
 
     @Option(name: .customLong("numeric-tolerance"),
-            help: "Numbers in text, CSV and JSON within |a-b| <= T*max(1,|a|,|b|) count as equal (e.g. 1e-10).")
+            help: ArgumentHelp("Numbers in text, CSV and JSON within |a-b| <= T*max(1,|a|,|b|) count as equal (e.g. 1e-10).", valueName: "T"))
     var numericTolerance: Double?
 
-    @Option(name: .customLong("max-diff-lines"), help: "Lines of unified diff shown per text file (default 200).")
+    @Option(name: .customLong("max-diff-lines"), help: ArgumentHelp("Lines of unified diff shown per text file.", valueName: "N"))
     var maxDiffLines = 200
 
     @Flag(help: "Also run diffoscope on each changed file (apt-get install diffoscope).")
     var diffoscope = false
 
-    @Option(help: "Store directory for sha256:... sides (default $REPRO_HOME or ~/.cache/repro).")
+    @Option(help: ArgumentHelp("Store directory for sha256:... sides (default $REPRO_HOME or ~/.cache/repro).", valueName: "DIR"))
     var store: String?
 
     @Flag(help: "Print the report as JSON (schema repro-diff-1) on stdout.")

@@ -149,6 +149,22 @@ import Testing
         #expect(FileManager.default.contents(atPath: tmp + "/bad.manifest") == Data(badManifest.utf8))
     }
 
+    @Test func manifestDiffKinds() throws {
+        let d1 = Digest.of("1"), d2 = Digest.of("2")
+        let a = Manifest(entries: [.file("f", executable: false, digest: d1), .file("m", executable: false, digest: d1),
+                                   .file("mc", executable: false, digest: d1), .symlink("l", target: "x"),
+                                   .dir("t"), .file("z-removed", executable: false, digest: d1), .dir("same")])
+        let b = Manifest(entries: [.file("f", executable: false, digest: d2), .file("m", executable: true, digest: d1),
+                                   .file("mc", executable: true, digest: d2), .symlink("l", target: "y"),
+                                   .symlink("t", target: "x"), .file("a-added", executable: false, digest: d1), .dir("same")])
+        let changes = ManifestDiff.compare(a, b)
+        #expect(changes.map(\.path) == ["a-added", "f", "l", "m", "mc", "t", "z-removed"])
+        #expect(changes.map(\.kind) == [.added, .changed, .targetChanged, .modeChanged, .modeChanged, .typeChanged, .removed])
+        #expect(changes.map(\.contentChanged) == [false, true, false, false, true, false, false])
+        #expect(changes[0].a == nil && changes[0].b?.digest == d1)
+        #expect(ManifestDiff.compare(a, a).isEmpty)
+    }
+
     @Test func twoPlainFilesAreComparedWithEachOther() throws {
         let tmp = try TestKit.tempDir("diff-files")
         defer { DiffSupport.remove(tmp) }
