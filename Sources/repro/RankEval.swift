@@ -1,4 +1,5 @@
 import ArgumentParser
+import Core
 import Rank
 
 /// `repro rank eval`: replay a history and score every strategy.
@@ -17,15 +18,28 @@ struct RankEval: ParsableCommand {
     @OptionGroup var history: RankHistoryOptions
     @Option(help: "Seed for the model and the random order.")
     var seed: UInt64 = 1
+    @Option(help: "Score only runs at this 0-based position or later (earlier runs are still learned from); for held-out reporting.")
+    var scoreFrom = 0
+    @Flag(help: "Also score the model trained on the whole history, scored runs included: a bound on what the features allow, not a strategy.")
+    var hindsight = false
     @Flag(help: "Print JSON.")
     var json = false
 
+    func validate() throws {
+        if scoreFrom < 0 { throw ValidationError("--score-from must be 0 or more, e.g. 160") }
+    }
+
     func run() throws {
         let report = try reporting {
-            Replay.evaluate(try history.load(replay), seed: seed)
+            let runs = try history.load(replay)
+            guard scoreFrom < runs.runs.count else {
+                throw ReproError(.invalidInput, "\(replay): --score-from \(scoreFrom) is past the last run (the history has \(runs.runs.count) runs); pass a smaller position")
+            }
+            return Replay.evaluate(runs, seed: seed, scoreFrom: scoreFrom, hindsight: hindsight)
         }
         if json { return try printJSON(report, pretty: true) }
-        print("runs: \(report.runs), scored (>= 1 failure, >= 2 tests): \(report.scoredRuns), executions: \(report.executions), seed: \(report.seed)")
+        let from = report.scoreFrom > 0 ? ", scoring from run position \(report.scoreFrom)" : ""
+        print("runs: \(report.runs), scored (>= 1 failure, >= 2 tests): \(report.scoredRuns), executions: \(report.executions), seed: \(report.seed)\(from)")
         print("")
         print("| strategy | APFD | APFDc | time to 95% of failures |")
         print("| --- | --- | --- | --- |")

@@ -24,6 +24,23 @@ func changeHistory(runs: Int = 30, seed: UInt64 = 3) -> History {
     return History(runs: result)
 }
 
+/// A history with a signal the heuristics read the wrong way: the first half of the
+/// tests alternate (a test that failed last run passes now, and vice versa, with 10%
+/// noise), the other half rarely fail (probability 0.05, independently). Failure rate
+/// puts the alternating tests first regardless of phase, and "last failed first" and
+/// the decayed counts put exactly the wrong half of them first.
+func alternatingHistory(tests: Int = 40, runs: Int = 80, seed: UInt64 = 11) -> History {
+    var rng = SplitMix64(seed: seed)
+    func uniform() -> Double { Double(rng.next() >> 11) / Double(1 << 53) }
+    let phase = (0..<tests).map { _ in Int(rng.next() % 2) }
+    return History(runs: (0..<runs).map { r in
+        Run(id: "a\(r)", executions: (0..<tests).map { t in
+            let fails = t < tests / 2 ? ((r + phase[t]) % 2 == 0) != (uniform() < 0.1) : uniform() < 0.05
+            return Execution(test: "T\(t)", verdict: fails ? .fail : .pass, duration: 1 + Double(t % 5))
+        })
+    })
+}
+
 /// Features and predictions the replay computes for each run.
 private func replayed(_ history: History, seed: UInt64 = 1) -> [(FeatureMatrix, [Double], [Double])] {
     var out: [(FeatureMatrix, [Double], [Double])] = []
@@ -122,5 +139,53 @@ private func replayed(_ history: History, seed: UInt64 = 1) -> [(FeatureMatrix, 
         #expect(score("model") > score("random") + 0.1)
         #expect(score("optimal") >= score("model"))
         #expect(report.scoredRuns > 0)
+    }
+    @Test func modelBeatsEveryHeuristicOnAKnownSignal() {
+        let report = Replay.evaluate(alternatingHistory(), seed: 1)
+        let score = { (name: String) in report.scores.first { $0.strategy == name }!.apfd }
+        let heuristics = ["random", "original", "last-failed", "failure-rate", "decayed", "decayed-per-second"]
+        let best = heuristics.map(score).max()!
+        #expect(score("model") > best + 0.05, "model \(score("model")) vs heuristics \(heuristics.map(score))")
+        // The signal misleads last-failed-first: it ranks the tests that will pass first.
+        #expect(score("last-failed") < score("failure-rate"))
+        #expect(score("optimal") >= score("model"))
+    }
+
+    @Test func scoreFromScoresOnlyLaterRunsWithTheSameOrders() {
+        let history = changeHistory(runs: 60)
+        let all = Replay.evaluate(history, seed: 4)
+        let late = Replay.evaluate(history, seed: 4, scoreFrom: 30)
+        let eligible = history.runs.enumerated().filter { i, run in
+            i >= 30 && run.executions.count >= 2 && run.failureCount > 0
+        }
+        #expect(late.scoreFrom == 30 && all.scoreFrom == 0)
+        #expect(late.scoredRuns == eligible.count && late.scoredRuns < all.scoredRuns)
+        // The optimal order, computed by hand over the same runs.
+        let optimal = eligible.map { _, run -> Double in
+            let failed = run.executions.map(\.verdict.isFailure)
+            return Metrics.apfd(failed.filter { $0 } + failed.filter { !$0 })!
+        }.reduce(0, +) / Double(eligible.count)
+        let reported = late.scores.first { $0.strategy == "optimal" }!.apfd
+        #expect(abs(reported - optimal) < 1e-12)
+        // Scoring later runs only does not change what the model learned before them.
+        let perRun = { (from: Int) -> [[Double]] in
+            var p: [[Double]] = []
+            Replay.walk(history, seed: 4) { step in if step.index >= from { p.append(step.input.probabilities) } }
+            return p
+        }
+        #expect(perRun(30) == Array(perRun(0).suffix(30)))
+    }
+
+    @Test func hindsightAddsBoundRowsAndLeavesTheOthers() {
+        let history = alternatingHistory(runs: 40)
+        let plain = Replay.evaluate(history, seed: 2)
+        let bound = Replay.evaluate(history, seed: 2, hindsight: true)
+        #expect(Array(bound.scores.prefix(plain.scores.count)) == plain.scores)
+        #expect(bound.scores.dropFirst(plain.scores.count).map(\.strategy) == Replay.hindsightRows.map(\.strategy))
+        #expect(bound.scoredRuns == plain.scoredRuns)
+        // Trained on every run, the model knows the signal from the first scored run on.
+        let hindsight = bound.scores.first { $0.strategy == "hindsight-model" }!.apfd
+        let model = plain.scores.first { $0.strategy == "model" }!.apfd
+        #expect(hindsight > model)
     }
 }
