@@ -105,7 +105,11 @@ public struct DiffSource {
         // Any other file: compared as one file with the other side, which must be a file too.
         let digest = try Digest.ofFile(path)
         let name = (path as NSString).lastPathComponent
-        let executable = try FileSupportShim.isExecutable(path)
+        var st = stat()
+        guard stat(path, &st) == 0 else {
+            throw ReproError(.invalidInput, "\(path): cannot stat it: \(Syscall.errorString(errno))")
+        }
+        let executable = st.st_mode & 0o111 != 0
         return DiffSource(input: path, kind: .file,
                           manifest: Manifest(entries: [.file(name, executable: executable, digest: digest)])) { _ in path }
     }
@@ -154,16 +158,5 @@ public struct DiffSource {
         let octal = s.dropFirst(2).prefix(4)
         return ["f ", "d ", "l "].contains(String(s.prefix(2))) && octal.allSatisfy { ("0"..."7").contains($0) }
             && s.last == " "
-    }
-}
-
-enum FileSupportShim {
-    /// Whether any x bit is set on `path` (stat(2)).
-    static func isExecutable(_ path: String) throws -> Bool {
-        var st = stat()
-        guard stat(path, &st) == 0 else {
-            throw ReproError(.invalidInput, "\(path): cannot stat it: \(Syscall.errorString(errno))")
-        }
-        return st.st_mode & 0o111 != 0
     }
 }
