@@ -47,6 +47,30 @@ import Testing
         #expect(cli.out.contains("changed        pkg.deb!data.tar.xz!./usr/bin/hello  (text)"))
     }
 
+    @Test func threeLevelsAndToleranceInsideArchives() throws {
+        let tmp = try TestKit.tempDir("diff-nested")
+        defer { DiffSupport.remove(tmp) }
+        for (side, value) in [("a", "0.30000000000000004"), ("b", "0.3")] {
+            let inner = tmp + "/inner-\(side)"
+            try DiffSupport.write(inner + "/results.csv", "x,y\n1,\(value)\n")
+            try DiffSupport.clampTimes(inner)
+            let outer = tmp + "/outer-\(side)"
+            try FileManager.default.createDirectory(atPath: outer, withIntermediateDirectories: true)
+            try DiffSupport.tool(["tar", "--owner=0", "--group=0", "--numeric-owner", "-czf", outer + "/results.tgz", "results.csv"], cwd: inner)
+            try DiffSupport.clampTimes(outer)
+            try FileManager.default.createDirectory(atPath: tmp + "/\(side)", withIntermediateDirectories: true)
+            try DiffSupport.tool(["tar", "--owner=0", "--group=0", "--numeric-owner", "-cJf", tmp + "/\(side)/bundle.tar.xz", "results.tgz"], cwd: outer)
+        }
+        let strict = try DiffSupport.diff(tmp + "/a", tmp + "/b")
+        #expect(strict.paths == ["bundle.tar.xz", "bundle.tar.xz!results.tgz", "bundle.tar.xz!results.tgz!results.csv"])
+        #expect(strict.entry("bundle.tar.xz!results.tgz!results.csv")?.textDiff?.contains("+1,0.3\n") == true)
+        // Within the tolerance at the bottom: every level up is equal within it too, exit 0.
+        let loose = try DiffSupport.diff(tmp + "/a", tmp + "/b", options: DiffOptions(numericTolerance: 1e-12))
+        #expect(loose.differences.map(\.status) == [.equalWithinTolerance, .equalWithinTolerance, .equalWithinTolerance])
+        #expect(loose.equal)
+        #expect(try DiffSupport.cli([tmp + "/a", tmp + "/b", "--numeric-tolerance", "1e-12"]).status == 0)
+    }
+
     @Test func archivesAreRecognisedByContentNotName() throws {
         let tmp = try TestKit.tempDir("diff-byname")
         defer { DiffSupport.remove(tmp) }
