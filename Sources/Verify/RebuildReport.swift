@@ -48,7 +48,9 @@ public struct VerifyReport: Encodable, Sendable {
             let kept = runs.compactMap(\.out)
             if against == nil, kept.count > 1, let other = runs.first(where: { $0.out != nil && $0.treeDigest != runs[0].treeDigest })?.out {
                 s += "look closer: repro diff \(kept[0]) \(other)\n"
-            } else if against == nil, kept.isEmpty {
+            } else if let against, let k = kept.first {
+                s += "look closer: repro diff \(against) \(k)  (file contents when the bundle has --with-outputs)\n"
+            } else if kept.isEmpty {
                 s += "look closer: run again with --keep, then repro diff the kept trees\n"
             }
         }
