@@ -32,7 +32,8 @@ private func order(_ c: CulpritReport.Culprit) -> [Int] {
 /// separates plain nondeterminism, then group testing (adaptive bisection) over the
 /// variations: a group whose build matches the reference is cleared in one build, a
 /// group that changes files is split in halves until single variations remain. Files
-/// that change only when the halves are combined are reported for the group.
+/// that change only when the halves are combined are reported for the smallest part of
+/// the group that still changes them (one variation dropped at a time).
 public struct CulpritFinder {
     public var rebuilder: Rebuilder
     public let reference: Manifest
@@ -75,7 +76,14 @@ public struct CulpritFinder {
             try search(b, db)
             let rest = changed.subtracting(da).subtracting(db)
             if !rest.isEmpty {
-                culprits.append(.init(variations: group.map(\.rawValue), files: rest.sorted(by: Manifest.bytewiseLess), together: true))
+                // The smallest group that still changes them: drop one variation at a
+                // time and keep the drop when the files still change.
+                var minimal = group
+                for v in group where minimal.count > 2 {
+                    let trial = minimal.filter { $0 != v }
+                    if rest.isSubset(of: try test(trial)) { minimal = trial }
+                }
+                culprits.append(.init(variations: minimal.map(\.rawValue), files: rest.sorted(by: Manifest.bytewiseLess), together: true))
             }
         }
         try search(variations, targets)

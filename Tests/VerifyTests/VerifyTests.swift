@@ -21,7 +21,7 @@ import Testing
         #expect(r.status == 3, "\(r.err)")
         #expect(r.json["reproducible"] as? Bool == false)
         let paths = Set((r.json["differences"] as? [[String: Any]] ?? []).compactMap { $0["path"] as? String })
-        #expect(paths == Set(Self.leaks.keys).union(["random"]))
+        #expect(paths == Set(Self.leaks.keys).union(["random", "together"]))
         let runs = r.json["runs"] as? [[String: Any]] ?? []
         #expect(runs.count == 2)
         #expect((runs.first?["variations"] as? [String])?.isEmpty == true)
@@ -31,7 +31,7 @@ import Testing
         // the kept trees, which `repro diff` compares to the same list.
         let text = try S.repro(["verify", recipe, "--store", dir + "/store", "--keep"])
         #expect(text.status == 3)
-        #expect(text.out.contains("NOT reproducible: 9 paths differ"))
+        #expect(text.out.contains("NOT reproducible: 10 paths differ"))
         for p in paths { #expect(text.out.contains(" \(p)  (run 2)"), "\(p)") }
         let hint = text.out.split(separator: "\n").first { $0.hasPrefix("look closer: repro diff ") }
         let dirs = hint.map { $0.dropFirst("look closer: repro diff ".count).split(separator: " ").map(String.init) } ?? []
@@ -58,6 +58,10 @@ import Testing
         #expect(Set(files["build-path"] ?? []).isSubset(of: ["build-path", "file-order"]))
         #expect(c["nondeterministic"] as? [String] == ["random"])
         #expect(files["random"] == nil && files["stable"] == nil)
+        // A file that changes only when hostname and uid both change: the pair is named.
+        #expect(files["together"] == ["hostname", "user"])
+        let groups = c["culprits"] as? [[String: Any]] ?? []
+        #expect(groups.contains { $0["variations"] as? [String] == ["hostname", "user"] && $0["together"] as? Bool == true })
         // Group testing, not one build per variation and file.
         #expect((c["builds"] as? Int ?? 0) > 1)
         #expect((c["builds"] as? Int ?? 99) < 40)
