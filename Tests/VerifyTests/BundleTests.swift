@@ -64,6 +64,26 @@ import Testing
         #expect(against.status == 0, "\(against.err)")
     }
 
+    @Test func aBundleThatDoesNotRebuildTheSameIsExit3WithTheFiles() throws {
+        let work = try TestKit.tempDir("bundle-unrepro")
+        defer { try? FileManager.default.removeItem(atPath: work) }
+        let a = work + "/host-a", b = work + "/host-b"
+        let recipe = try S.unrepro(in: work, store: a)
+        #expect(try S.repro(["build", recipe], home: a).status == 0)
+        #expect(try S.repro(["bundle", "export", recipe, "-o", work + "/u.tgz", "--with-outputs"], home: a).status == 0)
+        // Another host, another uid: the random file and the uid differ from the bundle.
+        let r = try S.repro(["verify", "--against", work + "/u.tgz", "--variations", "user", "--keep", "--json"], home: b)
+        #expect(r.status == 3, "\(r.err)")
+        #expect(r.json["reproducible"] as? Bool == false)
+        let paths = Set((r.json["differences"] as? [[String: Any]] ?? []).compactMap { $0["path"] as? String })
+        #expect(paths == ["random", "uid", "build-path"])
+        let text = try S.repro(["verify", "--against", work + "/u.tgz"], home: b)
+        #expect(text.status == 3)
+        #expect(text.out.contains("differ from the bundle"))
+        #expect(text.out.contains("changed       random"))
+        #expect(try S.repro(["verify", "--against", work + "/u.tgz", "--find-culprit"], home: b).status == 2)
+    }
+
     @Test func bundlesAreDeterministicAndCarryWhatTheFormatSays() throws {
         let work = try TestKit.tempDir("bundle-bytes")
         defer { try? FileManager.default.removeItem(atPath: work) }
