@@ -16,6 +16,8 @@ public struct VerifyReport: Encodable, Sendable {
     public var culprits: CulpritReport?
     /// What could not be varied on this host, and why.
     public var notes: [String]
+    /// With --against and --key: the checked provenance of the bundle.
+    public var provenance: String?
     public var wallSeconds: Double
 
     public init(recipe: String, recipeDigest: String, variations: [String], runs: [VerifyRun], reproducible: Bool,
@@ -28,7 +30,7 @@ public struct VerifyReport: Encodable, Sendable {
 
     enum CodingKeys: String, CodingKey {
         case recipe, recipeDigest = "recipe_digest", variations, runs, reproducible, reference, against
-        case differences, culprits, notes, wallSeconds = "wall_seconds"
+        case differences, culprits, notes, wallSeconds = "wall_seconds", provenance
     }
 
     /// The report for people.
@@ -40,6 +42,7 @@ public struct VerifyReport: Encodable, Sendable {
             s += "run \(r.run) (\(what)): \(r.treeDigest)\(time)\(r.out.map { "  kept in \($0)" } ?? "")\n"
         }
         if let against { s += "bundle \(against): \(reference)\n" }
+        if let provenance { s += "provenance: \(provenance)\n" }
         if reproducible {
             s += "reproducible: every \(against == nil ? "run" : "rebuild") gave \(reference)\n"
         } else {

@@ -39,6 +39,9 @@ struct VerifyCommand: ParsableCommand {
     @Option(help: "Rebuild from this bundle (repro bundle export) and compare with its tree.")
     var against: String?
 
+    @Option(help: "With --against: check the bundle's signed provenance with this PEM public key first (exit 4 when it does not verify).")
+    var key: String?
+
     @Flag(help: "Keep each build's output tree (the directory is printed).")
     var keep = false
 
@@ -64,6 +67,7 @@ struct VerifyCommand: ParsableCommand {
             throw ValidationError("--runs must be at least \(against == nil ? "2 (the first build is the reference)" : "1")")
         }
         if let runs, runs > 100 { throw ValidationError("--runs: at most 100") }
+        if key != nil && against == nil { throw ValidationError("--key checks a bundle's provenance; it goes with --against BUNDLE") }
         if findCulprit && against != nil {
             throw ValidationError("--find-culprit compares local builds; run 'repro verify RECIPE --find-culprit' on the bundle's recipe")
         }
@@ -81,8 +85,10 @@ struct VerifyCommand: ParsableCommand {
             check.findCulprit = findCulprit
             let r: Recipe
             let lock: LockFile
+            var provenance: String?
             if let against {
                 let contents = try Verify.Bundle.read(against, into: scratch + "/bundle")
+                if let key { provenance = try BundleProvenance.verify(contents, bundleFile: against, keyPath: key) }
                 r = try Recipe.load(path: contents.recipePath)
                 lock = try LockFile.read(path: r.lockPath)
                 check.against = (against, contents.manifest)
@@ -104,6 +110,7 @@ struct VerifyCommand: ParsableCommand {
                 rebuilder.keepDir = dir
             }
             var report = try check.run(&rebuilder)
+            report.provenance = provenance
             if against != nil { report.recipe = r.file.replacingOccurrences(of: scratch + "/bundle/", with: "") }
             if json { try printJSON(report) } else { FileHandle.standardOutput.write(Data(report.text.utf8)) }
             return report.reproducible

@@ -13,9 +13,11 @@ import Testing
         // Two hosts: two REPRO_HOME directories at different paths.
         let a = work + "/host-a/home", b = work + "/elsewhere/much/deeper/host-b-home"
         let recipe = try S.tiny(in: work + "/checkout", store: a)
+        #expect(try S.repro(["key", "generate", "--out", work + "/keys-a"]).status == 0)
+        #expect(try S.repro(["key", "generate", "--out", work + "/keys-other"]).status == 0)
 
-        // Host A builds and exports.
-        let built = try S.repro(["build", recipe, "--json"], home: a)
+        // Host A builds (signing with its key) and exports.
+        let built = try S.repro(["build", recipe, "--json"], home: a, extra: ["REPRO_SIGNING_KEY": work + "/keys-a/signing.pem"])
         #expect(built.status == 0, "\(built.err)")
         let digest = built.json["tree_digest"] as? String
         let export = try S.repro(["bundle", "export", recipe, "-o", work + "/a.tar", "--json"], home: a)
@@ -31,6 +33,15 @@ import Testing
         let run = (check.json["runs"] as? [[String: Any]])?.first
         #expect(run?["tree_digest"] as? String == digest)
         #expect((run?["variations"] as? [String])?.contains("user") == true)
+
+        // With A's public key, B first checks the bundle's signed provenance; another
+        // key fails before anything is built.
+        let signed = try S.repro(["verify", "--against", work + "/a.tar", "--key", work + "/keys-a/signing.pub.pem"], home: b)
+        #expect(signed.status == 0, "\(signed.err)")
+        #expect(signed.out.contains("provenance: signed by key"))
+        let wrong = try S.repro(["verify", "--against", work + "/a.tar", "--key", work + "/keys-other/signing.pub.pem"], home: b)
+        #expect(wrong.status == 4)
+        #expect(wrong.err.contains("signature"))
 
         // Host B's own build and bundle: `repro diff` finds nothing.
         let other = try S.repro(["build", recipe, "--json"], home: b)

@@ -13,10 +13,15 @@ enum VerifySupport {
         var json: [String: Any] { (try? JSONSerialization.jsonObject(with: Data(out.utf8))) as? [String: Any] ?? [:] }
     }
 
-    /// - Parameter home: run with `REPRO_HOME` set to it (a "host").
-    static func repro(_ args: [String], cwd: String = sourceRoot, home: String? = nil) throws -> Run {
+    /// - Parameters:
+    ///   - home: run with `REPRO_HOME` set to it (a "host").
+    ///   - extra: more environment variables.
+    static func repro(_ args: [String], cwd: String = sourceRoot, home: String? = nil, extra: [String: String] = [:]) throws -> Run {
         var env: [String: String]?
-        if let home { env = ProcessInfo.processInfo.environment; env!["REPRO_HOME"] = home }
+        if home != nil || !extra.isEmpty {
+            env = ProcessInfo.processInfo.environment.merging(extra) { _, b in b }
+            if let home { env!["REPRO_HOME"] = home }
+        }
         let r = try TestKit.run([TestKit.repro] + args, environment: env, cwd: cwd)
         return Run(status: r.status, out: r.out, err: r.stderr)
     }
