@@ -86,7 +86,13 @@ public struct Rebuilder {
             }
         }
         builds += 1
-        let outcome = try builder.build(recipe, lock: lock, options: options)
+        let outcome: BuildOutcome
+        do {
+            outcome = try builder.build(recipe, lock: lock, options: options)
+        } catch let e as ReproError where e.code == .failed && !variations.isEmpty {
+            // A build that fails only when varied is a finding too: say under what.
+            throw ReproError(.failed, "\(label > 0 ? "build \(label)" : "a culprit search build") failed with the variations \(v.names.joined(separator: ",")): \(e.message); leave some out with --variations all,-NAME to narrow it down")
+        }
         let manifest = try builder.store.manifest(tree: try Digest.parse(outcome.treeDigest))
         let run = VerifyRun(run: label, variations: v.names, treeDigest: outcome.treeDigest, files: outcome.files,
                             logDigest: outcome.logDigest, wallSeconds: outcome.wallSeconds, out: out)

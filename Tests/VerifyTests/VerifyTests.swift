@@ -137,6 +137,18 @@ import Testing
         #expect(nolock.err.contains("run 'repro lock"))
     }
 
+    @Test func aBuildThatFailsOnlyWhenVariedNamesTheVariations() throws {
+        let dir = try TestKit.tempDir("verify-fails")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try "name = \"fails\"\n[toolchain]\nhost = true\n[build]\nscript = \"test $(uname -n) = repro && echo ok > $REPRO_OUT/ok\"\n"
+            .write(toFile: dir + "/fails.toml", atomically: true, encoding: .utf8)
+        #expect(try S.repro(["lock", dir + "/fails.toml", "--store", dir + "/store"]).status == 0)
+        #expect(try S.repro(["verify", dir + "/fails.toml", "--store", dir + "/store", "--variations", "umask"]).status == 0)
+        let r = try S.repro(["verify", dir + "/fails.toml", "--store", dir + "/store", "--variations", "umask,hostname"])
+        #expect(r.status == 1)
+        #expect(r.err.contains("build 2 failed with the variations hostname,umask"))
+    }
+
     /// The real Debian-built recipe: identical under every variation at once. Needs apt
     /// once for the toolchain and source (like BuildTests).
     @Test func helloIsReproducibleUnderAllVariations() throws {
