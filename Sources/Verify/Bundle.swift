@@ -182,31 +182,39 @@ public enum Bundle {
                 throw ReproError(.invalidInput, "\(path): entry '\(name)' lies under the symbolic link '\(parts[..<i].joined(separator: "/"))'; refusing it")
             }
             guard seen.insert(name).inserted else { throw ReproError(.invalidInput, "\(path): entry '\(name)' appears twice") }
-            let dest = dir + "/" + name
-            try FileManager.default.createDirectory(atPath: (dest as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-            switch archive_entry_filetype(e) {
-            case 0o040000:
-                try FileManager.default.createDirectory(atPath: dest, withIntermediateDirectories: true)
-            case 0o120000:
-                let target = archive_entry_symlink(e).map { String(cString: $0) } ?? ""
-                try Syscall.check("symlink \(name)") { symlink(target, dest) }
-                links.insert(name)
-            case 0o100000:
-                let mode: mode_t = (archive_entry_perm(e) & 0o111) != 0 ? 0o755 : 0o644
-                let fd = try Syscall.check("create \(dest)") { open(dest, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode) }
-                defer { close(fd) }
-                while true {
-                    let n = buf.withUnsafeMutableBytes { archive_read_data(a, $0.baseAddress, $0.count) }
-                    if n == 0 { break }
-                    guard n > 0 else { throw ReproError(.invalidInput, "\(path): entry '\(name)' is truncated") }
-                    var off = 0
-                    while off < n {
-                        let w = try Syscall.check("write \(dest)") { buf.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + off, n - off) } }
-                        off += w
+            do {
+                let dest = dir + "/" + name
+                try FileManager.default.createDirectory(atPath: (dest as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+                switch archive_entry_filetype(e) {
+                case 0o040000:
+                    try FileManager.default.createDirectory(atPath: dest, withIntermediateDirectories: true)
+                case 0o120000:
+                    let target = archive_entry_symlink(e).map { String(cString: $0) } ?? ""
+                    try Syscall.check("symlink \(name)") { symlink(target, dest) }
+                    links.insert(name)
+                case 0o100000:
+                    let mode: mode_t = (archive_entry_perm(e) & 0o111) != 0 ? 0o755 : 0o644
+                    let fd = try Syscall.check("create \(dest)") { open(dest, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode) }
+                    defer { close(fd) }
+                    while true {
+                        let n = buf.withUnsafeMutableBytes { archive_read_data(a, $0.baseAddress, $0.count) }
+                        if n == 0 { break }
+                        guard n > 0 else { throw ReproError(.invalidInput, "\(path): entry '\(name)' is truncated") }
+                        var off = 0
+                        while off < n {
+                            let w = try Syscall.check("write \(dest)") { buf.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + off, n - off) } }
+                            off += w
+                        }
                     }
+                default:
+                    throw ReproError(.invalidInput, "\(path): entry '\(name)' is not a file, directory or symbolic link; refusing it")
                 }
-            default:
-                throw ReproError(.invalidInput, "\(path): entry '\(name)' is not a file, directory or symbolic link; refusing it")
+            } catch let e as ReproError where e.code == .system {
+                // An entry that clashes with an earlier one (a link where a directory
+                // was made, a file twice through different spellings).
+                throw ReproError(.invalidInput, "\(path): entry '\(name)' cannot be extracted: \(e.message); not a bundle repro wrote")
+            } catch let e as CocoaError {
+                throw ReproError(.invalidInput, "\(path): entry '\(name)' cannot be extracted: \(e.localizedDescription); not a bundle repro wrote")
             }
         }
 

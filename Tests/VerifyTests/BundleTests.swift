@@ -176,6 +176,15 @@ import Testing
         #expect(e.status == 2)
         #expect(e.err.contains("escapes the bundle"))
         #expect(!FileManager.default.fileExists(atPath: NSTemporaryDirectory() + "escaped"))
+        // A link to outside, then a file through it: refused, nothing written there.
+        let linked = work + "/linked.tar", outside = work + "/outside"
+        try FileManager.default.createDirectory(atPath: outside, withIntermediateDirectories: true)
+        let py2 = "import tarfile, io\nt = tarfile.open('\(linked)', 'w')\nl = tarfile.TarInfo('recipe')\nl.type = tarfile.SYMTYPE\nl.linkname = '\(outside)'\nt.addfile(l)\ni = tarfile.TarInfo('recipe/x.toml')\ni.size = 3\nt.addfile(i, io.BytesIO(b'bad'))\nt.close()\n"
+        _ = try TestKit.run(["/usr/bin/python3", "-c", py2])
+        let l = try S.repro(["bundle", "show", linked])
+        #expect(l.status == 2)
+        #expect(l.err.contains("under the symbolic link"))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: outside).isEmpty)
         #expect(try S.repro(["bundle", "show", work + "/missing.tar"]).status == 2)
     }
 
