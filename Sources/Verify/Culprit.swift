@@ -54,39 +54,57 @@ public struct CulpritFinder {
         var nondet = nondeterministic
         let targets = differing.subtracting(nondet)
 
+        // When the fully varied build failed, which files it would change is unknown:
+        // every file a group changes is a candidate then.
+        let open = differing.contains(Rebuilder.buildFails)
+        let fails: Set<String> = [Rebuilder.buildFails]
+
         // D(S): the files group S changes, restricted to those the whole set changed; a
-        // file outside that set that a subgroup changes is flaky, not caused.
-        func test(_ group: [Variation]) throws -> Set<String> {
-            let r = try rebuilder.build(group, variant: 1, label: 0, keep: false)
-            let changed = Set(ManifestDiff.compare(reference, r.manifest).map(\.path)).subtracting(nondet)
+        // file outside that set that a subgroup changes is flaky, not caused. A group
+        // whose build fails "changes" the pseudo-file (the build fails) and, as far as
+        // anyone can tell, everything else.
+        func test(_ group: [Variation]) throws -> (changed: Set<String>, failed: Bool) {
+            guard let m = try rebuilder.buildOrFailure(group, variant: 1, label: 0, keep: false).manifest else {
+                return (fails.union(targets), true)
+            }
+            let changed = Set(ManifestDiff.compare(reference, m).map(\.path)).subtracting(nondet)
+            if open { return (changed, false) }
             nondet.formUnion(changed.subtracting(targets))
-            return changed.intersection(targets)
+            return (changed.intersection(targets), false)
         }
-        func search(_ group: [Variation], _ changed: Set<String>) throws {
+        func search(_ group: [Variation], _ changed: Set<String>, failed: Bool) throws {
             guard !changed.isEmpty, !group.isEmpty else { return }
             if group.count == 1 {
-                culprits.append(.init(variations: [group[0].rawValue], files: changed.sorted(by: Manifest.bytewiseLess), together: false))
+                let files = failed ? [Rebuilder.buildFails] : changed.sorted(by: Manifest.bytewiseLess)
+                culprits.append(.init(variations: [group[0].rawValue], files: files, together: false))
                 return
             }
             let half = group.count / 2
             let a = Array(group[..<half]), b = Array(group[half...])
-            let da = try test(a)
-            try search(a, da)
-            let db = try test(b)
-            try search(b, db)
-            let rest = changed.subtracting(da).subtracting(db)
+            let ta = try test(a)
+            try search(a, ta.changed, failed: ta.failed)
+            let tb = try test(b)
+            try search(b, tb.changed, failed: tb.failed)
+            if failed || ta.failed || tb.failed {
+                if failed && !ta.failed && !tb.failed {
+                    culprits.append(.init(variations: group.map(\.rawValue), files: [Rebuilder.buildFails], together: true))
+                }
+                return
+            }
+            let rest = changed.subtracting(ta.changed).subtracting(tb.changed)
             if !rest.isEmpty {
                 // The smallest group that still changes them: drop one variation at a
                 // time and keep the drop when the files still change.
                 var minimal = group
                 for v in group where minimal.count > 2 {
                     let trial = minimal.filter { $0 != v }
-                    if rest.isSubset(of: try test(trial)) { minimal = trial }
+                    let t = try test(trial)
+                    if !t.failed && rest.isSubset(of: t.changed) { minimal = trial }
                 }
                 culprits.append(.init(variations: minimal.map(\.rawValue), files: rest.sorted(by: Manifest.bytewiseLess), together: true))
             }
         }
-        try search(variations, targets)
+        try search(variations, open ? fails : targets, failed: open)
 
         var files: [String: [String]] = [:]
         for c in culprits { for f in c.files { files[f, default: []] += c.variations } }

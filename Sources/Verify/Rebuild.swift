@@ -10,15 +10,18 @@ public struct VerifyRun: Encodable, Sendable {
     public var run: Int
     /// The variations applied (empty: a build exactly as `repro build` makes it).
     public var variations: [String]
-    public var treeDigest: String
+    /// nil when the build failed.
+    public var treeDigest: String?
     public var files: Int
     public var logDigest: String?
     public var wallSeconds: Double?
     /// Where its outputs were kept (--keep).
     public var out: String?
+    /// Why the build failed (a varied build only: an unvaried failure stops verify).
+    public var failed: String?
 
     enum CodingKeys: String, CodingKey {
-        case run, variations, treeDigest = "tree_digest", files, logDigest = "log_digest", wallSeconds = "wall_seconds", out
+        case run, variations, treeDigest = "tree_digest", files, logDigest = "log_digest", wallSeconds = "wall_seconds", out, failed
     }
 }
 
@@ -44,6 +47,9 @@ public struct Rebuilder {
     public var progress = false
     /// Keep each run's output tree under this directory (run-N).
     public var keepDir: String?
+    /// The pseudo-path under which a varied build that failed is listed and blamed.
+    public static let buildFails = "(the build fails)"
+
     /// Builds done so far (culprit finding reports it).
     public private(set) var builds = 0
 
@@ -95,8 +101,21 @@ public struct Rebuilder {
         }
         let manifest = try builder.store.manifest(tree: try Digest.parse(outcome.treeDigest))
         let run = VerifyRun(run: label, variations: v.names, treeDigest: outcome.treeDigest, files: outcome.files,
-                            logDigest: outcome.logDigest, wallSeconds: outcome.wallSeconds, out: out)
+                            logDigest: outcome.logDigest, wallSeconds: outcome.wallSeconds, out: out, failed: nil)
         return (run, manifest, notes)
+    }
+
+    /// Like `build`, but a varied build that fails is returned as a failed run (no
+    /// manifest) instead of ending verify: under those variations it does not build.
+    public mutating func buildOrFailure(_ variations: [Variation], variant: Int, label: Int, keep: Bool = true) throws
+        -> (run: VerifyRun, manifest: Manifest?, notes: [String]) {
+        do {
+            let r = try build(variations, variant: variant, label: label, keep: keep)
+            return (r.run, r.manifest, r.notes)
+        } catch let e as ReproError where e.code == .failed && !variations.isEmpty {
+            return (VerifyRun(run: label, variations: variations.map(\.rawValue), treeDigest: nil, files: 0, logDigest: nil,
+                              wallSeconds: nil, out: nil, failed: e.message), nil, [])
+        }
     }
 
     /// The differences of each of `others` from `reference`, merged by path.

@@ -39,17 +39,19 @@ public struct VerifyReport: Encodable, Sendable {
         for r in runs {
             let what = r.variations.isEmpty ? "no variations" : r.variations.joined(separator: ",")
             let time = r.wallSeconds.map { String(format: " %.1f s", $0) } ?? ""
-            s += "run \(r.run) (\(what)): \(r.treeDigest)\(time)\(r.out.map { "  kept in \($0)" } ?? "")\n"
+            s += "run \(r.run) (\(what)): \(r.treeDigest ?? "FAILED: " + (r.failed ?? ""))\(time)\(r.out.map { "  kept in \($0)" } ?? "")\n"
         }
         if let against { s += "bundle \(against): \(reference)\n" }
         if let provenance { s += "provenance: \(provenance)\n" }
         if reproducible {
             s += "reproducible: every \(against == nil ? "run" : "rebuild") gave \(reference)\n"
         } else {
-            s += "NOT reproducible: \(differences.count) path\(differences.count == 1 ? "" : "s") differ from \(against == nil ? "run 1" : "the bundle")\n"
+            s += "NOT reproducible: \(differences.count) \(differences.count == 1 ? "path differs" : "paths differ") from \(against == nil ? "run 1" : "the bundle")\n"
             for d in differences { s += "  \(d.change.padding(toLength: 13, withPad: " ", startingAt: 0)) \(d.path)  (run \(d.runs.map(String.init).joined(separator: ",")))\n" }
             let kept = runs.compactMap(\.out)
-            if against == nil, kept.count > 1, let other = runs.first(where: { $0.out != nil && $0.treeDigest != runs[0].treeDigest })?.out {
+            if differences.allSatisfy({ $0.path == Rebuilder.buildFails }) {
+                // Nothing to diff: the varied builds made no tree.
+            } else if against == nil, kept.count > 1, let other = runs.first(where: { $0.out != nil && $0.treeDigest != runs[0].treeDigest })?.out {
                 s += "look closer: repro diff \(kept[0]) \(other)\n"
             } else if let against, let k = kept.first {
                 s += "look closer: repro diff \(against) \(k)  (file contents when the bundle has --with-outputs)\n"

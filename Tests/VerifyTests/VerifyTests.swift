@@ -137,16 +137,29 @@ import Testing
         #expect(nolock.err.contains("run 'repro lock"))
     }
 
-    @Test func aBuildThatFailsOnlyWhenVariedNamesTheVariations() throws {
+    @Test func aBuildThatFailsOnlyWhenVariedIsNotReproducibleAndBlamed() throws {
         let dir = try TestKit.tempDir("verify-fails")
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        try "name = \"fails\"\n[toolchain]\nhost = true\n[build]\nscript = \"test $(uname -n) = repro && echo ok > $REPRO_OUT/ok\"\n"
+        // Fails on a 32-bit personality; leaks the uid.
+        try "name = \"fails\"\n[toolchain]\nhost = true\n[build]\nscript = \"test $(uname -m) = x86_64; id -u > $REPRO_OUT/uid\"\n"
             .write(toFile: dir + "/fails.toml", atomically: true, encoding: .utf8)
         #expect(try S.repro(["lock", dir + "/fails.toml", "--store", dir + "/store"]).status == 0)
         #expect(try S.repro(["verify", dir + "/fails.toml", "--store", dir + "/store", "--variations", "umask"]).status == 0)
-        let r = try S.repro(["verify", dir + "/fails.toml", "--store", dir + "/store", "--variations", "umask,hostname"])
-        #expect(r.status == 1)
-        #expect(r.err.contains("build 2 failed with the variations hostname,umask"))
+        let r = try S.repro(["verify", dir + "/fails.toml", "--store", dir + "/store", "--variations", "user,kernel"])
+        #expect(r.status == 3, "\(r.err)")
+        #expect(r.out.contains("run 2 (user,kernel): FAILED: build 2 failed with the variations user,kernel"))
+        #expect(r.out.contains("buildFailed   (the build fails)  (run 2)"))
+        let c = try S.repro(["verify", dir + "/fails.toml", "--store", dir + "/store", "--variations", "user,kernel", "--find-culprit", "--json"])
+        #expect(c.status == 3)
+        let files = (c.json["culprits"] as? [String: Any])?["files"] as? [String: [String]] ?? [:]
+        #expect(files["(the build fails)"] == ["kernel"])
+        #expect(files["uid"] == ["user"])
+        let runs = c.json["runs"] as? [[String: Any]] ?? []
+        #expect(runs.last?["tree_digest"] == nil && (runs.last?["failed"] as? String)?.contains("exited with 1") == true)
+        // A build that fails without variations is a failed build: exit 1.
+        try "name = \"fails\"\n[toolchain]\nhost = true\n[build]\nscript = \"exit 7\"\n".write(toFile: dir + "/fails.toml", atomically: true, encoding: .utf8)
+        #expect(try S.repro(["lock", dir + "/fails.toml", "--store", dir + "/store"]).status == 0)
+        #expect(try S.repro(["verify", dir + "/fails.toml", "--store", dir + "/store"]).status == 1)
     }
 
     /// The real Debian-built recipe: identical under every variation at once. Needs apt
