@@ -19,8 +19,9 @@ struct VerifyCommand: ParsableCommand {
         (bisecting groups) and names the variation(s) behind each differing file. \
         --against BUNDLE rebuilds from a bundle's recipe and lock (repro bundle export) and compares \
         with the bundle's tree, like guix challenge. \
-        Exit 0 every tree is the same; 3 not reproducible (the differing files are listed); \
-        1 a build failed; 2 bad input; 4 the bundle is corrupt. docs/reproducibility.md.
+        Exit 0 every tree is the same; 3 not reproducible (the differing files are listed; a build \
+        that fails only when varied counts as a difference); 1 the unvaried build failed; 2 bad input; \
+        4 the bundle is corrupt or its provenance does not verify (--key). docs/reproducibility.md.
         """
     )
 
