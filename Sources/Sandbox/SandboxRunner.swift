@@ -41,10 +41,12 @@ public struct SandboxRunner: Sendable {
         }
         var candidates: [String] = []
         if let exe = readLink("/proc/self/exe"), let slash = exe.lastIndex(of: "/") {
-            candidates.append(exe[..<slash] + "/repro-sandbox")
+            candidates.append(String(exe[..<slash]) + "/repro-sandbox")
         }
         let path = getenv("PATH").map { String(cString: $0) } ?? ""
-        for dir in path.split(separator: ":") { candidates.append(dir + "/repro-sandbox") }
+        // String + String: Substring + String goes through an unspecialized generic
+        // append whose first call scans every protocol conformance in the binary.
+        for dir in path.split(separator: ":") { candidates.append(String(dir) + "/repro-sandbox") }
         if let found = candidates.first(where: { access($0, X_OK) == 0 }) { return found }
         throw ReproError(.internal, "cannot find the repro-sandbox launcher next to repro or on PATH; build it with 'swift build' or set REPRO_SANDBOX")
     }

@@ -58,8 +58,8 @@ public enum HostToolchain {
 
 /// readlink(2): the target of the symbolic link at `path`, nil when it is not one.
 func readLink(_ path: String) -> String? {
-    var buf = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
-    let n = readlink(path, &buf, buf.count - 1)
+    var buf = [UInt8](repeating: 0, count: Int(PATH_MAX) + 1)
+    let n = buf.withUnsafeMutableBytes { readlink(path, $0.baseAddress!.assumingMemoryBound(to: CChar.self), $0.count - 1) }
     guard n >= 0 else { return nil }
-    return String(decoding: buf[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    return String(decoding: buf[..<n], as: UTF8.self)
 }
