@@ -57,7 +57,7 @@ import Testing
 
     @Test func reorderedDirectoriesListInReverseNameOrderOnTmpfs() throws {
         try #require(FileManager.default.isWritableFile(atPath: "/dev/shm"), "needs a writable tmpfs at /dev/shm")
-        let dir = "/dev/shm/repro-verify-test-\(getpid())"
+        let dir = "/dev/shm/repro-reorder-test-\(getpid())"
         defer { try? FileManager.default.removeItem(atPath: dir) }
         try FileManager.default.createDirectory(atPath: dir + "/sub", withIntermediateDirectories: true)
         for n in ["c", "a", "d", "b"] {
