@@ -209,7 +209,7 @@ struct RunOptions {
         mounts += userBinds.map { .readWrite(host: $0.0, inside: $0.1) }
         mounts += userRO.map { .readOnly(host: $0.0, inside: $0.1) }
 
-        var environment = SandboxView.environment(home: "/build", jobs: ProcessInfo.processInfo.activeProcessorCount)
+        var environment = SandboxView.environment(home: "/build", jobs: HostCPUs.active())
         for e in env {
             let i = e.firstIndex(of: "=")!
             let key = String(e[..<i]), value = String(e[e.index(after: i)...])
