@@ -82,11 +82,10 @@ public final class Store: Sendable {
     }
 
     func writeBlob(fromFile file: TreeHasher.FileRef, scratch: TreeHasher.Scratch, syncDirectory: Bool) throws -> Digest {
-        let path = file.path
         let fd = try scratch.openRegular(file)
         defer { close(fd) }
         return try writeBlob(scratch: scratch, syncDirectory: syncDirectory) { b in
-            try Syscall.check("read \(path)") { read(fd, b.baseAddress, b.count) }
+            try Syscall.check("read \(file.path)") { read(fd, b.baseAddress, b.count) }
         }
     }
 

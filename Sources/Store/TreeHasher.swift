@@ -18,19 +18,23 @@ public enum TreeHasher {
     struct FileRef: Sendable {
         let dirfd: Int32
         let name: String
+        /// The directory's path, shared by its files (the full path is only built for
+        /// messages: one string less to make per file).
+        let dir: String?
+
         /// The full path, for messages.
-        let path: String
+        var path: String { dir.map { $0 + "/" + name } ?? name }
 
         init(path: String) {
             dirfd = AT_FDCWD
             name = path
-            self.path = path
+            dir = nil
         }
 
-        init(dirfd: Int32, name: String, path: String) {
+        init(dirfd: Int32, name: String, dir: String) {
             self.dirfd = dirfd
             self.name = name
-            self.path = path
+            self.dir = dir
         }
     }
 
@@ -49,13 +53,12 @@ public enum TreeHasher {
         /// - Throws: `ReproError(.invalidInput)` naming the path when it cannot be opened
         ///   or is not a regular file.
         func openRegular(_ file: FileRef) throws -> Int32 {
-            let path = file.path
             let fd = openat(file.dirfd, file.name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK)
-            guard fd >= 0 else { throw ReproError(.invalidInput, "open \(path): \(Syscall.errorString(errno))") }
+            guard fd >= 0 else { throw ReproError(.invalidInput, "open \(file.path): \(Syscall.errorString(errno))") }
             var st = stat()
             guard fstat(fd, &st) == 0, st.st_mode & S_IFMT == S_IFREG else {
                 close(fd)
-                throw ReproError(.invalidInput, "\(path) is \(TreeHasher.describe(st.st_mode)); expected a regular file")
+                throw ReproError(.invalidInput, "\(file.path) is \(TreeHasher.describe(st.st_mode)); expected a regular file")
             }
             executable = st.st_mode & 0o111 != 0
             size = Int(st.st_size)
@@ -91,7 +94,12 @@ public enum TreeHasher {
 
     /// The manifest of the tree at `root`, with `handler` run on each file (the store
     /// copies while it hashes).
-    static func manifest(of root: String, workers: Int?, handler: FileHandler) throws -> Manifest {
+    ///
+    /// Walking and hashing overlap: the walk (on the calling thread) hands files over in
+    /// batches to `workers - 1` threads as it finds them, then joins them in hashing what
+    /// is left. On trees of many small files the walk is a third of the work; hashing
+    /// only after it had left the other core idle that long.
+    static func manifest(of root: String, workers: Int?, handler: @escaping FileHandler) throws -> Manifest {
         var st = stat()
         guard stat(root, &st) == 0 else {
             throw ReproError(.invalidInput, "\(root): \(Syscall.errorString(errno))")
@@ -99,26 +107,114 @@ public enum TreeHasher {
         guard st.st_mode & S_IFMT == S_IFDIR else {
             throw ReproError(.invalidInput, "\(root): not a directory")
         }
-        var walker = Walker(root: root)
-        defer { walker.closeAll() }
-        try walker.walk(relative: "")
-        let files = walker.files
-        let hashed = try parallel(files, workers: workers) { file, scratch in
-            let digest = try handler(file.ref, scratch)
-            return (digest, scratch.executable)
+        let queue = BatchQueue(handler: handler)
+        let threads = max(1, workers ?? ProcessInfo.processInfo.activeProcessorCount)
+        let group = DispatchGroup()
+        for _ in 1..<threads {
+            DispatchQueue.global().async(group: group) { queue.drain() }
         }
+        var walker = Walker(root: root, queue: queue)
+        defer { walker.closeAll() }
+        do {
+            try walker.walk(relative: "")
+            walker.flush()
+        } catch {
+            queue.fail(error)
+        }
+        queue.close()
+        queue.drain()
+        group.wait()
+        if let e = queue.error { throw e }
         var entries = walker.entries
-        for (i, f) in files.enumerated() {
-            entries.append(.file(f.rel, executable: hashed[i].1, digest: hashed[i].0))
+        for batch in queue.done {
+            for (i, f) in batch.files.enumerated() {
+                let (digest, executable) = batch.results[i]!
+                entries.append(.file(f.rel, executable: executable, digest: digest))
+            }
         }
         return Manifest(entries: entries)
+    }
+
+    /// Files found by the walk, handed to the hashing threads in batches.
+    final class Batch: @unchecked Sendable {
+        // @unchecked: `results` is written by the one thread that took the batch, and
+        // read after every thread has finished.
+        let files: [(rel: String, ref: FileRef)]
+        var results: [(Digest, Bool)?]
+        init(_ files: [(rel: String, ref: FileRef)]) {
+            self.files = files
+            results = Array(repeating: nil, count: files.count)
+        }
+    }
+
+    /// A queue of batches: the walk pushes, the hashing threads (the walk's own thread
+    /// too, once it is done) take; the first error stops everyone.
+    final class BatchQueue: @unchecked Sendable {
+        // @unchecked: every field is guarded by `condition`.
+        private let condition = NSCondition()
+        private var pending: [Batch] = []
+        private var next = 0
+        private var closed = false
+        private(set) var error: (any Error)?
+        /// Every batch pushed, in order.
+        private(set) var done: [Batch] = []
+        let handler: FileHandler
+
+        init(handler: @escaping FileHandler) { self.handler = handler }
+
+        func push(_ batch: Batch) {
+            condition.lock()
+            pending.append(batch)
+            done.append(batch)
+            condition.signal()
+            condition.unlock()
+        }
+
+        func close() {
+            condition.lock()
+            closed = true
+            condition.broadcast()
+            condition.unlock()
+        }
+
+        func fail(_ e: any Error) {
+            condition.lock()
+            if error == nil { error = e }
+            closed = true
+            condition.broadcast()
+            condition.unlock()
+        }
+
+        private func take() -> Batch? {
+            condition.lock()
+            defer { condition.unlock() }
+            while next == pending.count && !closed && error == nil { condition.wait() }
+            guard error == nil, next < pending.count else { return nil }
+            next += 1
+            return pending[next - 1]
+        }
+
+        /// Hashes batches until the queue is closed and empty (or failed).
+        func drain() {
+            let scratch = Scratch()
+            while let batch = take() {
+                do {
+                    for (i, f) in batch.files.enumerated() {
+                        let digest = try handler(f.ref, scratch)
+                        batch.results[i] = (digest, scratch.executable)
+                    }
+                } catch {
+                    fail(error)
+                }
+            }
+        }
     }
 
     /// Streams one file through SHA-256 with the scratch buffer.
     /// - Throws: `ReproError(.invalidInput)` when it cannot be opened (open(2)),
     ///   `ReproError(.system)` when read(2) fails.
     @Sendable static func hashFile(_ file: FileRef, _ scratch: Scratch) throws -> Digest {
-        let buffer = scratch.buffer, path = file.path
+        let buffer = scratch.buffer
         let fd = try scratch.openRegular(file)
         defer { close(fd) }
         scratch.sha.reset()
@@ -133,7 +229,7 @@ public enum TreeHasher {
         }
         var total = 0
         while true {
-            let n = try Syscall.check("read \(path)") { read(fd, buffer.baseAddress, buffer.count) }
+            let n = try Syscall.check("read \(file.path)") { read(fd, buffer.baseAddress, buffer.count) }
             if n == 0 { break }
             scratch.sha.update(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
             total += n
@@ -202,18 +298,35 @@ public enum TreeHasher {
     }
 }
 
-/// Depth-first directory walk with lstat, collecting directories, links and the files
-/// still to hash.
+/// Depth-first directory walk with lstat, collecting directories and links, and handing
+/// the regular files to the hashing threads in batches.
 private struct Walker {
     let root: String
+    let queue: TreeHasher.BatchQueue
     var entries: [ManifestEntry] = []
-    /// Regular files (their mode is read when they are opened for hashing).
+    /// Regular files not yet handed over (their mode is read when they are opened).
     var files: [(rel: String, ref: TreeHasher.FileRef)] = []
+    static let batchSize = 64
     /// Directories kept open for openat(2), closed by `closeAll`.
     private var open: [OpaquePointer] = []
     static let maxOpen = 256
 
-    init(root: String) { self.root = root }
+    init(root: String, queue: TreeHasher.BatchQueue) {
+        self.root = root
+        self.queue = queue
+    }
+
+    /// Hands the files found so far to the hashing threads.
+    mutating func flush() {
+        if files.isEmpty { return }
+        queue.push(TreeHasher.Batch(files))
+        files.removeAll(keepingCapacity: true)
+    }
+
+    mutating func add(_ file: (rel: String, ref: TreeHasher.FileRef)) {
+        files.append(file)
+        if files.count >= Walker.batchSize { flush() }
+    }
 
     mutating func closeAll() {
         for d in open { closedir(d) }
@@ -242,20 +355,20 @@ private struct Walker {
         }
         for (name, type) in names {
             let rel = relative.isEmpty ? name : relative + "/" + name
-            let full = root + "/" + rel
             // d_type spares an lstat per file; a file system without it says DT_UNKNOWN.
-            let ref = keep ? TreeHasher.FileRef(dirfd: fd, name: name, path: full) : TreeHasher.FileRef(path: full)
             if type == UInt8(DT_REG) {
-                files.append((rel, ref))
+                add((rel, keep ? TreeHasher.FileRef(dirfd: fd, name: name, dir: dirPath) : TreeHasher.FileRef(path: root + "/" + rel)))
                 continue
             }
+            let full = root + "/" + rel
+            let ref = keep ? TreeHasher.FileRef(dirfd: fd, name: name, dir: dirPath) : TreeHasher.FileRef(path: full)
             var st = stat()
             guard lstat(full, &st) == 0 else {
                 throw ReproError(.invalidInput, "lstat \(full): \(Syscall.errorString(errno))")
             }
             switch st.st_mode & S_IFMT {
             case S_IFREG:
-                files.append((rel, ref))
+                add((rel, ref))
             case S_IFDIR:
                 entries.append(.dir(rel))
                 try walk(relative: rel)
