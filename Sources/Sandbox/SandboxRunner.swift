@@ -148,7 +148,8 @@ public struct SandboxRunner: Sendable {
         for m in spec.mounts {
             switch m {
             case let .readOnly(host, inside, optional), let .readWrite(host, inside, optional):
-                if !optional && !FileManager.default.fileExists(atPath: host) {
+                var st = stat()  // not FileManager: creating FileManager.default costs ~0.3 ms
+                if !optional && stat(host, &st) != 0 {
                     throw ReproError(.invalidInput, "bind source \(host) (for \(inside)) does not exist")
                 }
                 if !inside.hasPrefix("/") { throw ReproError(.invalidInput, "bind destination '\(inside)' must be an absolute path inside the sandbox") }
