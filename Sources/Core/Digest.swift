@@ -61,6 +61,9 @@ public final class SHA256Stream {
     private let ctx: OpaquePointer
     private var count: Int64 = 0
     private static let digits = Array("0123456789abcdef".utf8)
+    /// SHA-256 fetched from the default provider once. `EVP_sha256()` makes OpenSSL 3
+    /// look the algorithm up again (under a lock) at every init, i.e. once per file.
+    nonisolated(unsafe) private static let md: OpaquePointer? = EVP_MD_fetch(nil, "SHA256", nil) ?? EVP_sha256()
 
     public init() {
         ctx = EVP_MD_CTX_new()
@@ -70,7 +73,7 @@ public final class SHA256Stream {
     deinit { EVP_MD_CTX_free(ctx) }
 
     public func reset() {
-        EVP_DigestInit_ex(ctx, EVP_sha256(), nil)
+        EVP_DigestInit_ex(ctx, Self.md, nil)
         count = 0
     }
 
