@@ -247,6 +247,7 @@ public enum Bundle {
         guard FileManager.default.fileExists(atPath: recipePath), FileManager.default.fileExists(atPath: lockPath) else {
             throw ReproError(.invalidInput, "\(path): the bundle lacks recipe/\(name) or its lock")
         }
+        try BundleGit.unpack(recipeDir: dir + "/recipe", bundle: path)
         var outputs: String?
         if info.outputs {
             let o = dir + "/outputs"

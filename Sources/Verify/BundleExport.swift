@@ -68,8 +68,11 @@ public enum BundleExport {
             switch input.source {
             case let .path(rel):
                 try addTree(recipe.directory + "/" + rel, as: "recipe/" + rel, into: &entries)
-            case .git:
-                throw ReproError(.invalidInput, "input '\(input.name)' (\(recipe.file):\(input.line)) is a git repository; bundles carry path inputs, Debian inputs are fetched by their pins, but git repositories are not carried yet")
+            case let .git(rel, commit):
+                // The commit's objects only (docs/reproducibility.md, "Bundles").
+                let pack = try BundleGit.pack(repo: recipe.directory + "/" + rel, commit: commit,
+                                              what: "input '\(input.name)' (\(recipe.file):\(input.line))")
+                entries["recipe/\(rel)\(BundleGit.suffix)/\(commit).pack"] = .data(pack)
             default:
                 break
             }

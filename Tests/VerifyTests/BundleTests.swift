@@ -75,6 +75,61 @@ import Testing
         #expect(against.status == 0, "\(against.err)")
     }
 
+    /// A git input travels as the pinned commit's objects only; the other host rebuilds
+    /// from them, and the user's repository is left as it was.
+    @Test func gitInputsTravelInTheBundle() throws {
+        let work = try TestKit.tempDir("bundle-git")
+        defer { try? FileManager.default.removeItem(atPath: work) }
+        let repo = work + "/r/repo"
+        try FileManager.default.createDirectory(atPath: repo, withIntermediateDirectories: true)
+        func git(_ a: String...) throws -> String {
+            try TestKit.run(["/usr/bin/git", "-C", repo, "-c", "user.name=t", "-c", "user.email=t@example.invalid"] + a).out
+        }
+        _ = try git("init", "-q")
+        try "pinned\n".write(toFile: repo + "/a.txt", atomically: true, encoding: .utf8)
+        _ = try git("add", "a.txt")
+        _ = try git("commit", "-qm", "one")
+        let commit = try git("rev-parse", "HEAD").trimmingCharacters(in: .whitespacesAndNewlines)
+        try "later, secret\n".write(toFile: repo + "/a.txt", atomically: true, encoding: .utf8)
+        _ = try git("commit", "-qam", "two")
+        let refsBefore = try git("for-each-ref")
+        try """
+        name = "g"
+        [toolchain]
+        host = true
+        [inputs.code]
+        git = "repo"
+        commit = "\(commit)"
+        [build]
+        script = "cp src/code/a.txt $REPRO_OUT/"
+        """.write(toFile: work + "/r/g.toml", atomically: true, encoding: .utf8)
+        let a = work + "/host-a", b = work + "/host-b"
+        #expect(try S.repro(["lock", work + "/r/g.toml"], home: a).status == 0)
+        let built = try S.repro(["build", work + "/r/g.toml", "--json"], home: a)
+        #expect(built.status == 0, "\(built.err)")
+        #expect(try S.repro(["bundle", "export", work + "/r/g.toml", "-o", work + "/g.tar"], home: a).status == 0)
+        #expect(try S.repro(["bundle", "export", work + "/r/g.toml", "-o", work + "/g2.tar"], home: a).status == 0)
+        #expect(try Data(contentsOf: URL(fileURLWithPath: work + "/g.tar")) == Data(contentsOf: URL(fileURLWithPath: work + "/g2.tar")))
+        let listing = try TestKit.run(["/bin/tar", "tf", work + "/g.tar"]).out
+        #expect(listing.contains("recipe/repo.repro-git/\(commit).pack"), "\(listing)")
+        #expect(try git("for-each-ref") == refsBefore)
+        // The later commit is not in the bundle.
+        let unpacked = work + "/unpacked"
+        try FileManager.default.createDirectory(atPath: unpacked, withIntermediateDirectories: true)
+        _ = try TestKit.run(["/bin/tar", "xf", work + "/g.tar", "-C", unpacked])
+        let later = try git("rev-parse", "HEAD").trimmingCharacters(in: .whitespacesAndNewlines)
+        let probe = work + "/probe"
+        _ = try TestKit.run(["/usr/bin/git", "init", "-q", probe])
+        let indexed = try TestKit.run(["/bin/sh", "-c", "git -C \(probe) index-pack --stdin < \(unpacked)/recipe/repo.repro-git/\(commit).pack"])
+        #expect(indexed.status == 0, "\(indexed.stderr)")
+        #expect(try TestKit.run(["/usr/bin/git", "-C", probe, "cat-file", "-e", commit]).status == 0)
+        #expect(try TestKit.run(["/usr/bin/git", "-C", probe, "cat-file", "-e", later]).status != 0)
+
+        let r = try S.repro(["verify", "--against", work + "/g.tar", "--json"], home: b)
+        #expect(r.status == 0, "\(r.err)")
+        #expect(r.json["reproducible"] as? Bool == true)
+    }
+
     @Test func aBundleThatDoesNotRebuildTheSameIsExit3WithTheFiles() throws {
         let work = try TestKit.tempDir("bundle-unrepro")
         defer { try? FileManager.default.removeItem(atPath: work) }

@@ -1,0 +1,71 @@
+import Core
+import Foundation
+
+/// Git inputs in bundles: the objects of the pinned commit (`git pack-objects` of
+/// `rev-list --objects COMMIT`, nothing else of the repository) travel as
+/// `recipe/<path>.repro-git/<commit>.pack`; reading the bundle turns that back into a
+/// repository at `recipe/<path>` holding the commit, which is all a build needs (it
+/// exports the commit's tree with `git archive`). The user's repository is only read.
+enum BundleGit {
+    static let suffix = ".repro-git"
+
+    /// The pack of `commit` and everything it reaches.
+    static func pack(repo: String, commit: String, what: String) throws -> Data {
+        let objects = try run(["-C", repo, "rev-list", "--objects", commit], what: "\(what): commit \(commit) of \(repo)")
+        // One thread: the same objects give the same pack bytes (deterministic bundles).
+        return try run(["-C", repo, "-c", "pack.threads=1", "pack-objects", "--stdout", "-q"], stdin: objects,
+                       what: "\(what): packing commit \(commit) of \(repo)")
+    }
+
+    /// Recreates the repositories of the packs found under `recipeDir`.
+    static func unpack(recipeDir: String, bundle: String) throws {
+        let fm = FileManager.default
+        guard let walker = fm.enumerator(atPath: recipeDir) else { return }
+        var packs: [(repo: String, commit: String, pack: String)] = []
+        for case let rel as String in walker where rel.hasSuffix(".pack") {
+            let parent = (rel as NSString).deletingLastPathComponent
+            guard parent.hasSuffix(suffix) else { continue }
+            let commit = ((rel as NSString).lastPathComponent as NSString).deletingPathExtension
+            guard commit.count == 40 || commit.count == 64, commit.allSatisfy(\.isHexDigit) else {
+                throw ReproError(.invalidInput, "\(bundle): \(rel) does not name a git commit")
+            }
+            packs.append((recipeDir + "/" + String(parent.dropLast(suffix.count)), commit, recipeDir + "/" + rel))
+        }
+        for p in packs {
+            let what = "\(bundle): git input \(p.repo)"
+            _ = try run(["init", "-q", p.repo], what: what)
+            _ = try run(["-C", p.repo, "index-pack", "--stdin"], stdin: try Data(contentsOf: URL(fileURLWithPath: p.pack)), what: what)
+            _ = try run(["-C", p.repo, "update-ref", "refs/repro/pinned", p.commit], what: "\(what): commit \(p.commit) is not in its pack")
+        }
+    }
+
+    static func run(_ args: [String], stdin: Data? = nil, what: String) throws -> Data {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/git")
+        p.arguments = args
+        p.environment = ["PATH": "/usr/bin:/bin", "HOME": NSTemporaryDirectory(), "GIT_CONFIG_NOSYSTEM": "1"]
+        let tmp = NSTemporaryDirectory() + "repro-git-\(UUID().uuidString)"
+        defer { unlink(tmp); unlink(tmp + ".in") }
+        FileManager.default.createFile(atPath: tmp, contents: nil)
+        let out = try FileHandle(forWritingTo: URL(fileURLWithPath: tmp))
+        p.standardOutput = out
+        let err = Pipe()
+        p.standardError = err
+        if let stdin {
+            try stdin.write(to: URL(fileURLWithPath: tmp + ".in"))
+            p.standardInput = try FileHandle(forReadingFrom: URL(fileURLWithPath: tmp + ".in"))
+        } else {
+            p.standardInput = FileHandle.nullDevice
+        }
+        do { try p.run() } catch {
+            throw ReproError(.invalidInput, "\(what): cannot run git (apt-get install git)")
+        }
+        let e = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        try out.close()
+        guard p.terminationStatus == 0 else {
+            throw ReproError(.invalidInput, "\(what): \(e.trimmingCharacters(in: .whitespacesAndNewlines))")
+        }
+        return try Data(contentsOf: URL(fileURLWithPath: tmp))
+    }
+}
