@@ -86,7 +86,9 @@ struct InputStager {
         case let .path(rel):
             let src = recipe.directory + "/" + rel
             var isDir: ObjCBool = false
-            FileManager.default.fileExists(atPath: src, isDirectory: &isDir)
+            guard FileManager.default.fileExists(atPath: src, isDirectory: &isDir) else {
+                throw ReproError(.invalidInput, "input '\(input.name)' (\(recipe.file):\(input.line)): \(src) does not exist; restore it or run 'repro lock \(recipe.file)' after changing the recipe")
+            }
             if isDir.boolValue {
                 try FileManager.default.removeItem(atPath: dest)
                 try FileManager.default.copyItem(atPath: src, toPath: dest)
