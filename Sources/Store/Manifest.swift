@@ -60,11 +60,35 @@ public struct ManifestEntry: Hashable, Sendable, Encodable {
 
     /// The canonical manifest line, without its newline.
     public var line: String {
-        let name = Manifest.escape(path)
+        var out: [UInt8] = []
+        appendLine(to: &out)
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// Appends the canonical line (without its newline) as bytes: no intermediate
+    /// strings, since the manifest of a tree of many small files is built line by line.
+    func appendLine(to out: inout [UInt8]) {
+        let space = UInt8(ascii: " ")
         switch kind {
-        case .file: return "f \(modeText) \(digest!.size) \(digest!.hex) \(name)"
-        case .dir: return "d \(modeText) - - \(name)"
-        case .symlink: return "l \(modeText) - - \(name) -> \(Manifest.escape(target ?? ""))"
+        case .file: out.append(UInt8(ascii: "f"))
+        case .dir: out.append(UInt8(ascii: "d"))
+        case .symlink: out.append(UInt8(ascii: "l"))
+        }
+        out.append(space)
+        for shift in stride(from: 9, through: 0, by: -3) { out.append(UInt8(ascii: "0") + UInt8((mode >> UInt16(shift)) & 7)) }
+        out.append(space)
+        if kind == .file, let d = digest {
+            Manifest.appendDecimal(d.size, to: &out)
+            out.append(space)
+            out.append(contentsOf: d.hex.utf8)
+        } else {
+            out.append(contentsOf: [UInt8(ascii: "-"), space, UInt8(ascii: "-")])
+        }
+        out.append(space)
+        Manifest.appendEscaped(path, to: &out)
+        if kind == .symlink {
+            out.append(contentsOf: " -> ".utf8)
+            Manifest.appendEscaped(target ?? "", to: &out)
         }
     }
 }
@@ -108,7 +132,7 @@ public struct Manifest: Hashable, Sendable {
         var out = [UInt8]()
         out.reserveCapacity(entries.count * 100)
         for e in entries {
-            out += e.line.utf8
+            e.appendLine(to: &out)
             out.append(UInt8(ascii: "\n"))
         }
         return Data(out)
@@ -140,17 +164,35 @@ public struct Manifest: Hashable, Sendable {
     public static func escape(_ name: String) -> String {
         var out = [UInt8]()
         out.reserveCapacity(name.utf8.count)
+        appendEscaped(name, to: &out)
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    static func appendEscaped(_ name: String, to out: inout [UInt8]) {
+        // Most names need no escape: copy them whole.
+        if !name.utf8.contains(where: { $0 == UInt8(ascii: "\\") || $0 == UInt8(ascii: "\n") || $0 == UInt8(ascii: ">") }) {
+            out.append(contentsOf: name.utf8)
+            return
+        }
         var previous: UInt8 = 0
         for b in name.utf8 {
             switch b {
-            case UInt8(ascii: "\\"): out += [UInt8(ascii: "\\"), UInt8(ascii: "\\")]
-            case UInt8(ascii: "\n"): out += [UInt8(ascii: "\\"), UInt8(ascii: "n")]
-            case UInt8(ascii: ">") where previous == UInt8(ascii: "-"): out += [UInt8(ascii: "\\"), UInt8(ascii: ">")]
+            case UInt8(ascii: "\\"): out.append(UInt8(ascii: "\\")); out.append(UInt8(ascii: "\\"))
+            case UInt8(ascii: "\n"): out.append(UInt8(ascii: "\\")); out.append(UInt8(ascii: "n"))
+            case UInt8(ascii: ">") where previous == UInt8(ascii: "-"): out.append(UInt8(ascii: "\\")); out.append(UInt8(ascii: ">"))
             default: out.append(b)
             }
             previous = b
         }
-        return String(decoding: out, as: UTF8.self)
+    }
+
+    static func appendDecimal(_ value: Int64, to out: inout [UInt8]) {
+        if value == 0 { out.append(UInt8(ascii: "0")); return }
+        var v = value, digits: (UInt64, UInt64, UInt64) = (0, 0, 0), n = 0
+        withUnsafeMutableBytes(of: &digits) { buf in
+            while v > 0 { buf[n] = UInt8(ascii: "0") + UInt8(v % 10); v /= 10; n += 1 }
+            for i in stride(from: n - 1, through: 0, by: -1) { out.append(buf[i]) }
+        }
     }
 
     /// Reverses `escape`.

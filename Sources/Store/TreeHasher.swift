@@ -126,6 +126,7 @@ public enum TreeHasher {
         group.wait()
         if let e = queue.error { throw e }
         var entries = walker.entries
+        entries.reserveCapacity(entries.count + queue.done.reduce(0) { $0 + $1.files.count })
         for batch in queue.done {
             for (i, f) in batch.files.enumerated() {
                 let (digest, executable) = batch.results[i]!
@@ -353,6 +354,9 @@ private struct Walker {
             if name == "." || name == ".." { continue }
             names.append((name, ent.pointee.d_type))
         }
+        // In name order, so that entries arrive (nearly) sorted and the manifest's final
+        // stable sort, which runs after all hashing, only merges runs.
+        names.sort { Manifest.bytewiseLess($0.0, $1.0) }
         for (name, type) in names {
             let rel = relative.isEmpty ? name : relative + "/" + name
             // d_type spares an lstat per file; a file system without it says DT_UNKNOWN.
