@@ -170,9 +170,10 @@ public struct Builder: Sendable {
         let log = Data(run.stdout + run.stderr)
         let logDigest = try store.put(data: log)
         guard run.result.succeeded else {
-            if !options.showLog {
-                let tail = String(decoding: log, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false).suffix(30)
-                FileHandle.standardError.write(Data((tail.joined(separator: "\n") + "\n").utf8))
+            if !options.showLog, !log.isEmpty {
+                let text = String(decoding: log, as: UTF8.self)
+                let tail = text.split(separator: "\n", omittingEmptySubsequences: false).suffix(30).joined(separator: "\n")
+                FileHandle.standardError.write(Data((tail.hasSuffix("\n") ? tail : tail + "\n").utf8))
             }
             throw ReproError(.failed, "build of \(recipe.file) failed: \(run.result.summary); full log: \(logDigest) in the store")
         }
