@@ -23,19 +23,27 @@ enum GitInput {
     }
 
     static func git(_ args: [String], what: String) throws {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/git")
-        p.arguments = args
-        let err = Pipe()
-        p.standardError = err
-        p.standardOutput = FileHandle.nullDevice
-        do { try p.run() } catch {
+        _ = try Git.run(args, what: what)
+    }
+}
+
+/// Runs `/usr/bin/git` for repro: without the user's global and system configuration
+/// (which could change what git writes, e.g. pack compression), failing with what git
+/// said. Shared by git inputs (here) and bundles (Verify).
+public enum Git {
+    /// git's stdout.
+    /// - Throws: `ReproError(.invalidInput)` starting with `what` when git is missing or fails.
+    public static func run(_ args: [String], stdin: Data? = nil, what: String) throws -> Data {
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/git") else {
             throw ReproError(.invalidInput, "\(what): cannot run git (apt-get install git)")
         }
-        let e = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        p.waitUntilExit()
-        guard p.terminationStatus == 0 else {
-            throw ReproError(.invalidInput, "\(what)\(e.isEmpty ? "" : ": " + e.trimmingCharacters(in: .whitespacesAndNewlines))")
+        let out = try Command(executable: "/usr/bin/git", arguments: args,
+                              environment: ["GIT_CONFIG_NOSYSTEM": "1", "GIT_CONFIG_GLOBAL": "/dev/null"],
+                              stdin: stdin).run()
+        guard out.status == 0 else {
+            let e = out.stderr.trimmingCharacters(in: .whitespacesAndNewlines)
+            throw ReproError(.invalidInput, "\(what)\(e.isEmpty ? "" : ": " + e)")
         }
+        return out.stdoutData
     }
 }

@@ -1,3 +1,4 @@
+import Build
 import Core
 import Foundation
 
@@ -11,9 +12,9 @@ enum BundleGit {
 
     /// The pack of `commit` and everything it reaches.
     static func pack(repo: String, commit: String, what: String) throws -> Data {
-        let objects = try run(["-C", repo, "rev-list", "--objects", commit], what: "\(what): commit \(commit) of \(repo)")
+        let objects = try Git.run(["-C", repo, "rev-list", "--objects", commit], what: "\(what): commit \(commit) of \(repo)")
         // One thread: the same objects give the same pack bytes (deterministic bundles).
-        return try run(["-C", repo, "-c", "pack.threads=1", "pack-objects", "--stdout", "-q"], stdin: objects,
+        return try Git.run(["-C", repo, "-c", "pack.threads=1", "pack-objects", "--stdout", "-q"], stdin: objects,
                        what: "\(what): packing commit \(commit) of \(repo)")
     }
 
@@ -33,39 +34,9 @@ enum BundleGit {
         }
         for p in packs {
             let what = "\(bundle): git input \(p.repo)"
-            _ = try run(["init", "-q", p.repo], what: what)
-            _ = try run(["-C", p.repo, "index-pack", "--stdin"], stdin: try Data(contentsOf: URL(fileURLWithPath: p.pack)), what: what)
-            _ = try run(["-C", p.repo, "update-ref", "refs/repro/pinned", p.commit], what: "\(what): commit \(p.commit) is not in its pack")
+            _ = try Git.run(["init", "-q", p.repo], what: what)
+            _ = try Git.run(["-C", p.repo, "index-pack", "--stdin"], stdin: try Data(contentsOf: URL(fileURLWithPath: p.pack)), what: what)
+            _ = try Git.run(["-C", p.repo, "update-ref", "refs/repro/pinned", p.commit], what: "\(what): commit \(p.commit) is not in its pack")
         }
-    }
-
-    static func run(_ args: [String], stdin: Data? = nil, what: String) throws -> Data {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/git")
-        p.arguments = args
-        p.environment = ["PATH": "/usr/bin:/bin", "HOME": NSTemporaryDirectory(), "GIT_CONFIG_NOSYSTEM": "1"]
-        let tmp = NSTemporaryDirectory() + "repro-git-\(UUID().uuidString)"
-        defer { unlink(tmp); unlink(tmp + ".in") }
-        FileManager.default.createFile(atPath: tmp, contents: nil)
-        let out = try FileHandle(forWritingTo: URL(fileURLWithPath: tmp))
-        p.standardOutput = out
-        let err = Pipe()
-        p.standardError = err
-        if let stdin {
-            try stdin.write(to: URL(fileURLWithPath: tmp + ".in"))
-            p.standardInput = try FileHandle(forReadingFrom: URL(fileURLWithPath: tmp + ".in"))
-        } else {
-            p.standardInput = FileHandle.nullDevice
-        }
-        do { try p.run() } catch {
-            throw ReproError(.invalidInput, "\(what): cannot run git (apt-get install git)")
-        }
-        let e = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        p.waitUntilExit()
-        try out.close()
-        guard p.terminationStatus == 0 else {
-            throw ReproError(.invalidInput, "\(what): \(e.trimmingCharacters(in: .whitespacesAndNewlines))")
-        }
-        return try Data(contentsOf: URL(fileURLWithPath: tmp))
     }
 }
