@@ -173,15 +173,7 @@ public enum SHA1 {
         guard let ctx = EVP_MD_CTX_new() else { throw ReproError(.internal, "EVP_MD_CTX_new failed") }
         defer { EVP_MD_CTX_free(ctx) }
         EVP_DigestInit_ex(ctx, EVP_sha1(), nil)
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw ReproError(.system, "open \(path): \(Syscall.errorString(errno))") }
-        defer { close(fd) }
-        var buf = [UInt8](repeating: 0, count: 1 << 20)
-        while true {
-            let n = try Syscall.check("read \(path)") { buf.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) } }
-            if n == 0 { break }
-            _ = buf.withUnsafeBytes { EVP_DigestUpdate(ctx, $0.baseAddress, n) }
-        }
+        try FileChunks.forEach(inFile: path) { _ = EVP_DigestUpdate(ctx, $0.baseAddress, $0.count) }
         var out = [UInt8](repeating: 0, count: 20)
         var len: UInt32 = 0
         EVP_DigestFinal_ex(ctx, &out, &len)

@@ -39,17 +39,26 @@ public struct Digest: Hashable, Codable, Sendable, CustomStringConvertible, Comp
     /// Hashes a file by streaming it (1 MiB reads).
     /// - Throws: `ReproError(.system)` naming the path when it cannot be read.
     public static func ofFile(_ path: String) throws -> Digest {
+        let h = SHA256Stream()
+        try FileChunks.forEach(inFile: path) { h.update($0) }
+        return h.finish()
+    }
+}
+
+/// Streams a file through `body` in 1 MiB reads: the one read loop of every whole-file
+/// digest (SHA-256 here, SHA-1 for SPDX in Attest).
+public enum FileChunks {
+    /// - Throws: `ReproError(.system)` naming the path when it cannot be opened or read.
+    public static func forEach(inFile path: String, _ body: (UnsafeRawBufferPointer) -> Void) throws {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw ReproError(.system, "open \(path): \(Syscall.errorString(errno))") }
         defer { close(fd) }
-        let h = SHA256Stream()
         var buf = [UInt8](repeating: 0, count: 1 << 20)
         while true {
             let n = try Syscall.check("read \(path)") { buf.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) } }
             if n == 0 { break }
-            buf.withUnsafeBytes { h.update(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
+            buf.withUnsafeBytes { body(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
         }
-        return h.finish()
     }
 }
 

@@ -55,7 +55,7 @@ enum Conformance {
         let env = ProcessInfo.processInfo.environment
         let candidates = [env["REPRO_ATTEST_PYTHON"], "/tmp/attest-venv/bin/python", "/usr/bin/python3"].compactMap { $0 }
         for p in candidates where FileManager.default.isExecutableFile(atPath: p) {
-            if let r = try? exec(p, ["-c", "import securesystemslib.dsse, cryptography"]), r.status == 0 { return p }
+            if let r = try? exec(p, ["-c", "import securesystemslib.dsse, cryptography, in_toto_attestation, spdx_tools, cyclonedx.validation.json"]), r.status == 0 { return p }
         }
         return nil
     }()
