@@ -60,36 +60,47 @@ public struct ManifestEntry: Hashable, Sendable, Encodable {
 
     /// The canonical manifest line, without its newline.
     public var line: String {
-        var out: [UInt8] = []
-        appendLine(to: &out)
-        return String(decoding: out, as: UTF8.self)
+        String(unsafeUninitializedCapacity: maxLineLength) { buf in writeLine(to: buf.baseAddress!) }
     }
 
-    /// Appends the canonical line (without its newline) as bytes: no intermediate
-    /// strings, since the manifest of a tree of many small files is built line by line.
-    func appendLine(to out: inout [UInt8]) {
+    /// An upper bound of the line's length in bytes: every escape doubles a byte at most.
+    var maxLineLength: Int {
+        ManifestEntry.maxLineLength(pathBytes: path.utf8.count) + (target.map { 4 + 2 * $0.utf8.count } ?? 0)
+    }
+
+    /// The bound for a file or directory whose path has `pathBytes` UTF-8 bytes:
+    /// "f 0644 " + a 19-digit size + " " + 64 hex digits + " " + the escaped path.
+    static func maxLineLength(pathBytes: Int) -> Int { 96 + 2 * pathBytes }
+
+    /// Writes the canonical line (without its newline) at `p`, which has room for
+    /// `maxLineLength` bytes; returns the bytes written. Pointer writes, no intermediate
+    /// strings: the manifest of a tree of 100,000 small files is 10 MB of these lines.
+    func writeLine(to p: UnsafeMutablePointer<UInt8>) -> Int {
         let space = UInt8(ascii: " ")
+        var n = 0
+        func put(_ b: UInt8) { p[n] = b; n += 1 }
         switch kind {
-        case .file: out.append(UInt8(ascii: "f"))
-        case .dir: out.append(UInt8(ascii: "d"))
-        case .symlink: out.append(UInt8(ascii: "l"))
+        case .file: put(UInt8(ascii: "f"))
+        case .dir: put(UInt8(ascii: "d"))
+        case .symlink: put(UInt8(ascii: "l"))
         }
-        out.append(space)
-        for shift in stride(from: 9, through: 0, by: -3) { out.append(UInt8(ascii: "0") + UInt8((mode >> UInt16(shift)) & 7)) }
-        out.append(space)
+        put(space)
+        for shift in stride(from: 9, through: 0, by: -3) { put(UInt8(ascii: "0") + UInt8((mode >> UInt16(shift)) & 7)) }
+        put(space)
         if kind == .file, let d = digest {
-            Manifest.appendDecimal(d.size, to: &out)
-            out.append(space)
-            out.append(contentsOf: d.hex.utf8)
+            n += Manifest.writeDecimal(d.size, to: p + n)
+            put(space)
+            n += Manifest.writeBytes(d.hex, to: p + n)
         } else {
-            out.append(contentsOf: [UInt8(ascii: "-"), space, UInt8(ascii: "-")])
+            put(UInt8(ascii: "-")); put(space); put(UInt8(ascii: "-"))
         }
-        out.append(space)
-        Manifest.appendEscaped(path, to: &out)
+        put(space)
+        n += Manifest.writeEscaped(path, to: p + n)
         if kind == .symlink {
-            out.append(contentsOf: " -> ".utf8)
-            Manifest.appendEscaped(target ?? "", to: &out)
+            for b in " -> ".utf8 { put(b) }
+            n += Manifest.writeEscaped(target ?? "", to: p + n)
         }
+        return n
     }
 }
 
@@ -106,40 +117,93 @@ public struct ManifestEntry: Hashable, Sendable, Encodable {
 public struct Manifest: Hashable, Sendable {
     /// Sorted bytewise by path.
     public let entries: [ManifestEntry]
+    /// The canonical text, when whoever made the manifest wrote it already (TreeHasher
+    /// writes each file's line on the thread that hashed it, while the entry is in cache).
+    private let written: Data?
 
     public init(entries: [ManifestEntry]) {
+        self.init(entries: entries, text: nil)
+    }
+
+    /// `text` must be the canonical text of `entries` in the order given; it is dropped
+    /// when they turn out not to be sorted.
+    init(entries: [ManifestEntry], text: Data?) {
+        // TreeHasher and parsing hand over sorted entries: one pass checks that.
+        if entries.indices.dropFirst().allSatisfy({ !Manifest.bytewiseLess(entries[$0].path, entries[$0 - 1].path) }) {
+            self.entries = entries
+            written = text
+            return
+        }
         // Sorting indices moves Ints instead of entries (each a handful of references).
         let order = entries.indices.sorted { Manifest.bytewiseLess(entries[$0].path, entries[$1].path) }
         self.entries = order.map { entries[$0] }
+        written = nil
     }
+
+    /// Whether the text came written (so the entries arrived sorted).
+    var textWasWritten: Bool { written != nil }
+
+    /// Manifests are equal when their entries are, however they were made.
+    public static func == (a: Manifest, b: Manifest) -> Bool { a.entries == b.entries }
+
+    public func hash(into hasher: inout Hasher) { hasher.combine(entries) }
 
     /// `LC_ALL=C` order: memcmp(3) of the UTF-8 bytes, the shorter first on a tie.
     public static func bytewiseLess(_ a: String, _ b: String) -> Bool {
-        var a = a, b = b
-        return a.withUTF8 { pa in
-            b.withUTF8 { pb in
+        // Native strings are contiguous UTF-8: one memcmp, no copies or retains.
+        if let r = a.utf8.withContiguousStorageIfAvailable({ pa in
+            b.utf8.withContiguousStorageIfAvailable { pb -> Bool in
                 let n = min(pa.count, pb.count)
                 let r = n == 0 ? 0 : memcmp(pa.baseAddress!, pb.baseAddress!, n)
                 return r != 0 ? r < 0 : pa.count < pb.count
             }
-        }
+        }), let r { return r }
+        return a.utf8.lexicographicallyPrecedes(b.utf8)
     }
 
     /// The canonical text.
     public var text: String { String(decoding: data, as: UTF8.self) }
 
     public var data: Data {
-        var out = [UInt8]()
-        out.reserveCapacity(entries.count * 100)
-        for e in entries {
-            e.appendLine(to: &out)
-            out.append(UInt8(ascii: "\n"))
-        }
-        return Data(out)
+        if let written { return written }
+        var out = Data()
+        forEachChunk { out.append(contentsOf: $0) }
+        return out
     }
 
-    /// SHA-256 of the canonical text (its size is the text's size).
-    public var treeDigest: Digest { Digest.of(data) }
+    /// SHA-256 of the canonical text (its size is the text's size). Unless it is written
+    /// already, it is hashed chunk by chunk as it is written, never whole in memory.
+    public var treeDigest: Digest {
+        if let written { return Digest.of(written) }
+        let sha = SHA256Stream()
+        forEachChunk { sha.update($0) }
+        return sha.finish()
+    }
+
+    /// Writes the canonical text into a reused buffer, handing it to `body` each time it
+    /// fills (256 KiB: stays in cache between the writing and the hashing).
+    public func forEachChunk(_ body: (UnsafeRawBufferPointer) -> Void) {
+        var capacity = 1 << 18
+        var buffer = UnsafeMutablePointer<UInt8>.allocate(capacity: capacity)
+        defer { buffer.deallocate() }
+        var used = 0
+        for e in entries {
+            let need = e.maxLineLength + 1
+            if used + need > capacity {
+                if used > 0 { body(UnsafeRawBufferPointer(start: buffer, count: used)) }
+                used = 0
+                if need > capacity {
+                    buffer.deallocate()
+                    capacity = need
+                    buffer = .allocate(capacity: capacity)
+                }
+            }
+            used += e.writeLine(to: buffer + used)
+            buffer[used] = UInt8(ascii: "\n")
+            used += 1
+        }
+        if used > 0 { body(UnsafeRawBufferPointer(start: buffer, count: used)) }
+    }
 
     /// Regular files in the tree.
     public var files: Int { entries.lazy.filter { $0.kind == .file }.count }
@@ -162,37 +226,47 @@ public struct Manifest: Hashable, Sendable {
     /// `->` -> `-\>` (applied in that order; the same as
     /// `sed -z 's/\\/\\\\/g; s/\n/\\n/g; s/->/-\\>/g'`).
     public static func escape(_ name: String) -> String {
-        var out = [UInt8]()
-        out.reserveCapacity(name.utf8.count)
-        appendEscaped(name, to: &out)
-        return String(decoding: out, as: UTF8.self)
+        if name.isEmpty { return "" }
+        return String(unsafeUninitializedCapacity: 2 * name.utf8.count) { writeEscaped(name, to: $0.baseAddress!) }
     }
 
-    static func appendEscaped(_ name: String, to out: inout [UInt8]) {
-        // Most names need no escape: copy them whole.
-        if !name.utf8.contains(where: { $0 == UInt8(ascii: "\\") || $0 == UInt8(ascii: "\n") || $0 == UInt8(ascii: ">") }) {
-            out.append(contentsOf: name.utf8)
-            return
-        }
-        var previous: UInt8 = 0
-        for b in name.utf8 {
-            switch b {
-            case UInt8(ascii: "\\"): out.append(UInt8(ascii: "\\")); out.append(UInt8(ascii: "\\"))
-            case UInt8(ascii: "\n"): out.append(UInt8(ascii: "\\")); out.append(UInt8(ascii: "n"))
-            case UInt8(ascii: ">") where previous == UInt8(ascii: "-"): out.append(UInt8(ascii: "\\")); out.append(UInt8(ascii: ">"))
-            default: out.append(b)
+    /// Writes `name` escaped at `p` (room for twice its UTF-8 length); returns the bytes
+    /// written.
+    static func writeEscaped(_ name: String, to p: UnsafeMutablePointer<UInt8>) -> Int {
+        func write(_ bytes: some Sequence<UInt8>) -> Int {
+            var n = 0, previous: UInt8 = 0
+            for b in bytes {
+                switch b {
+                case UInt8(ascii: "\\"): p[n] = UInt8(ascii: "\\"); p[n + 1] = UInt8(ascii: "\\"); n += 2
+                case UInt8(ascii: "\n"): p[n] = UInt8(ascii: "\\"); p[n + 1] = UInt8(ascii: "n"); n += 2
+                case UInt8(ascii: ">") where previous == UInt8(ascii: "-"): p[n] = UInt8(ascii: "\\"); p[n + 1] = UInt8(ascii: ">"); n += 2
+                default: p[n] = b; n += 1
+                }
+                previous = b
             }
-            previous = b
+            return n
         }
+        return name.utf8.withContiguousStorageIfAvailable { write($0) } ?? write(name.utf8)
     }
 
-    static func appendDecimal(_ value: Int64, to out: inout [UInt8]) {
-        if value == 0 { out.append(UInt8(ascii: "0")); return }
-        var v = value, digits: (UInt64, UInt64, UInt64) = (0, 0, 0), n = 0
-        withUnsafeMutableBytes(of: &digits) { buf in
-            while v > 0 { buf[n] = UInt8(ascii: "0") + UInt8(v % 10); v /= 10; n += 1 }
-            for i in stride(from: n - 1, through: 0, by: -1) { out.append(buf[i]) }
-        }
+    /// Copies the UTF-8 bytes of `text` to `p`; returns their count.
+    static func writeBytes(_ text: String, to p: UnsafeMutablePointer<UInt8>) -> Int {
+        if let n = text.utf8.withContiguousStorageIfAvailable({ b -> Int in
+            p.update(from: b.baseAddress!, count: b.count)
+            return b.count
+        }) { return n }
+        var n = 0
+        for b in text.utf8 { p[n] = b; n += 1 }
+        return n
+    }
+
+    /// Writes `value` (>= 0) in decimal at `p` (room for 19 digits); returns the digits written.
+    static func writeDecimal(_ value: Int64, to p: UnsafeMutablePointer<UInt8>) -> Int {
+        var v = value, n = 0
+        repeat { p[n] = UInt8(ascii: "0") + UInt8(v % 10); v /= 10; n += 1 } while v > 0
+        var i = 0, j = n - 1
+        while i < j { (p[i], p[j]) = (p[j], p[i]); i += 1; j -= 1 }
+        return n
     }
 
     /// Reverses `escape`.
@@ -248,3 +322,4 @@ public struct Manifest: Hashable, Sendable {
         return Manifest(entries: entries)
     }
 }
+

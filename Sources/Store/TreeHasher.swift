@@ -125,26 +125,54 @@ public enum TreeHasher {
         queue.drain()
         group.wait()
         if let e = queue.error { throw e }
-        var entries = walker.entries
-        entries.reserveCapacity(entries.count + queue.done.reduce(0) { $0 + $1.files.count })
-        for batch in queue.done {
-            for (i, f) in batch.files.enumerated() {
-                let (digest, executable) = batch.results[i]!
-                entries.append(.file(f.rel, executable: executable, digest: digest))
+        // The walk met entries in manifest order (see `Walker.walk`): put its directories
+        // and links back between the hashed files, each where it was found, and their
+        // lines between the files' lines.
+        let others = walker.others
+        let capacity = queue.done.reduce(0) { $0 + $1.lines.count } + others.reduce(0) { $0 + $1.entry.maxLineLength + 1 }
+        var entries: [ManifestEntry] = []
+        entries.reserveCapacity(others.count + walker.fileCount)
+        let text = UnsafeMutablePointer<UInt8>.allocate(capacity: max(1, capacity))
+        var used = 0, o = 0
+        func addOthers(upTo files: Int) {
+            while o < others.count, others[o].filesBefore == files {
+                entries.append(others[o].entry)
+                used += others[o].entry.writeLine(to: text + used)
+                text[used] = UInt8(ascii: "\n")
+                used += 1
+                o += 1
             }
         }
-        return Manifest(entries: entries)
+        for batch in queue.done {
+            batch.lines.withUnsafeBufferPointer { lines in
+                var start = 0
+                for (i, e) in batch.entries.enumerated() {
+                    addOthers(upTo: entries.count - o)
+                    entries.append(e)
+                    let end = batch.lineEnds[i]
+                    (text + used).update(from: lines.baseAddress! + start, count: end - start)
+                    used += end - start
+                    start = end
+                }
+            }
+        }
+        addOthers(upTo: walker.fileCount)
+        let written = Data(bytesNoCopy: text, count: used, deallocator: .free)
+        return Manifest(entries: entries, text: written)
     }
 
     /// Files found by the walk, handed to the hashing threads in batches.
     final class Batch: @unchecked Sendable {
-        // @unchecked: `results` is written by the one thread that took the batch, and
+        // @unchecked: `entries` is written by the one thread that took the batch, and
         // read after every thread has finished.
         let files: [(rel: String, ref: FileRef)]
-        var results: [(Digest, Bool)?]
+        /// The files' manifest entries, in order, once hashed.
+        var entries: [ManifestEntry] = []
+        /// Their canonical lines, one after the other, and where each ends.
+        var lines: [UInt8] = []
+        var lineEnds: [Int] = []
         init(_ files: [(rel: String, ref: FileRef)]) {
             self.files = files
-            results = Array(repeating: nil, count: files.count)
         }
     }
 
@@ -200,10 +228,24 @@ public enum TreeHasher {
             let scratch = Scratch()
             while let batch = take() {
                 do {
-                    for (i, f) in batch.files.enumerated() {
-                        let digest = try handler(f.ref, scratch)
-                        batch.results[i] = (digest, scratch.executable)
+                    var entries: [ManifestEntry] = []
+                    var ends: [Int] = []
+                    entries.reserveCapacity(batch.files.count)
+                    ends.reserveCapacity(batch.files.count)
+                    let capacity = batch.files.reduce(0) { $0 + ManifestEntry.maxLineLength(pathBytes: $1.rel.utf8.count) + 1 }
+                    batch.lines = try [UInt8](unsafeUninitializedCapacity: capacity) { buffer, count in
+                        for f in batch.files {
+                            let digest = try handler(f.ref, scratch)
+                            let e = ManifestEntry.file(f.rel, executable: scratch.executable, digest: digest)
+                            count += e.writeLine(to: buffer.baseAddress! + count)
+                            buffer[count] = UInt8(ascii: "\n")
+                            count += 1
+                            ends.append(count)
+                            entries.append(e)
+                        }
                     }
+                    batch.entries = entries
+                    batch.lineEnds = ends
                 } catch {
                     fail(error)
                 }
@@ -304,12 +346,15 @@ public enum TreeHasher {
 private struct Walker {
     let root: String
     let queue: TreeHasher.BatchQueue
-    var entries: [ManifestEntry] = []
+    /// Directories and links, each with the number of files the walk had met before it.
+    var others: [(entry: ManifestEntry, filesBefore: Int)] = []
+    /// Regular files met so far.
+    var fileCount = 0
     /// Regular files not yet handed over (their mode is read when they are opened).
     var files: [(rel: String, ref: TreeHasher.FileRef)] = []
     static let batchSize = 64
     /// Directories kept open for openat(2), closed by `closeAll`.
-    private var open: [OpaquePointer] = []
+    private var openDirs: [OpaquePointer] = []
     static let maxOpen = 256
 
     init(root: String, queue: TreeHasher.BatchQueue) {
@@ -326,24 +371,43 @@ private struct Walker {
 
     mutating func add(_ file: (rel: String, ref: TreeHasher.FileRef)) {
         files.append(file)
+        fileCount += 1
         if files.count >= Walker.batchSize { flush() }
     }
 
     mutating func closeAll() {
-        for d in open { closedir(d) }
-        open = []
+        for d in openDirs { closedir(d) }
+        openDirs = []
     }
 
+    /// What one directory holds, in the order the walk visits it.
+    private enum Step {
+        /// A directory's own entry, at its name.
+        case dirEntry(String)
+        /// What is below a directory: every path there starts with its name and "/".
+        case subtree(String)
+        /// Anything else, with the type readdir(3) gave (DT_UNKNOWN on some file systems).
+        case entry(String, UInt8)
+    }
+
+    /// Walks `relative` (below the root) in manifest order, so that the entries need no
+    /// sort afterwards: a directory is visited twice in its parent's order, its own entry
+    /// at its name and its contents at its name + "/" (so "a", "a.txt", "a/b" in C order).
     mutating func walk(relative: String) throws {
         let dirPath = relative.isEmpty ? root : root + "/" + relative
-        guard let dir = opendir(dirPath) else {
-            throw ReproError(.invalidInput, "opendir \(dirPath): \(Syscall.errorString(errno))")
+        // Below the root a directory is never entered through a link, even one that
+        // replaced it since readdir(3) (O_NOFOLLOW); the root itself may be a link.
+        let flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC | (relative.isEmpty ? 0 : O_NOFOLLOW)
+        let dfd = open(dirPath, flags)
+        guard dfd >= 0, let dir = fdopendir(dfd) else {
+            let e = errno
+            throw ReproError(.invalidInput, "opendir \(dirPath): \(Syscall.errorString(e))")
         }
-        let keep = open.count < Walker.maxOpen
-        if keep { open.append(dir) }
+        let keep = openDirs.count < Walker.maxOpen
+        if keep { openDirs.append(dir) }
         defer { if !keep { closedir(dir) } }
         let fd = dirfd(dir)
-        var names: [(String, UInt8)] = []
+        var steps: [(key: String, step: Step)] = []
         while let ent = readdir(dir) {
             let name: String? = withUnsafePointer(to: &ent.pointee.d_name) { p in
                 p.withMemoryRebound(to: CChar.self, capacity: 256) { String(validatingCString: $0) }
@@ -352,34 +416,50 @@ private struct Walker {
                 throw ReproError(.invalidInput, "\(dirPath): an entry's name is not UTF-8; outputs must have UTF-8 names")
             }
             if name == "." || name == ".." { continue }
-            names.append((name, ent.pointee.d_type))
+            var type = ent.pointee.d_type
+            if type == UInt8(DT_UNKNOWN) {
+                var st = stat()
+                let full = dirPath + "/" + name
+                guard lstat(full, &st) == 0 else {
+                    throw ReproError(.invalidInput, "lstat \(full): \(Syscall.errorString(errno))")
+                }
+                if st.st_mode & S_IFMT == S_IFDIR { type = UInt8(DT_DIR) }
+            }
+            if type == UInt8(DT_DIR) {
+                steps.append((name, .dirEntry(name)))
+                steps.append((name + "/", .subtree(name)))
+            } else {
+                steps.append((name, .entry(name, type)))
+            }
         }
-        // In name order, so that entries arrive (nearly) sorted and the manifest's final
-        // stable sort, which runs after all hashing, only merges runs.
-        names.sort { Manifest.bytewiseLess($0.0, $1.0) }
-        for (name, type) in names {
-            let rel = relative.isEmpty ? name : relative + "/" + name
-            // d_type spares an lstat per file; a file system without it says DT_UNKNOWN.
-            if type == UInt8(DT_REG) {
-                add((rel, keep ? TreeHasher.FileRef(dirfd: fd, name: name, dir: dirPath) : TreeHasher.FileRef(path: root + "/" + rel)))
-                continue
-            }
-            let full = root + "/" + rel
-            let ref = keep ? TreeHasher.FileRef(dirfd: fd, name: name, dir: dirPath) : TreeHasher.FileRef(path: full)
-            var st = stat()
-            guard lstat(full, &st) == 0 else {
-                throw ReproError(.invalidInput, "lstat \(full): \(Syscall.errorString(errno))")
-            }
-            switch st.st_mode & S_IFMT {
-            case S_IFREG:
-                add((rel, ref))
-            case S_IFDIR:
-                entries.append(.dir(rel))
-                try walk(relative: rel)
-            case S_IFLNK:
-                entries.append(.symlink(rel, target: try readLink(full)))
-            default:
-                throw ReproError(.invalidInput, "\(full) is \(TreeHasher.describe(st.st_mode)); outputs may only hold regular files, directories and symbolic links")
+        steps.sort { Manifest.bytewiseLess($0.key, $1.key) }
+        for (_, step) in steps {
+            switch step {
+            case .dirEntry(let name):
+                others.append((.dir(relative.isEmpty ? name : relative + "/" + name), fileCount))
+            case .subtree(let name):
+                try walk(relative: relative.isEmpty ? name : relative + "/" + name)
+            case .entry(let name, let type):
+                let rel = relative.isEmpty ? name : relative + "/" + name
+                let ref = keep ? TreeHasher.FileRef(dirfd: fd, name: name, dir: dirPath) : TreeHasher.FileRef(path: root + "/" + rel)
+                // d_type spares an lstat per file; a file system without it says DT_UNKNOWN.
+                if type == UInt8(DT_REG) {
+                    add((rel, ref))
+                    continue
+                }
+                let full = root + "/" + rel
+                var st = stat()
+                guard lstat(full, &st) == 0 else {
+                    throw ReproError(.invalidInput, "lstat \(full): \(Syscall.errorString(errno))")
+                }
+                switch st.st_mode & S_IFMT {
+                case S_IFREG:
+                    add((rel, ref))
+                case S_IFLNK:
+                    others.append((.symlink(rel, target: try readLink(full)), fileCount))
+                default:
+                    throw ReproError(.invalidInput, "\(full) is \(TreeHasher.describe(st.st_mode)); outputs may only hold regular files, directories and symbolic links")
+                }
             }
         }
     }

@@ -137,4 +137,42 @@ import Testing
         #expect(one == many)
         #expect(one.files == 300)
     }
+
+    /// The walk visits entries in manifest order and the hashing threads write the lines
+    /// as they go; the text must be exactly what sorting and writing the entries gives,
+    /// with names where directory order and C order differ ("a", "a.txt", "a/b"), links
+    /// and directories between batches of files, and a directory of several batches.
+    @Test func walkOrderAndWrittenTextMatchASortedManifest() throws {
+        let tmp = try StoreTestSupport.tempDir("order")
+        defer { StoreTestSupport.remove(tmp) }
+        for name in ["a/b/e", "a.txt", "a0", "a b", "ab", "a/b.c/d", "a/b-c", "a/b0", "x-/y", "x/y", "x.y", "Z", "_"] {
+            try StoreTestSupport.write(tmp + "/" + name, name)
+        }
+        #expect(symlink("a.txt", tmp + "/a-") == 0)
+        #expect(symlink("b", tmp + "/a/b.d") == 0)
+        for i in 0..<200 { try StoreTestSupport.write("\(tmp)/many/f\(i)", "\(i)", mode: i % 3 == 0 ? 0o755 : 0o644) }
+        for i in [7, 70, 150] {
+            #expect(mkdir("\(tmp)/many/f\(i).d", 0o755) == 0)
+            #expect(symlink("f\(i)", "\(tmp)/many/f\(i)-l") == 0)
+        }
+        for workers in [1, 2, 8] {
+            let m = try TreeHasher.manifest(of: tmp, workers: workers)
+            let sorted = m.entries.map(\.path).sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
+            #expect(m.entries.map(\.path) == sorted)
+            #expect(m.textWasWritten, "the walk did not meet entries in manifest order")
+            let rebuilt = Manifest(entries: m.entries.shuffled())
+            #expect(rebuilt == m)
+            #expect(rebuilt.data == m.data)
+            #expect(rebuilt.treeDigest == m.treeDigest)
+            #expect(m.files == 213 && m.entries.count == 213 + 9 + 5)
+        }
+    }
+
+    @Test func textGivenWithUnsortedEntriesIsNotTrusted() throws {
+        let a = ManifestEntry.file("b", executable: false, digest: Digest.of("b"))
+        let b = ManifestEntry.dir("a")
+        let m = Manifest(entries: [a, b], text: Data("not the text\n".utf8))
+        #expect(m.entries.map(\.path) == ["a", "b"] && !m.textWasWritten)
+        #expect(m.text == "d 0755 - - a\nf 0644 1 \(Digest.of("b").hex) b\n")
+    }
 }
