@@ -93,7 +93,7 @@ public enum BuildAttestation {
 
     /// The output archive a recorded build made: its name and digest, from the subject
     /// the provenance marks `repro.archive`.
-    static func archive(of record: AttestationRecord, store: Store) throws -> (String, Digest)? {
+    public static func archive(of record: AttestationRecord, store: Store) throws -> (String, Digest)? {
         let envelope = try DSSEEnvelope.parse(try store.get(record.envelope))
         guard let payload = Data(base64Encoded: envelope.payload) else { return nil }
         let statement = try ProvenanceStatement.parse(payload)

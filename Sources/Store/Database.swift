@@ -89,6 +89,9 @@ struct Connection {
         _ = try query(sql, args)
     }
 
+    /// Rows the last INSERT, UPDATE or DELETE changed (sqlite3_changes).
+    var changes: Int { Int(sqlite3_changes(handle)) }
+
     /// Runs a script of several statements without arguments (sqlite3_exec).
     func executeScript(_ sql: String) throws {
         var err: UnsafeMutablePointer<CChar>?

@@ -8,6 +8,8 @@ public struct TransferReport: Sendable, Codable, Hashable {
     public var bytes: Int64
     public var trees: Int
     public var actions: Int
+    /// Provenance envelopes with their SBOMs (one per action and SBOM format).
+    public var attestations: Int
 }
 
 /// The index rows an export carries (`index.json` in the archive).
@@ -17,6 +19,8 @@ struct ExportIndex: Codable {
     var trees: [Digest]
     var actions: [ActionResult]
     var pins: [Pin]
+    /// Absent in exports made before attestations travelled.
+    var attestations: [AttestationRecord]?
 
     struct Pin: Codable {
         var digest: Digest
@@ -39,17 +43,23 @@ extension Store {
             let allPins = try c.query("SELECT digest, size, note FROM pins").map {
                 ExportIndex.Pin(digest: Digest(hex: $0[0].text!, size: $0[1].int!), note: $0[2].text!)
             }
+            let allAttestations = try Store.attestations(c)
             if digests.isEmpty {
                 let blobs = Set(try c.query("SELECT digest FROM blobs").compactMap { $0[0].text })
-                return (ExportIndex(format: ExportIndex.currentFormat, trees: allTrees, actions: allActions, pins: allPins), blobs)
+                return (ExportIndex(format: ExportIndex.currentFormat, trees: allTrees, actions: allActions, pins: allPins,
+                                    attestations: allAttestations), blobs)
             }
-            var index = ExportIndex(format: ExportIndex.currentFormat, trees: [], actions: [], pins: [])
+            var index = ExportIndex(format: ExportIndex.currentFormat, trees: [], actions: [], pins: allPins, attestations: [])
             var blobs = Set<String>()
             for d in digests {
                 if let a = allActions.first(where: { $0.action.hex == d.hex }) {
                     index.actions.append(a)
                     index.trees.append(allTrees.first { $0.hex == a.tree.hex } ?? a.manifest)
                     if let log = a.log { blobs.insert(log.hex) }
+                    for r in allAttestations where r.action.hex == a.action.hex {
+                        index.attestations?.append(r)
+                        blobs.formUnion([r.envelope.hex, r.sbom.hex])
+                    }
                 } else if let t = allTrees.first(where: { $0.hex == d.hex }) {
                     index.trees.append(t)
                 } else if FileSupport.size(blobPath(d.hex)) != nil {
@@ -72,6 +82,10 @@ extension Store {
         index.pins = index.pins.filter { hexes.contains($0.digest.hex) }.sorted { $0.digest < $1.digest }
         let trees = Set(index.trees.map(\.hex))
         index.actions = index.actions.filter { trees.contains($0.tree.hex) }
+        let actions = Set(index.actions.map(\.action.hex))
+        index.attestations = index.attestations?.filter {
+            actions.contains($0.action.hex) && hexes.contains($0.envelope.hex) && hexes.contains($0.sbom.hex)
+        }
 
         let tmp = "\(file).tmp.\(getpid())"
         do {
@@ -83,7 +97,8 @@ extension Store {
             try writer.add(name: "index.json", data: try CanonicalJSON.encode(index, pretty: true))
             try writer.close()
             try Syscall.check("rename \(tmp) -> \(file)") { rename(tmp, file) }
-            return TransferReport(blobs: hexes.count, bytes: bytes, trees: index.trees.count, actions: index.actions.count)
+            return TransferReport(blobs: hexes.count, bytes: bytes, trees: index.trees.count, actions: index.actions.count,
+                                  attestations: index.attestations?.count ?? 0)
         } catch {
             unlink(tmp)
             throw error
@@ -136,6 +151,7 @@ extension Store {
                 treeSet.contains(a.tree.hex) && (a.log.map(contains) ?? true)
             }
             let now = FileSupport.now()
+            var attestations = 0
             try db.write { c in
                 for d in blobs {
                     try c.execute("INSERT OR IGNORE INTO blobs (digest, size, added) VALUES (?, ?, ?)",
@@ -149,8 +165,17 @@ extension Store {
                     try c.execute("INSERT OR IGNORE INTO pins (digest, size, note, added) VALUES (?, ?, ?, ?)",
                                   [.text(p.digest.hex), .int(p.digest.size), .text(p.note), .int(now)])
                 }
+                // An attestation travels with its blobs, for an action this store now has
+                // (imported or its own); one already recorded wins.
+                for r in index.attestations ?? [] where contains(r.envelope) && contains(r.sbom) {
+                    guard try !c.query("SELECT 1 FROM actions WHERE action = ? AND tree = ?", [.text(r.action.hex), .text(r.tree.hex)]).isEmpty
+                    else { continue }
+                    try Store.insert(attestation: r, replacing: false, c)
+                    attestations += c.changes
+                }
             }
-            return TransferReport(blobs: blobs.count, bytes: bytes, trees: trees.count, actions: actions.count)
+            return TransferReport(blobs: blobs.count, bytes: bytes, trees: trees.count, actions: actions.count,
+                                  attestations: attestations)
         }
     }
 }

@@ -32,15 +32,17 @@ extension Store {
     public func recordAttestation(_ r: AttestationRecord) throws {
         try FileLock.with(gcLockPath, exclusive: false) {
             for d in [r.envelope, r.sbom] where !contains(d) { throw missing(d) }
-            try db.write { c in
-                try c.execute("""
-                    INSERT OR REPLACE INTO attestations
-                    (action, tree, envelope, envelope_size, sbom, sbom_size, sbom_format, keyid, created)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-                    """, [.text(r.action.hex), .text(r.tree.hex), .text(r.envelope.hex), .int(r.envelope.size),
-                          .text(r.sbom.hex), .int(r.sbom.size), .text(r.sbomFormat), .text(r.keyid), .int(r.created)])
-            }
+            try db.write { c in try Store.insert(attestation: r, replacing: true, c) }
         }
+    }
+
+    static func insert(attestation r: AttestationRecord, replacing: Bool, _ c: Connection) throws {
+        try c.execute("""
+            INSERT OR \(replacing ? "REPLACE" : "IGNORE") INTO attestations
+            (action, tree, envelope, envelope_size, sbom, sbom_size, sbom_format, keyid, created)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """, [.text(r.action.hex), .text(r.tree.hex), .text(r.envelope.hex), .int(r.envelope.size),
+                  .text(r.sbom.hex), .int(r.sbom.size), .text(r.sbomFormat), .text(r.keyid), .int(r.created)])
     }
 
     /// The newest attestation of an action (or of a tree), preferring `format` when
@@ -51,16 +53,21 @@ extension Store {
         if let tree { clauses.append("tree = ?"); args.append(.text(tree.hex)) }
         let order = format.map { f -> String in args.append(.text(f)); return "sbom_format = ? DESC, " } ?? ""
         return try db.read { c in
-            try c.query("""
-                SELECT action, tree, envelope, envelope_size, sbom, sbom_size, sbom_format, keyid, created
-                FROM attestations WHERE \(clauses.isEmpty ? "1" : clauses.joined(separator: " AND "))
-                ORDER BY \(order)created DESC LIMIT 1
-                """, args).first.map { row in
-                AttestationRecord(action: Digest(hex: row[0].text!, size: -1), tree: Digest(hex: row[1].text!, size: -1),
-                                  envelope: Digest(hex: row[2].text!, size: row[3].int!),
-                                  sbom: Digest(hex: row[4].text!, size: row[5].int!), sbomFormat: row[6].text!,
-                                  keyid: row[7].text!, created: row[8].int!)
-            }
+            try Store.attestations(c, where: clauses.isEmpty ? "1" : clauses.joined(separator: " AND "),
+                                   orderBy: "\(order)created DESC LIMIT 1", args).first
+        }
+    }
+
+    static func attestations(_ c: Connection, where clause: String = "1", orderBy: String = "action, sbom_format",
+                             _ args: [SQLValue] = []) throws -> [AttestationRecord] {
+        try c.query("""
+            SELECT action, tree, envelope, envelope_size, sbom, sbom_size, sbom_format, keyid, created
+            FROM attestations WHERE \(clause) ORDER BY \(orderBy)
+            """, args).map { row in
+            AttestationRecord(action: Digest(hex: row[0].text!, size: -1), tree: Digest(hex: row[1].text!, size: -1),
+                              envelope: Digest(hex: row[2].text!, size: row[3].int!),
+                              sbom: Digest(hex: row[4].text!, size: row[5].int!), sbomFormat: row[6].text!,
+                              keyid: row[7].text!, created: row[8].int!)
         }
     }
 }

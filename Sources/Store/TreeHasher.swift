@@ -302,8 +302,6 @@ public enum TreeHasher {
         return scratch.sha.finish()
     }
 
-    /// Runs `handler` over `paths` on `workers` threads, each with its own buffer; keeps
-    /// the results in order. The first error wins and stops the others.
     /// Runs `body` over `items` on `workers` threads (default: cores), each thread with
     /// its own read buffer; results in order; the first error wins and stops the rest.
     static func parallel<T: Sendable, R>(_ paths: [T], workers: Int?,

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Build
 import Core
 import Foundation
 import Store
@@ -103,14 +104,22 @@ struct StoreCommand: ParsableCommand {
 
         func run() throws {
             try reporting {
-                let digests = try trees.map { try Digest.parse($0) }
+                var digests = try trees.map { try Digest.parse($0) }
                 let store = try options.open()
+                // An action's output archive (named by its provenance) goes with it, so that
+                // a cache hit on the importing host places it too.
+                for d in digests {
+                    if let a = try store.attestation(action: d), let (_, archive) = try BuildAttestation.archive(of: a, store: store),
+                       store.contains(archive) {
+                        digests.append(archive)
+                    }
+                }
                 StoreCommand.progress("exporting to \(file)")
                 let report = try store.export(to: file, digests: digests)
                 if options.json {
                     try printJSON(report)
                 } else {
-                    print("exported \(report.blobs) blobs (\(report.bytes) bytes), \(report.trees) trees, \(report.actions) actions to \(file)")
+                    print("exported \(report.blobs) blobs (\(report.bytes) bytes), \(report.trees) trees, \(report.actions) actions, \(report.attestations) attestations to \(file)")
                 }
             }
         }
@@ -134,7 +143,7 @@ struct StoreCommand: ParsableCommand {
                 if options.json {
                     try printJSON(report)
                 } else {
-                    print("imported \(report.blobs) blobs (\(report.bytes) bytes), \(report.trees) trees, \(report.actions) actions")
+                    print("imported \(report.blobs) blobs (\(report.bytes) bytes), \(report.trees) trees, \(report.actions) actions, \(report.attestations) attestations")
                 }
             }
         }

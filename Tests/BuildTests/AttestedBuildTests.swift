@@ -120,6 +120,46 @@ import Testing
         }
     }
 
+    /// A store export carries each build's provenance, SBOMs and output archive: a cache
+    /// hit in the importing store (another host) writes the same envelope and archive as
+    /// the building store did, and they verify there.
+    @Test func exportedStoresCarryProvenance() throws {
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let recipe = try writeRecipe()
+        let a = dir + "/store-a", b = dir + "/store-b"
+        #expect(try repro(["lock", recipe, "--store", a]).status == 0)
+        let built = try repro(["build", recipe, "--store", a, "--out", dir + "/a/attested", "--json"])
+        try #require(built.status == 0, "\(built.err)")
+        let action = try #require(built.json["action_digest"] as? String)
+
+        for (name, selection) in [("all", [String]()), ("one", ["--tree", action])] {
+            let file = dir + "/\(name).tar"
+            let export = try repro(["store", "export", file, "--store", a, "--json"] + selection)
+            #expect(export.status == 0, "\(export.err)")
+            #expect(export.json["attestations"] as? Int == 2, "spdx and cyclonedx: \(export.out)")
+            let home = b + "-" + name
+            let imported = try repro(["store", "import", file, "--store", home, "--json"])
+            #expect(imported.status == 0, "\(imported.err)")
+            #expect(imported.json["attestations"] as? Int == 2)
+            #expect(try repro(["store", "verify", "--store", home]).status == 0)
+
+            let out = dir + "/b-\(name)/attested"
+            let hit = try repro(["build", recipe, "--store", home, "--out", out, "--offline", "--json"])
+            #expect(hit.status == 0, "\(hit.err)")
+            #expect(hit.json["cached"] as? Bool == true)
+            #expect(try Data(contentsOf: URL(fileURLWithPath: out + ".intoto.jsonl"))
+                    == Data(contentsOf: URL(fileURLWithPath: dir + "/a/attested.intoto.jsonl")))
+            #expect(try Data(contentsOf: URL(fileURLWithPath: dir + "/b-\(name)/attested.tar"))
+                    == Data(contentsOf: URL(fileURLWithPath: dir + "/a/attested.tar")))
+            let verify = try repro(["attest", "verify", out + ".intoto.jsonl", "--key", dir + "/config/repro/keys/signing.pub.pem",
+                                    "--artifact", out])
+            #expect(verify.status == 0, "\(verify.err)")
+            // Importing again adds nothing and keeps what is there.
+            let again = try repro(["store", "import", file, "--store", home, "--json"])
+            #expect(again.status == 0 && again.json["attestations"] as? Int == 0, "\(again.out)")
+        }
+    }
+
     @Test func explicitKeysAndBadKeys() throws {
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let recipe = try writeRecipe()
