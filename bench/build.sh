@@ -16,7 +16,7 @@ rounds=${1:-3}
 prefix=$(mktemp -d)
 export REPRO_HOME=${REPRO_BENCH_HOME:-/tmp/repro-bench-home}
 trap 'rm -rf "$prefix"' EXIT
-scripts/setup --no-apt --prefix "$prefix" 2>/dev/null
+scripts/setup --no-apt --prefix "$prefix" 2>"${TMPDIR:-/tmp}/repro-bench-setup.log" || { cat "${TMPDIR:-/tmp}/repro-bench-setup.log" >&2; echo "$0: scripts/setup failed (log above)" >&2; exit 1; }
 repro=$prefix/bin/repro
 "$repro" build recipes/hello.toml >/dev/null 2>&1   # fetch, assemble the root, warm the cache
 

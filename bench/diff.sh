@@ -16,7 +16,7 @@ rounds=${1:-3}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 if [ -z "${REPRO:-}" ]; then
-  scripts/setup --no-apt --prefix "$work/prefix" 2>/dev/null
+  scripts/setup --no-apt --prefix "$work/prefix" 2>"${TMPDIR:-/tmp}/repro-bench-setup.log" || { cat "${TMPDIR:-/tmp}/repro-bench-setup.log" >&2; echo "$0: scripts/setup failed (log above)" >&2; exit 1; }
   REPRO=$work/prefix/bin/repro
 fi
 

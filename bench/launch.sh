@@ -21,7 +21,7 @@ if [ -n "${REPRO_BENCH_BIN:-}" ]; then
 else
   prefix=$(mktemp -d)
   trap 'rm -rf "$prefix"' EXIT
-  scripts/setup --no-apt --prefix "$prefix" 2>/dev/null
+  scripts/setup --no-apt --prefix "$prefix" 2>"${TMPDIR:-/tmp}/repro-bench-setup.log" || { cat "${TMPDIR:-/tmp}/repro-bench-setup.log" >&2; echo "$0: scripts/setup failed (log above)" >&2; exit 1; }
   bindir=$prefix/bin
 fi
 for b in repro repro-sandbox; do
