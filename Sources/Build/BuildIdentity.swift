@@ -6,10 +6,7 @@ extension Builder {
     /// The toolchain id a build of `lock` reports (`sha256:<root id>`, or `host`).
     public static func toolchainID(of lock: LockFile) -> String {
         guard lock.toolchain.kind == "debian" else { return "host" }
-        return "sha256:" + ToolchainRoot.id(of: lock.toolchain.packages.map {
-            DebPin(name: $0.name, version: $0.version, architecture: $0.architecture, size: $0.size,
-                   sha256: $0.sha256, filename: $0.filename, source: $0.source)
-        })
+        return "sha256:" + ToolchainRoot.id(of: lock.toolchain.packages.map(DebPin.init))
     }
 
     /// The action digest (docs/build.md): sha256 of the canonical JSON of the action

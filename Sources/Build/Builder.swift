@@ -88,17 +88,8 @@ public struct Builder: Sendable {
 
         // The toolchain's id comes from the lock alone, so the action cache can answer
         // before anything is fetched or assembled.
-        var pins: [DebPin] = []
-        let toolchainID: String
-        if lock.toolchain.kind == "debian" {
-            pins = lock.toolchain.packages.map {
-                DebPin(name: $0.name, version: $0.version, architecture: $0.architecture, size: $0.size,
-                       sha256: $0.sha256, filename: $0.filename, source: $0.source)
-            }
-            toolchainID = "sha256:" + ToolchainRoot.id(of: pins)
-        } else {
-            toolchainID = "host"
-        }
+        let pins = lock.toolchain.kind == "debian" ? lock.toolchain.packages.map(DebPin.init) : []
+        let toolchainID = Self.toolchainID(of: lock)
 
         // The action digest: everything that decides the outputs.
         let policy = try runner.policyVersion()

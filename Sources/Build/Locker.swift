@@ -44,9 +44,7 @@ public struct Locker: Sendable {
             let pins = try a.resolve(packages: packages, includeEssential: true)
             toolchain = LockFile.Toolchain(
                 kind: "debian", suite: suite, architecture: a.architecture, snapshot: nil, requested: packages.sorted(),
-                packages: pins.map { LockFile.Package(name: $0.name, version: $0.version, architecture: $0.architecture,
-                                                      size: $0.size, sha256: $0.sha256, filename: $0.filename,
-                                                      source: $0.source) }.sorted())
+                packages: pins.map(LockFile.Package.init).sorted())
         }
         var inputs: [String: LockFile.Input] = [:]
         for input in recipe.inputs {

@@ -1,5 +1,6 @@
 import Core
 import Foundation
+import Recipe
 
 /// One Debian binary package, pinned: what a lock file records for it.
 public struct DebPin: Hashable, Codable, Sendable, Comparable, CustomStringConvertible {
@@ -37,6 +38,22 @@ public struct DebPin: Hashable, Codable, Sendable, Comparable, CustomStringConve
     public var fileName: String { (filename as NSString).lastPathComponent }
     public var digest: Digest { Digest(hex: sha256, size: size) }
     public var description: String { "\(name) \(version) \(architecture)" }
+}
+
+extension DebPin {
+    /// The pin a lock file records.
+    public init(_ p: LockFile.Package) {
+        self.init(name: p.name, version: p.version, architecture: p.architecture, size: p.size, sha256: p.sha256,
+                  filename: p.filename, source: p.source)
+    }
+}
+
+extension LockFile.Package {
+    /// What a lock file records of a resolved pin.
+    public init(_ pin: DebPin) {
+        self.init(name: pin.name, version: pin.version, architecture: pin.architecture, size: pin.size,
+                  sha256: pin.sha256, filename: pin.filename, source: pin.source)
+    }
 }
 
 /// One file of a Debian source package (.dsc, .orig.tar.*, .debian.tar.*).
