@@ -182,7 +182,7 @@ public struct Manifest: Hashable, Sendable {
 
     /// Writes the canonical text into a reused buffer, handing it to `body` each time it
     /// fills (256 KiB: stays in cache between the writing and the hashing).
-    public func forEachChunk(_ body: (UnsafeRawBufferPointer) -> Void) {
+    func forEachChunk(_ body: (UnsafeRawBufferPointer) -> Void) {
         var capacity = 1 << 18
         var buffer = UnsafeMutablePointer<UInt8>.allocate(capacity: capacity)
         defer { buffer.deallocate() }
