@@ -4,6 +4,7 @@ import Foundation
 import Recipe
 import Sandbox
 import Store
+import Synchronization
 
 /// How a build is attested: who signs, which SBOM, which builder id, and what the user
 /// asked for (recorded as the statement's external parameters).
@@ -38,14 +39,17 @@ public enum BuildAttestation {
                       toolchain: String, archive: (name: String, digest: Digest)?, epoch: Int64,
                       policy: String, launcher: String, log: Digest?, started: Date, finished: Date,
                       store: Store, options: AttestOptions) throws -> BuildFacts {
+        // SPDX wants a SHA-1 of every file: one per distinct blob, read back from the
+        // store on every core.
+        let sha1 = try sha1s(of: manifest.blobDigests + (archive.map { [$0.digest] } ?? []), store: store)
         var outputs: [BuildFacts.Output] = []
         for e in manifest.entries where e.kind == .file {
             guard let d = e.digest else { continue }
-            outputs.append(.init(path: e.path, sha256: d.hex, size: d.size, sha1: try SHA1.file(store.blobPath(d.hex))))
+            outputs.append(.init(path: e.path, sha256: d.hex, size: d.size, sha1: sha1[d.hex]!))
         }
         if let archive {
             outputs.append(.init(path: archive.name, sha256: archive.digest.hex, size: archive.digest.size,
-                                 sha1: try SHA1.file(store.blobPath(archive.digest.hex)), isArchive: true))
+                                 sha1: sha1[archive.digest.hex]!, isArchive: true))
         }
         var deps: [BuildFacts.Dependency] = lock.toolchain.packages.sorted().map { p in
             .init(kind: .toolchainPackage, name: p.name, version: p.version, architecture: p.architecture,
@@ -100,6 +104,24 @@ public enum BuildAttestation {
         guard let s = statement.subject.first(where: { $0.annotations?["repro.archive"] != nil }),
               let name = s.name, let hex = s.digest?["sha256"] else { return nil }
         return (name, Digest(hex: hex, size: -1))
+    }
+
+    /// The SHA-1 of each blob, by SHA-256 hex, hashed in parallel.
+    static func sha1s(of blobs: [Digest], store: Store) throws -> [String: String] {
+        let hexes = Array(Set(blobs.map(\.hex)))
+        let results = Mutex<(sums: [String: String], error: (any Error)?)>(([:], nil))
+        DispatchQueue.concurrentPerform(iterations: hexes.count) { i in
+            do {
+                let sum = try SHA1.file(store.blobPath(hexes[i]))
+                results.withLock { $0.sums[hexes[i]] = sum }
+            } catch {
+                results.withLock { if $0.error == nil { $0.error = error } }
+            }
+        }
+        return try results.withLock { r in
+            if let e = r.error { throw e }
+            return r.sums
+        }
     }
 
     /// `hello_2.10-3_amd64.deb` → `amd64`.

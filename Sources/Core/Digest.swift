@@ -45,15 +45,19 @@ public struct Digest: Hashable, Codable, Sendable, CustomStringConvertible, Comp
     }
 }
 
-/// Streams a file through `body` in 1 MiB reads: the one read loop of every whole-file
-/// digest (SHA-256 here, SHA-1 for SPDX in Attest).
+/// Streams a file through `body` in reads of up to 1 MiB: the one read loop of every
+/// whole-file digest (SHA-256 here, SHA-1 for SPDX in Attest).
 public enum FileChunks {
     /// - Throws: `ReproError(.system)` naming the path when it cannot be opened or read.
     public static func forEach(inFile path: String, _ body: (UnsafeRawBufferPointer) -> Void) throws {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw ReproError(.system, "open \(path): \(Syscall.errorString(errno))") }
         defer { close(fd) }
-        var buf = [UInt8](repeating: 0, count: 1 << 20)
+        // A small file gets a small buffer (a zeroed MiB per file was most of the time
+        // on outputs of many small files).
+        var st = stat()
+        let size = fstat(fd, &st) == 0 ? Int(st.st_size) : 1 << 20
+        var buf = [UInt8](repeating: 0, count: min(1 << 20, max(size, 0) + 1))
         while true {
             let n = try Syscall.check("read \(path)") { buf.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) } }
             if n == 0 { break }

@@ -70,6 +70,19 @@ import Testing
         let found = try String(contentsOfFile: out + "/found-keys.txt", encoding: .utf8)
         #expect(found.isEmpty, "the build saw: \(found)")
 
+        // The SBOM's SHA-1 of every output file (read back from the store in parallel)
+        // is what sha1sum says of the file on disk.
+        let spdx = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out + ".spdx.json"))) as? [String: Any]
+        let files = try #require(spdx?["files"] as? [[String: Any]])
+        #expect(files.count == 4) // three outputs and the archive
+        for file in files {
+            let name = try #require((file["fileName"] as? String)?.dropFirst(2))
+            let sha1 = (file["checksums"] as? [[String: String]])?.first { $0["algorithm"] == "SHA1" }?["checksumValue"]
+            let path = name.hasSuffix(".tar") ? dir + "/dist/" + name : out + "/" + name
+            let sum = try TestKit.run(["sha1sum", path])
+            #expect(sum.out.split(separator: " ").first.map(String.init) == sha1, "\(name)")
+        }
+
         let recipeDigest = try #require(built.json["recipe_digest"] as? String)
         let verify = try repro(["attest", "verify", out + ".intoto.jsonl", "--key", keys + "/signing.pub.pem",
                                 "--artifact", out, "--builder-id", "urn:repro:builder:local",

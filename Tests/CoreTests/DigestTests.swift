@@ -12,10 +12,13 @@ import Testing
 
 @Test func fileDigestStreams() throws {
     let path = NSTemporaryDirectory() + "digest-\(UUID().uuidString)"
-    let data = Data((0..<3_000_000).map { UInt8($0 % 251) })
-    try data.write(to: URL(fileURLWithPath: path))
     defer { try? FileManager.default.removeItem(atPath: path) }
-    #expect(try Digest.ofFile(path) == Digest.of(data))
+    // Read buffers follow the file's size up to 1 MiB: sizes around both edges.
+    for size in [0, 1, 4095, (1 << 20) - 1, 1 << 20, (1 << 20) + 1, 3_000_000] {
+        let data = Data((0..<size).map { UInt8($0 % 251) })
+        try data.write(to: URL(fileURLWithPath: path))
+        #expect(try Digest.ofFile(path) == Digest.of(data), "size \(size)")
+    }
 }
 
 @Test func parseRejectsBadDigests() throws {

@@ -61,7 +61,7 @@ import Testing
         defer { try? FileManager.default.removeItem(atPath: dir) }
         try FileManager.default.createDirectory(atPath: dir + "/sub", withIntermediateDirectories: true)
         for n in ["c", "a", "d", "b"] {
-            FileManager.default.createFile(atPath: dir + "/sub/" + n, contents: Data(n.utf8))
+            #expect(FileManager.default.createFile(atPath: dir + "/sub/" + n, contents: Data(n.utf8)))
         }
         try BuildVariant.reverseDirectoryOrder(dir)
         #expect(try BuildVariant.readdirOrder(dir + "/sub") == ["d", "c", "b", "a"])
