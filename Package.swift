@@ -38,8 +38,10 @@ let package = Package(
 
         // Errors, exit codes, canonical JSON, the one syscall wrapper, digests (libcrypto).
         .target(name: "Core", dependencies: ["CCrypto"]),
+        // Linux calls Swift's Glibc module leaves out (_GNU_SOURCE): syncfs.
+        .target(name: "CLinux"),
         // Content-addressed store, action cache, SQLite index, locking, gc, export/import.
-        .target(name: "Store", dependencies: ["Core", "CSQLite", "CArchive"]),
+        .target(name: "Store", dependencies: ["Core", "CSQLite", "CArchive", "CLinux"]),
         // TOML recipes and lock files, validated with line-numbered errors.
         .target(name: "Recipe", dependencies: ["Core"]),
         // Pinned inputs: Debian packages through a private apt state, local files, git;

@@ -172,10 +172,21 @@ public enum BuildAttestation {
         let path = Keys.signingKeyPath(explicit: explicit)
         if explicit == nil, env["REPRO_SIGNING_KEY"] == nil, !FileManager.default.fileExists(atPath: path) {
             let dir = Keys.defaultDirectory()
-            let pair = try KeyPair.generate(.ed25519)
-            _ = try pair.write(to: dir)
-            note("generated a signing key for build provenance: \(dir)/\(KeyPair.privateFileName) (ed25519, keyid \(pair.publicKey.keyID)); verify with \(dir)/\(KeyPair.publicFileName)")
-            return pair.privateKey
+            do {
+                try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true,
+                                                        attributes: [.posixPermissions: 0o700])
+            } catch {
+                throw ReproError(.system, "creating key directory \(dir): \(error.localizedDescription)")
+            }
+            // Two first builds at once: one generates the key, the other waits for it
+            // and signs with the same key (not a second one that replaces it).
+            return try FileLock.with(dir + "/.generate.lock", exclusive: true) {
+                if FileManager.default.fileExists(atPath: path) { return try PrivateKey(path: path) }
+                let pair = try KeyPair.generate(.ed25519)
+                _ = try pair.write(to: dir)
+                note("generated a signing key for build provenance: \(dir)/\(KeyPair.privateFileName) (ed25519, keyid \(pair.publicKey.keyID)); verify with \(dir)/\(KeyPair.publicFileName)")
+                return pair.privateKey
+            }
         }
         return try PrivateKey(path: path)
     }

@@ -81,7 +81,7 @@ public struct Builder: Sendable {
         store.removeStaleTemporaries()
         let tmp = (options.variant?.tmpParent ?? store.root + "/tmp") + "/build-\(getpid())-\(UUID().uuidString.prefix(8))"
         try FileManager.default.createDirectory(atPath: tmp, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: tmp) }
+        defer { try? RemoveTree.remove(tmp) }
         let locker = Locker(store: store, progress: options.progress)
         let stager = InputStager(store: store, offline: options.offline, progress: options.progress,
                                  apt: { try locker.apt() })

@@ -1,40 +1,6 @@
+import CLinux
 import Core
 import Foundation
-
-/// An advisory lock on a file (flock(2)), held until `unlock` or deinit. Locks taken
-/// through different open(2) calls exclude each other even inside one process, so each
-/// holder opens its own descriptor.
-final class FileLock {
-    private var fd: Int32
-
-    /// Opens (creating) `path` and takes the lock, waiting for it.
-    /// - Throws: `ReproError(.system)` naming open(2) or flock(2).
-    init(_ path: String, exclusive: Bool) throws {
-        fd = try Syscall.check("open \(path)") { open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644) }
-        let fd = self.fd
-        do {
-            try Syscall.check("flock \(path)") { flock(fd, exclusive ? LOCK_EX : LOCK_SH) }
-        } catch {
-            close(fd)
-            self.fd = -1
-            throw error
-        }
-    }
-
-    func unlock() {
-        if fd >= 0 { close(fd) }
-        fd = -1
-    }
-
-    deinit { unlock() }
-
-    /// Runs `body` holding the lock.
-    static func with<T>(_ path: String, exclusive: Bool, _ body: () throws -> T) throws -> T {
-        let lock = try FileLock(path, exclusive: exclusive)
-        defer { lock.unlock() }
-        return try body()
-    }
-}
 
 enum FileSupport {
     /// Writes all of `bytes` to `fd` (write(2), retrying short writes and EINTR).
@@ -46,6 +12,13 @@ enum FileSupport {
             }
             offset += n
         }
+    }
+
+    /// syncfs(2) of the file system holding `path`: everything written there is durable.
+    static func syncFileSystem(of path: String) throws {
+        let fd = try Syscall.check("open \(path)") { open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC) }
+        defer { close(fd) }
+        try Syscall.check("syncfs \(path)") { repro_syncfs(fd) }
     }
 
     /// fsync(2) of a directory, so a rename into it is durable.

@@ -94,9 +94,25 @@ public final class Store: Sendable {
     /// file behind on error.
     func writeBlob(scratch: TreeHasher.Scratch, syncDirectory: Bool, expected: Digest? = nil,
                    _ source: (UnsafeMutableRawBufferPointer) throws -> Int) throws -> Digest {
+        let (digest, tmp) = try writeTemporary(scratch: scratch, sync: true, expected: expected, source)
+        do {
+            try commit(tmp, as: digest, syncDirectory: syncDirectory)
+        } catch {
+            unlink(tmp)
+            throw error
+        }
+        return digest
+    }
+
+    /// The first half of a blob write: a temporary file in `tmp/` (O_EXCL) with the
+    /// bytes of `source`, hashed while written, fsynced when `sync`; checked against
+    /// `expected`. Nothing is left behind on error.
+    /// - Returns: the digest and the temporary file, for `commit`.
+    func writeTemporary(scratch: TreeHasher.Scratch, sync: Bool, expected: Digest? = nil,
+                        _ source: (UnsafeMutableRawBufferPointer) throws -> Int) throws -> (Digest, String) {
         let tmp = "\(tmpDir)/blob.\(getpid()).\(UInt64.random(in: 0...UInt64.max))"
         let fd = try Syscall.check("open \(tmp)") { open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o444) }
-        var isOpen = true
+        defer { close(fd) }
         do {
             let buffer = scratch.buffer, h = scratch.sha
             h.reset()
@@ -111,23 +127,26 @@ public final class Store: Sendable {
             if let expected, expected.hex != digest.hex || (expected.size >= 0 && expected.size != digest.size) {
                 throw ReproError(.verificationFailed, "\(expected): content hashes to \(digest) (\(digest.size) bytes); not stored")
             }
-            try Syscall.check("fsync \(tmp)") { fsync(fd) }
-            close(fd)
-            isOpen = false
-            let shard = "\(casDir)/\(digest.hex.prefix(2))"
-            let final = "\(shard)/\(digest.hex)"
-            try FileSupport.makeDirectory(shard)
-            if FileSupport.size(final) == digest.size {
-                unlink(tmp)  // already there: writes are idempotent
-            } else {
-                try Syscall.check("rename \(tmp) -> \(final)") { rename(tmp, final) }
-                if syncDirectory { try FileSupport.syncDirectory(shard) }
-            }
-            return digest
+            if sync { try Syscall.check("fsync \(tmp)") { fsync(fd) } }
+            return (digest, tmp)
         } catch {
-            if isOpen { close(fd) }
             unlink(tmp)
             throw error
+        }
+    }
+
+    /// The second half: renames a durable temporary file to its blob name (or drops it
+    /// when the blob is there already: writes are idempotent); fsyncs the shard
+    /// directory when asked.
+    func commit(_ tmp: String, as digest: Digest, syncDirectory: Bool) throws {
+        let shard = "\(casDir)/\(digest.hex.prefix(2))"
+        let final = "\(shard)/\(digest.hex)"
+        try FileSupport.makeDirectory(shard)
+        if FileSupport.size(final) == digest.size {
+            unlink(tmp)
+        } else {
+            try Syscall.check("rename \(tmp) -> \(final)") { rename(tmp, final) }
+            if syncDirectory { try FileSupport.syncDirectory(shard) }
         }
     }
 

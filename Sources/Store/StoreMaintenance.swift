@@ -147,7 +147,7 @@ extension Store {
             let parts = name.split(whereSeparator: { $0 == "-" || $0 == "." })
             guard parts.count >= 2, let pid = Int32(parts[1]), pid > 0 else { continue }
             if kill(pid, 0) == 0 || errno == EPERM { continue } // still running
-            try? FileManager.default.removeItem(atPath: tmpDir + "/" + name)
+            try? RemoveTree.remove(tmpDir + "/" + name)
         }
     }
 }

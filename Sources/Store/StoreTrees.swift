@@ -1,5 +1,6 @@
 import Core
 import Foundation
+import Synchronization
 
 /// A recorded tree: its digest (= the manifest blob's digest) and totals.
 public struct TreeRecord: Hashable, Sendable, Codable {
@@ -17,8 +18,27 @@ extension Store {
     @discardableResult
     public func putTree(_ dir: String) throws -> (treeDigest: Digest, manifest: Manifest) {
         try FileLock.with(gcLockPath, exclusive: false) {
-            let manifest = try TreeHasher.manifest(of: dir, workers: nil) { path, scratch in
-                try self.writeBlob(fromFile: path, scratch: scratch, syncDirectory: false)
+            // Every file is copied to a temporary file, then one syncfs(2) makes them all
+            // durable before any takes its blob name: the same guarantee as an fsync
+            // each, without a journal commit per file (20,000 output files: 20,264
+            // fsyncs, most of a 10 s build).
+            let pending = Mutex<[(tmp: String, digest: Digest)]>([])
+            let manifest: Manifest
+            do {
+                manifest = try TreeHasher.manifest(of: dir, workers: nil) { file, scratch in
+                    let fd = try scratch.openRegular(file)
+                    defer { close(fd) }
+                    let (digest, tmp) = try self.writeTemporary(scratch: scratch, sync: false) { b in
+                        try Syscall.check("read \(file.path)") { read(fd, b.baseAddress, b.count) }
+                    }
+                    pending.withLock { $0.append((tmp, digest)) }
+                    return digest
+                }
+                try FileSupport.syncFileSystem(of: tmpDir)
+                for p in pending.withLock({ $0 }) { try commit(p.tmp, as: p.digest, syncDirectory: false) }
+            } catch {
+                for p in pending.withLock({ $0 }) { unlink(p.tmp) }
+                throw error
             }
             var offset = 0
             let data = manifest.data

@@ -88,7 +88,7 @@ public struct Rebuilder {
             // A variant's own temporary parent (on another filesystem) goes with it.
             if let fs = host.otherFilesystem, let parent = v.tmpParent, parent.hasPrefix(fs + "/"),
                let first = parent.dropFirst(fs.count + 1).split(separator: "/").first {
-                try? FileManager.default.removeItem(atPath: fs + "/" + first)
+                try? RemoveTree.remove(fs + "/" + first)
             }
         }
         builds += 1
