@@ -10,7 +10,7 @@ import Foundation
 ///     gc.lock               flock(2)ed shared by writers, exclusively by gc
 ///
 /// Blobs are written atomically (temporary file in `tmp/`, fsync, rename, fsync of the
-/// directory) and are idempotent: two processes writing the same blob both succeed. Reads
+/// directory; a tree's files with one syncfs for all) and are idempotent: two processes writing the same blob both succeed. Reads
 /// check size and hash. Safe to use from several threads and several processes.
 public final class Store: Sendable {
     public let root: String
