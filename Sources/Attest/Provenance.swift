@@ -167,3 +167,76 @@ public struct ProvenanceStatement: Codable, Sendable, Equatable {
         keys.map { $0.intValue.map { "[\($0)]" } ?? "." + $0.stringValue }.joined().drop { $0 == "." }.description
     }
 }
+
+extension JSONValue {
+    /// The bytes `CanonicalJSON.encode(self, pretty:)` gives, written directly: keys in
+    /// UTF-8 order, `/` unescaped, Foundation's pretty layout. JSONEncoder was about 8%
+    /// of repro's CPU on a build of 20,000 files, writing its two SBOMs.
+    public func canonicalJSON(pretty: Bool = false) throws -> Data {
+        var out: [UInt8] = []
+        out.reserveCapacity(1 << 16)
+        try write(to: &out, pretty: pretty, indent: 0)
+        return Data(out)
+    }
+
+    private func write(to out: inout [UInt8], pretty: Bool, indent: Int) throws {
+        func newline(_ depth: Int) {
+            out.append(0x0a)
+            out.append(contentsOf: repeatElement(0x20, count: depth))
+        }
+        switch self {
+        case .null: out.append(contentsOf: "null".utf8)
+        case let .bool(b): out.append(contentsOf: (b ? "true" : "false").utf8)
+        case let .int(i): out.append(contentsOf: String(i).utf8)
+        case let .number(d): out.append(contentsOf: try CanonicalJSON.encode(d)) // Foundation's spelling of doubles
+        case let .string(s): JSONValue.writeString(s, to: &out)
+        case let .array(items):
+            out.append(UInt8(ascii: "["))
+            if items.isEmpty && pretty { newline(0) }
+            for (i, v) in items.enumerated() {
+                if i > 0 { out.append(UInt8(ascii: ",")) }
+                if pretty { newline(indent + 2) }
+                try v.write(to: &out, pretty: pretty, indent: indent + 2)
+            }
+            if pretty { newline(indent) }
+            out.append(UInt8(ascii: "]"))
+        case let .object(members):
+            out.append(UInt8(ascii: "{"))
+            if members.isEmpty && pretty { newline(0) }
+            for (i, key) in members.keys.sorted(by: { $0.utf8.lexicographicallyPrecedes($1.utf8) }).enumerated() {
+                if i > 0 { out.append(UInt8(ascii: ",")) }
+                if pretty { newline(indent + 2) }
+                JSONValue.writeString(key, to: &out)
+                out.append(contentsOf: (pretty ? " : " : ":").utf8)
+                try members[key]!.write(to: &out, pretty: pretty, indent: indent + 2)
+            }
+            if pretty { newline(indent) }
+            out.append(UInt8(ascii: "}"))
+        }
+    }
+
+    private static let hex = Array("0123456789abcdef".utf8)
+
+    /// A JSON string as Foundation writes it: `"` and `\` escaped, control characters as
+    /// `\n`, `\r`, `\t`, `\b`, `\f` or `\u00xx`, everything else as UTF-8.
+    private static func writeString(_ s: String, to out: inout [UInt8]) {
+        out.append(UInt8(ascii: "\""))
+        for b in s.utf8 {
+            switch b {
+            case UInt8(ascii: "\""): out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\"")])
+            case UInt8(ascii: "\\"): out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\\")])
+            case 0x0a: out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "n")])
+            case 0x0d: out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "r")])
+            case 0x09: out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "t")])
+            case 0x08: out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "b")])
+            case 0x0c: out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "f")])
+            case 0..<0x20:
+                out.append(contentsOf: "\\u00".utf8)
+                out.append(hex[Int(b >> 4)])
+                out.append(hex[Int(b & 0xf)])
+            default: out.append(b)
+            }
+        }
+        out.append(UInt8(ascii: "\""))
+    }
+}

@@ -17,8 +17,8 @@ public enum SBOMFormat: String, Sendable, CaseIterable, Codable {
 public enum SBOM {
     public static func document(_ f: BuildFacts, format: SBOMFormat) throws -> Data {
         var data = switch format {
-        case .spdx: try CanonicalJSON.encode(spdx(f), pretty: true)
-        case .cyclonedx: try CanonicalJSON.encode(cycloneDX(f), pretty: true)
+        case .spdx: try spdx(f).canonicalJSON(pretty: true)
+        case .cyclonedx: try cycloneDX(f).canonicalJSON(pretty: true)
         }
         data.append(0x0a)
         return data

@@ -128,6 +128,26 @@ import Testing
         #expect(verdict(#"{"_type":"https://in-toto.io/Statement/v1","subject":[],"predicateType":"x"}"#).contains("no predicate"))
     }
 
+    /// The direct JSON writer gives the bytes Foundation's encoder gives (the SBOMs used
+    /// to be written by it): every control character, empty containers, non-ASCII keys,
+    /// doubles, nesting; pretty and compact; and whole SBOMs.
+    @Test func directJSONWriterMatchesFoundation() throws {
+        let controls = String(decoding: (0..<0x20).map { UInt8($0) } + Array("\"\\/é\u{2028}\u{7f}".utf8), as: UTF8.self)
+        let value: JSONValue = .object([
+            "s": .string(controls), "é": .int(-3), "B": .array([]), "a": .object([:]), "a_": .null,
+            "n": .array([.number(1.5), .number(-0.0), .number(1e20), .number(2), .bool(true), .bool(false)]),
+            "deep": .array([.object(["x": .array([.object([:]), .string("")])]), .array([.array([])])]),
+        ])
+        for pretty in [false, true] {
+            #expect(try value.canonicalJSON(pretty: pretty) == CanonicalJSON.encode(value, pretty: pretty), "pretty: \(pretty)")
+        }
+        for format in SBOMFormat.allCases {
+            let doc = try SBOM.document(Self.facts(), format: format)
+            let decoded = try JSONDecoder().decode(JSONValue.self, from: doc)
+            #expect(doc == (try CanonicalJSON.encode(decoded, pretty: true)) + Data([0x0a]), "\(format)")
+        }
+    }
+
     @Test(arguments: SBOMFormat.allCases)
     func sbomIsAFunctionOfTheBuildAlone(_ format: SBOMFormat) throws {
         // Another host, another time, another invocation: the same bytes.
