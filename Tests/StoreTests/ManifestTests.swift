@@ -175,4 +175,21 @@ import Testing
         #expect(m.entries.map(\.path) == ["a", "b"] && !m.textWasWritten)
         #expect(m.text == "d 0755 - - a\nf 0644 1 \(Digest.of("b").hex) b\n")
     }
+
+    /// A file that fails while it is hashed stops every thread with that error, whoever
+    /// else is still walking or hashing.
+    @Test func aFailureWhileHashingStopsTheAssembly() throws {
+        let tmp = try StoreTestSupport.tempDir("fail")
+        defer { StoreTestSupport.remove(tmp) }
+        for i in 0..<500 { try StoreTestSupport.write("\(tmp)/d\(i % 5)/f\(i)", "\(i)") }
+        for workers in [1, 3] {
+            let e = #expect(throws: ReproError.self) {
+                try TreeHasher.manifest(of: tmp, workers: workers) { file, scratch in
+                    if file.name == "f250" { throw ReproError(.system, "cannot read \(file.path)") }
+                    return try TreeHasher.hashFile(file, scratch)
+                }
+            }
+            #expect(e?.message.hasSuffix("d0/f250") == true, "\(String(describing: e))")
+        }
+    }
 }
