@@ -4,7 +4,6 @@ import Foundation
 import Recipe
 import Sandbox
 import Store
-import Synchronization
 
 /// How a build is attested: who signs, which SBOM, which builder id, and what the user
 /// asked for (recorded as the statement's external parameters).
@@ -109,19 +108,8 @@ public enum BuildAttestation {
     /// The SHA-1 of each blob, by SHA-256 hex, hashed in parallel.
     static func sha1s(of blobs: [Digest], store: Store) throws -> [String: String] {
         let hexes = Array(Set(blobs.map(\.hex)))
-        let results = Mutex<(sums: [String: String], error: (any Error)?)>(([:], nil))
-        DispatchQueue.concurrentPerform(iterations: hexes.count) { i in
-            do {
-                let sum = try SHA1.file(store.blobPath(hexes[i]))
-                results.withLock { $0.sums[hexes[i]] = sum }
-            } catch {
-                results.withLock { if $0.error == nil { $0.error = error } }
-            }
-        }
-        return try results.withLock { r in
-            if let e = r.error { throw e }
-            return r.sums
-        }
+        let sums = try Parallel.map(hexes, state: {}) { hex, _ in try SHA1.file(store.blobPath(hex)) }
+        return Dictionary(uniqueKeysWithValues: zip(hexes, sums))
     }
 
     /// `hello_2.10-3_amd64.deb` → `amd64`.

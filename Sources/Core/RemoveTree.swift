@@ -58,22 +58,26 @@ public enum RemoveTree {
         for (name, type) in entries {
             try name.withUnsafeBufferPointer { b in
                 let n = b.baseAddress!
-                let display = display + "/" + String(decoding: b.dropLast().map { UInt8(bitPattern: $0) }, as: UTF8.self)
+                // The path for messages, made only when one is needed.
+                func path() -> String { display + "/" + String(decoding: b.dropLast().map { UInt8(bitPattern: $0) }, as: UTF8.self) }
                 var isDir = type == UInt8(DT_DIR)
                 if type == UInt8(DT_UNKNOWN) {
                     var st = stat()
                     isDir = fstatat(fd, n, &st, AT_SYMLINK_NOFOLLOW) == 0 && st.st_mode & S_IFMT == S_IFDIR
                 }
-                if isDir { try removeContents(of: try openDirectory(fd, n, display: display), display: display) }
+                if isDir {
+                    let child = path()
+                    try removeContents(of: try openDirectory(fd, n, display: child), display: child)
+                }
                 let flags = isDir ? AT_REMOVEDIR : 0
                 if unlinkat(fd, n, flags) != 0 {
                     // A directory the build made read-only: open it up once, then retry.
                     guard errno == EACCES, !madeWritable else {
-                        throw ReproError(.system, "unlink \(display): \(Syscall.errorString(errno))")
+                        throw ReproError(.system, "unlink \(path()): \(Syscall.errorString(errno))")
                     }
                     madeWritable = true
                     fchmod(fd, 0o700)
-                    try Syscall.check("unlink \(display)") { unlinkat(fd, n, flags) }
+                    try Syscall.check("unlink \(path())") { unlinkat(fd, n, flags) }
                 }
             }
         }

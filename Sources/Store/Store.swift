@@ -82,9 +82,17 @@ public final class Store: Sendable {
     }
 
     func writeBlob(fromFile file: TreeHasher.FileRef, scratch: TreeHasher.Scratch, syncDirectory: Bool) throws -> Digest {
+        let (digest, tmp) = try writeTemporary(fromFile: file, scratch: scratch, sync: true)
+        try commitOrRemove(tmp, as: digest, syncDirectory: syncDirectory)
+        return digest
+    }
+
+    /// `writeTemporary` with the content of a regular file (opened without following a
+    /// link).
+    func writeTemporary(fromFile file: TreeHasher.FileRef, scratch: TreeHasher.Scratch, sync: Bool) throws -> (Digest, String) {
         let fd = try scratch.openRegular(file)
         defer { close(fd) }
-        return try writeBlob(scratch: scratch, syncDirectory: syncDirectory) { b in
+        return try writeTemporary(scratch: scratch, sync: sync) { b in
             try Syscall.check("read \(file.path)") { read(fd, b.baseAddress, b.count) }
         }
     }
@@ -95,12 +103,7 @@ public final class Store: Sendable {
     func writeBlob(scratch: TreeHasher.Scratch, syncDirectory: Bool, expected: Digest? = nil,
                    _ source: (UnsafeMutableRawBufferPointer) throws -> Int) throws -> Digest {
         let (digest, tmp) = try writeTemporary(scratch: scratch, sync: true, expected: expected, source)
-        do {
-            try commit(tmp, as: digest, syncDirectory: syncDirectory)
-        } catch {
-            unlink(tmp)
-            throw error
-        }
+        try commitOrRemove(tmp, as: digest, syncDirectory: syncDirectory)
         return digest
     }
 
@@ -129,6 +132,16 @@ public final class Store: Sendable {
             }
             if sync { try Syscall.check("fsync \(tmp)") { fsync(fd) } }
             return (digest, tmp)
+        } catch {
+            unlink(tmp)
+            throw error
+        }
+    }
+
+    /// `commit`, removing the temporary file when that fails.
+    private func commitOrRemove(_ tmp: String, as digest: Digest, syncDirectory: Bool) throws {
+        do {
+            try commit(tmp, as: digest, syncDirectory: syncDirectory)
         } catch {
             unlink(tmp)
             throw error

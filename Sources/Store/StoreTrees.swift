@@ -26,11 +26,7 @@ extension Store {
             let manifest: Manifest
             do {
                 manifest = try TreeHasher.manifest(of: dir, workers: nil) { file, scratch in
-                    let fd = try scratch.openRegular(file)
-                    defer { close(fd) }
-                    let (digest, tmp) = try self.writeTemporary(scratch: scratch, sync: false) { b in
-                        try Syscall.check("read \(file.path)") { read(fd, b.baseAddress, b.count) }
-                    }
+                    let (digest, tmp) = try self.writeTemporary(fromFile: file, scratch: scratch, sync: false)
                     pending.withLock { $0.append((tmp, digest)) }
                     return digest
                 }

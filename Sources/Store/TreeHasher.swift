@@ -1,6 +1,5 @@
 import Core
 import Foundation
-import Synchronization
 
 /// Walks a directory and hashes every regular file in parallel across cores, giving the
 /// canonical `Manifest` (and so the tree digest) of the tree.
@@ -311,60 +310,11 @@ public enum TreeHasher {
         return scratch.sha.finish()
     }
 
-    /// Runs `body` over `items` on `workers` threads (default: cores), each thread with
-    /// its own read buffer; results in order; the first error wins and stops the rest.
+    /// Runs `handler` over `paths` on `workers` threads (default: cores), each thread
+    /// with its own read buffer; results in order; the first error wins.
     static func parallel<T: Sendable, R>(_ paths: [T], workers: Int?,
                                          _ handler: @Sendable (T, Scratch) throws -> R) throws -> [R] {
-        if paths.isEmpty { return [] }
-        let threads = max(1, min(paths.count, workers ?? ProcessInfo.processInfo.activeProcessorCount))
-        let results = Results<R>(count: paths.count)
-        let next = Atomic<Int>(0)
-        DispatchQueue.concurrentPerform(iterations: threads) { _ in
-            let scratch = Scratch()
-            while !results.failed {
-                let i = next.wrappingAdd(1, ordering: .relaxed).oldValue
-                if i >= paths.count { break }
-                do {
-                    results.set(i, try handler(paths[i], scratch))
-                } catch {
-                    results.fail(error)
-                }
-            }
-        }
-        return try results.values()
-    }
-
-    /// Results slots written by index from several threads (each index once).
-    private final class Results<R>: @unchecked Sendable {
-        private let slots: UnsafeMutableBufferPointer<R?>
-        private let lock = Mutex<(any Error)?>(nil)
-        private let failedFlag = Atomic<Bool>(false)
-
-        init(count: Int) {
-            slots = .allocate(capacity: count)
-            slots.initialize(repeating: nil)
-        }
-
-        deinit {
-            slots.deinitialize()
-            slots.deallocate()
-        }
-
-        var failed: Bool { failedFlag.load(ordering: .relaxed) }
-
-        func set(_ i: Int, _ d: R) {
-            slots[i] = d
-        }
-
-        func fail(_ error: any Error) {
-            lock.withLock { if $0 == nil { $0 = error } }
-            failedFlag.store(true, ordering: .relaxed)
-        }
-
-        func values() throws -> [R] {
-            if let e = lock.withLock({ $0 }) { throw e }
-            return slots.map { $0! }
-        }
+        try Parallel.map(paths, workers: workers, state: { Scratch() }, handler)
     }
 }
 
