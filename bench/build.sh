@@ -12,11 +12,12 @@
 # Targets (issue 3): overhead <= 5%; a cache hit <= 100 ms wall.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 rounds=${1:-3}
 prefix=$(mktemp -d)
 export REPRO_HOME=${REPRO_BENCH_HOME:-/tmp/repro-bench-home}
 trap 'rm -rf "$prefix"' EXIT
-scripts/setup --no-apt --prefix "$prefix" 2>"${TMPDIR:-/tmp}/repro-bench-setup.log" || { cat "${TMPDIR:-/tmp}/repro-bench-setup.log" >&2; echo "$0: scripts/setup failed (log above)" >&2; exit 1; }
+bench_install "$prefix"
 repro=$prefix/bin/repro
 "$repro" build recipes/hello.toml >/dev/null 2>&1   # fetch, assemble the root, warm the cache
 

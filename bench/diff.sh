@@ -12,11 +12,12 @@
 #   bench/diff.sh [ROUNDS]       (default 3; REPRO=path/to/repro to skip the release build)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 rounds=${1:-3}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 if [ -z "${REPRO:-}" ]; then
-  scripts/setup --no-apt --prefix "$work/prefix" 2>"${TMPDIR:-/tmp}/repro-bench-setup.log" || { cat "${TMPDIR:-/tmp}/repro-bench-setup.log" >&2; echo "$0: scripts/setup failed (log above)" >&2; exit 1; }
+  bench_install "$work/prefix"
   REPRO=$work/prefix/bin/repro
 fi
 

@@ -14,6 +14,7 @@
 # Targets (issue 2): repro-sandbox <= 1.0x bwrap; repro run -- true <= 2.5x bwrap.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 rounds=${1:-300}
 command -v bwrap >/dev/null || { echo "bench/launch.sh: needs bwrap (apt-get install bubblewrap)" >&2; exit 2; }
 if [ -n "${REPRO_BENCH_BIN:-}" ]; then
@@ -21,7 +22,7 @@ if [ -n "${REPRO_BENCH_BIN:-}" ]; then
 else
   prefix=$(mktemp -d)
   trap 'rm -rf "$prefix"' EXIT
-  scripts/setup --no-apt --prefix "$prefix" 2>"${TMPDIR:-/tmp}/repro-bench-setup.log" || { cat "${TMPDIR:-/tmp}/repro-bench-setup.log" >&2; echo "$0: scripts/setup failed (log above)" >&2; exit 1; }
+  bench_install "$prefix"
   bindir=$prefix/bin
 fi
 for b in repro repro-sandbox; do

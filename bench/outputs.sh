@@ -9,6 +9,7 @@
 # `REPRO_BENCH_BIN=DIR` measures DIR/repro instead of building with scripts/setup.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 rounds=${1:-3}
 files=${FILES:-20000}
 work=$(mktemp -d)
@@ -16,7 +17,7 @@ trap 'rm -rf "$work"' EXIT
 if [ -n "${REPRO_BENCH_BIN:-}" ]; then
   repro=$REPRO_BENCH_BIN/repro
 else
-  scripts/setup --no-apt --prefix "$work/prefix" 2>"${TMPDIR:-/tmp}/repro-bench-setup.log" || { cat "${TMPDIR:-/tmp}/repro-bench-setup.log" >&2; echo "$0: scripts/setup failed (log above)" >&2; exit 1; }
+  bench_install "$work/prefix"
   repro=$work/prefix/bin/repro
 fi
 export REPRO_HOME=$work/store

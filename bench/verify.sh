@@ -10,11 +10,12 @@
 #   bench/verify.sh [ROUNDS]       (default 1)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 rounds=${1:-1}
 prefix=$(mktemp -d)
 export REPRO_HOME=${REPRO_BENCH_HOME:-/tmp/repro-bench-home}
 trap 'rm -rf "$prefix"' EXIT
-scripts/setup --no-apt --prefix "$prefix" 2>"${TMPDIR:-/tmp}/repro-bench-setup.log" || { cat "${TMPDIR:-/tmp}/repro-bench-setup.log" >&2; echo "$0: scripts/setup failed (log above)" >&2; exit 1; }
+bench_install "$prefix"
 repro=$prefix/bin/repro
 cp -r Tests/VerifyTests/Fixtures/Unrepro "$prefix/unrepro"
 "$repro" lock "$prefix/unrepro/unrepro.toml" >/dev/null
