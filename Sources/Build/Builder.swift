@@ -29,12 +29,28 @@ public struct BuildOutcome: Codable, Sendable {
     public var sbom: String?
     public var provenanceFile: String?
     public var sbomFile: String?
+    /// The limits the sandbox ran under (the recipe's, else repro's defaults); nil on a
+    /// cache hit.
+    public var limits: AppliedLimits?
+
+    public struct AppliedLimits: Codable, Sendable {
+        public var memory: Int64?
+        public var pids: Int?
+        public var cpus: Double?
+        public var cpuTime: Int?
+        public var timeout: Int?
+        public var outputSize: Int64?
+        public var tmpfsSize: Int64?
+        enum CodingKeys: String, CodingKey {
+            case memory, pids, cpus, cpuTime = "cpu_time", timeout, outputSize = "output_size", tmpfsSize = "tmpfs_size"
+        }
+    }
 
     enum CodingKeys: String, CodingKey {
         case recipe, recipeDigest = "recipe_digest", actionDigest = "action_digest", treeDigest = "tree_digest"
         case cached, files, bytes, logDigest = "log_digest", wallSeconds = "wall_seconds", out, toolchain
         case archive, archiveDigest = "archive_digest"
-        case provenance, sbom, provenanceFile = "provenance_file", sbomFile = "sbom_file"
+        case provenance, sbom, provenanceFile = "provenance_file", sbomFile = "sbom_file", limits
     }
 }
 
@@ -98,7 +114,7 @@ public struct Builder: Sendable {
                                 treeDigest: "", cached: false, files: 0, bytes: 0, logDigest: nil, wallSeconds: nil,
                                 out: options.outDir, toolchain: toolchainID,
                                 archive: nil, archiveDigest: nil, provenance: nil, sbom: nil,
-                                provenanceFile: nil, sbomFile: nil)
+                                provenanceFile: nil, sbomFile: nil, limits: nil)
 
         if !options.noCache, let hit = try store.lookupAction(action) {
             let manifest = try store.manifest(tree: hit.tree)
@@ -154,6 +170,9 @@ public struct Builder: Sendable {
                            allowDegrade: options.allowDegrade)
         options.variant?.apply(to: &spec)
         say(options, "build: sandbox with \(toolchainID == "host" ? "the host toolchain" : "toolchain \(toolchainID.prefix(19))…")")
+        let el = Self.effectiveLimits(recipe.limits)
+        let applied = BuildOutcome.AppliedLimits(memory: el.memory, pids: el.pids, cpus: el.cpus, cpuTime: el.cpuTime,
+                                                 timeout: el.timeout, outputSize: el.outputSize, tmpfsSize: spec.tmpfsSize)
         let started = Date()
         let run = try runner.run(spec, output: .capture) { _, chunk in
             if options.showLog { FileHandle.standardError.write(Data(chunk)) }
@@ -176,6 +195,7 @@ public struct Builder: Sendable {
             // A varied build (repro verify) records nothing: its tree is only compared.
             if let outDir = options.outDir { try store.restoreTree(tree, to: outDir) }
             var o = base
+            o.limits = applied
             o.treeDigest = tree.description
             o.files = manifest.files; o.bytes = manifest.bytes; o.logDigest = logDigest.description
             o.wallSeconds = Date().timeIntervalSince(started)
@@ -209,6 +229,7 @@ public struct Builder: Sendable {
                                                     action: action, tree: tree)
         if let outDir = options.outDir { try store.restoreTree(tree, to: outDir) }
         var o = base
+        o.limits = applied
         o.provenance = attestation.record.envelope.description
         o.sbom = attestation.record.sbom.description
         if let outDir = options.outDir {
@@ -253,11 +274,22 @@ public struct Builder: Sendable {
         var spec = SandboxSpec(command: ["/bin/sh", "-c", script], mounts: mounts, environment: env)
         spec.uid = uid; spec.gid = uid
         spec.workingDirectory = "/build"
-        let l = recipe.limits
+        let l = Self.effectiveLimits(recipe.limits)
         spec.limits = .init(memory: l.memory, pids: l.pids, cpus: l.cpus, cpuSeconds: l.cpuTime)
         spec.timeout = l.timeout.map(Double.init)
+        spec.tmpfsSize = SandboxDefaults.tmpfsSize
         spec.allowDegrade = allowDegrade
         return spec
+    }
+
+    /// The recipe's limits with repro's defaults (SandboxDefaults) for memory, pids and
+    /// the timeout where the recipe leaves them out. Not part of any digest.
+    public static func effectiveLimits(_ l: Recipe.Limits) -> Recipe.Limits {
+        var e = l
+        e.memory = l.memory ?? SandboxDefaults.memory
+        e.pids = l.pids ?? SandboxDefaults.pids
+        e.timeout = l.timeout ?? SandboxDefaults.timeout
+        return e
     }
 
     /// A root directory's top-level entries as read-only binds and symlinks; /etc entry

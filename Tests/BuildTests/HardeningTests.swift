@@ -1,0 +1,84 @@
+import Foundation
+import TestKit
+import Testing
+
+/// Issue 13's reliability findings around a build, each with the reproducer that
+/// failed before its fix.
+@Suite(.serialized) struct HardeningTests {
+    let dir: String
+    let env: [String: String]
+    var store: String { dir + "/store" }
+
+    init() throws {
+        dir = NSTemporaryDirectory() + "repro-hardening-\(getpid())-\(UUID().uuidString.prefix(6))"
+        try FileManager.default.createDirectory(atPath: dir + "/r", withIntermediateDirectories: true)
+        env = ["HOME": dir, "XDG_CONFIG_HOME": dir + "/config", "PATH": "/usr/local/bin:/usr/bin:/bin"]
+    }
+
+    func repro(_ args: [String]) throws -> TestKit.Output {
+        try TestKit.run([TestKit.repro] + args, environment: env)
+    }
+
+    func recipe(_ name: String, _ script: String, extra: String = "", tail: String = "") throws -> String {
+        let path = dir + "/r/\(name).toml"
+        try """
+        name = "\(name)"
+        [toolchain]
+        host = true
+        \(extra)
+        [build]
+        script = '''
+        \(script)
+        '''
+        \(tail)
+        """.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    func json(_ o: TestKit.Output) -> [String: Any] {
+        (try? JSONSerialization.jsonObject(with: o.stdout)) as? [String: Any] ?? [:]
+    }
+
+    // 1. A recipe without [limits] gets repro's defaults: a thread bomb stops at the
+    //    default pids limit (it ran to 6000 before), and --json names the limits.
+    @Test func recipeWithoutLimitsGetsDefaults() throws {
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let r = try recipe("bomb", """
+        python3 - > $REPRO_OUT/threads <<'PY'
+        import threading
+        ev = threading.Event(); n = 0
+        threading.stack_size(64 * 1024)
+        try:
+            for i in range(6000):
+                threading.Thread(target=ev.wait, daemon=True).start(); n += 1
+        except RuntimeError:
+            pass
+        print(n)
+        ev.set()
+        PY
+        """)
+        #expect(try repro(["lock", r, "--store", store]).status == 0)
+        let b = try repro(["build", r, "--store", store, "--json", "--out", dir + "/out"])
+        #expect(b.status == 0, "\(b.stderr)")
+        let threads = Int((try? String(contentsOfFile: dir + "/out/threads", encoding: .utf8))?
+            .trimmingCharacters(in: .whitespacesAndNewlines) ?? "") ?? -1
+        #expect(threads > 0 && threads < 4096, "threads started: \(threads)")
+        let limits = json(b)["limits"] as? [String: Any] ?? [:]
+        #expect(limits["pids"] as? Int == 4096, "\(b.out)")
+        #expect(limits["timeout"] as? Int == 6 * 3600)
+        #expect((limits["memory"] as? Int ?? 0) > 0)
+        #expect((limits["tmpfs_size"] as? Int ?? 0) > 0)
+    }
+
+    // 1. `repro run` bounds its tmpfs mounts (the kernel gave each half of RAM).
+    @Test func runBoundsItsTmpfs() throws {
+        let r = try repro(["run", "--tmpfs-size", "4m", "--", "/bin/sh", "-c",
+                           "df -k /tmp /dev/shm /build | tail -n 3 | awk '{print $2}'"])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.out.split(separator: "\n") == ["4096", "4096", "4096"], "\(r.out)")
+        let d = try repro(["run", "--", "/bin/sh", "-c", "df -k /tmp | tail -n 1 | awk '{print $2}'"])
+        let kb = Int(d.out.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
+        let hostKB = Int(sysconf(Int32(_SC_PHYS_PAGES))) * Int(sysconf(Int32(_SC_PAGESIZE))) / 1024
+        #expect(kb > 0 && kb <= hostKB / 8 + 4, "default /tmp is \(kb) KiB of \(hostKB)")
+    }
+}
