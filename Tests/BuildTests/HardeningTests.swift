@@ -81,4 +81,38 @@ import Testing
         let hostKB = Int(sysconf(Int32(_SC_PHYS_PAGES))) * Int(sysconf(Int32(_SC_PAGESIZE))) / 1024
         #expect(kb > 0 && kb <= hostKB / 8 + 4, "default /tmp is \(kb) KiB of \(hostKB)")
     }
+
+    // 2. A `path` input may not leave the recipe's directory through a link: a file
+    //    link, a directory link, a link inside an input directory (lock and build
+    //    exited 0 and hashed /etc/shadow before).
+    @Test func symlinkedPathInputsAreRefused() throws {
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let outside = dir + "/outside"
+        try FileManager.default.createDirectory(atPath: outside, withIntermediateDirectories: true)
+        try "secret\n".write(toFile: outside + "/secret.txt", atomically: true, encoding: .utf8)
+        let fm = FileManager.default
+        try fm.createSymbolicLink(atPath: dir + "/r/filelink.txt", withDestinationPath: outside + "/secret.txt")
+        try fm.createSymbolicLink(atPath: dir + "/r/dirlink", withDestinationPath: "../outside")
+        try fm.createDirectory(atPath: dir + "/r/tree", withIntermediateDirectories: true)
+        try "ok\n".write(toFile: dir + "/r/tree/ok.txt", atomically: true, encoding: .utf8)
+        try fm.createSymbolicLink(atPath: dir + "/r/tree/inner", withDestinationPath: "ok.txt")
+        try fm.createSymbolicLink(atPath: dir + "/r/tree/shadow", withDestinationPath: "/etc/shadow")
+        for (name, path, link) in [("file", "filelink.txt", "filelink.txt"), ("dir", "dirlink", "dirlink"),
+                                   ("inner", "tree", "tree/shadow")] {
+            let r = try recipe(name, "cp -r src/x $REPRO_OUT/", extra: "[inputs.x]\npath = \"\(path)\"")
+            let lock = try repro(["lock", r, "--store", store])
+            #expect(lock.status == 2, "\(name): \(lock.stderr)")
+            #expect(lock.stderr.contains(link) && lock.stderr.contains("outside the recipe's directory"), "\(lock.stderr)")
+            #expect(!fm.fileExists(atPath: dir + "/r/\(name).lock"))
+        }
+        // The same input without the escaping link locks and builds; its inner link stays.
+        try fm.removeItem(atPath: dir + "/r/tree/shadow")
+        let ok = try recipe("inner", "cp -r src/x $REPRO_OUT/", extra: "[inputs.x]\npath = \"tree\"")
+        #expect(try repro(["lock", ok, "--store", store]).status == 0)
+        // A link added after locking stops the build too.
+        try fm.createSymbolicLink(atPath: dir + "/r/tree/shadow", withDestinationPath: "/etc/shadow")
+        let b = try repro(["build", ok, "--store", store])
+        #expect(b.status == 2, "\(b.stderr)")
+        #expect(b.stderr.contains("tree/shadow"), "\(b.stderr)")
+    }
 }
