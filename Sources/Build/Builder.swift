@@ -174,15 +174,20 @@ public struct Builder: Sendable {
         let applied = BuildOutcome.AppliedLimits(memory: el.memory, pids: el.pids, cpus: el.cpus, cpuTime: el.cpuTime,
                                                  timeout: el.timeout, outputSize: el.outputSize, tmpfsSize: spec.tmpfsSize)
         let started = Date()
-        let run = try runner.run(spec, output: .capture) { _, chunk in
+        // The log goes to a file as it arrives, capped (BuildLog); nothing of it is kept
+        // in memory, whatever the build prints.
+        let buildLog = try BuildLog(dir: tmp, cap: recipe.limits.logSize ?? Self.defaultLogSize)
+        var logError: Error?
+        let run = try runner.run(spec, output: .stream) { _, chunk in
             if options.showLog { FileHandle.standardError.write(Data(chunk)) }
+            if logError == nil { do { try buildLog.append(chunk) } catch { logError = error } }
         }
-        let log = Data(run.stdout + run.stderr)
-        let logDigest = try store.put(data: log)
+        if let logError { throw logError }
+        try buildLog.finish()
+        let logDigest = try store.put(file: buildLog.path)
         guard run.result.succeeded else {
-            if !options.showLog, !log.isEmpty {
-                let text = String(decoding: log, as: UTF8.self)
-                let tail = text.split(separator: "\n", omittingEmptySubsequences: false).suffix(30).joined(separator: "\n")
+            if !options.showLog, buildLog.total > 0 {
+                let tail = buildLog.tail(lines: 30)
                 FileHandle.standardError.write(Data((tail.hasSuffix("\n") ? tail : tail + "\n").utf8))
             }
             throw ReproError(.failed, "build of \(recipe.file) failed: \(run.result.summary); full log: \(logDigest) in the store")
@@ -281,6 +286,9 @@ public struct Builder: Sendable {
         spec.allowDegrade = allowDegrade
         return spec
     }
+
+    /// Bytes of build log kept when the recipe sets no `[limits] log-size`: 64 MiB.
+    public static let defaultLogSize: Int64 = 64 << 20
 
     /// The recipe's limits with repro's defaults (SandboxDefaults) for memory, pids and
     /// the timeout where the recipe leaves them out. Not part of any digest.

@@ -115,4 +115,33 @@ import Testing
         #expect(b.status == 2, "\(b.stderr)")
         #expect(b.stderr.contains("tree/shadow"), "\(b.stderr)")
     }
+
+    // 3. The build log streams to the store, capped with head and tail kept: repro's
+    //    RSS stays flat whatever the build prints (200 MB printed made it grow past
+    //    600 MB and stored all of it).
+    @Test func buildLogIsStreamedAndCapped() throws {
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let r = try recipe("loud", "echo first-line; yes 0123456789abcdef | head -c 200000000; echo; echo last-line; exit 3",
+                           tail: "[limits]\nmemory = \"256M\"\nlog-size = \"1M\"")
+        #expect(try repro(["lock", r, "--store", store]).status == 0)
+        let rss = dir + "/rss"
+        let b = try TestKit.run(["/usr/bin/time", "-f", "%M", "-o", rss, TestKit.repro, "build", r, "--store", store],
+                                environment: env)
+        #expect(b.status == 1, "\(b.stderr.suffix(500))")
+        let kb = Int((try String(contentsOfFile: rss, encoding: .utf8)).split(separator: "\n").last ?? "") ?? 0
+        #expect(kb > 0 && kb < 120_000, "repro's peak RSS: \(kb) KiB")
+        // The failure shows the log's tail and names the stored log.
+        #expect(b.stderr.contains("last-line"), "\(b.stderr.suffix(500))")
+        guard let digest = b.stderr.firstMatch(of: /full log: (sha256:[0-9a-f]{64})/)?.1 else {
+            Issue.record("no log digest in: \(b.stderr.suffix(500))"); return
+        }
+        let path = try repro(["store", "path", String(digest), "--store", store]).out
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        let size = (try FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
+        #expect(size > 1 << 20 && size < (1 << 20) + 400, "stored log: \(size) bytes")
+        let log = try Data(contentsOf: URL(fileURLWithPath: path))
+        #expect(log.prefix(11) == Data("first-line\n".utf8))
+        #expect(String(decoding: log.suffix(10), as: UTF8.self) == "last-line\n")
+        #expect(String(decoding: log, as: UTF8.self).contains("bytes of the log left out here"))
+    }
 }
