@@ -148,8 +148,19 @@ public struct Builder: Sendable {
 
         // Inputs.
         let work = tmp + "/build", out = tmp + "/out"
-        try FileManager.default.createDirectory(atPath: work + "/src", withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
         try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+        // output-size and build-size hold while the build runs: a tmpfs of that size
+        // over /out and /build (SizedDirectory). Unmounted before tmp is removed.
+        var sizedOut: SizedDirectory?, sizedWork: SizedDirectory?
+        defer { sizedOut?.unmount(); sizedWork?.unmount() }
+        if let limit = recipe.limits.outputSize {
+            sizedOut = try SizedDirectory.mount(out, bytes: limit, limit: "output-size", allowDegrade: options.allowDegrade) { FileHandle.standardError.write(Data("repro: \($0)\n".utf8)) }
+        }
+        if let limit = recipe.limits.buildSize {
+            sizedWork = try SizedDirectory.mount(work, bytes: limit, limit: "build-size", allowDegrade: options.allowDegrade) { FileHandle.standardError.write(Data("repro: \($0)\n".utf8)) }
+        }
+        try FileManager.default.createDirectory(atPath: work + "/src", withIntermediateDirectories: true)
         var patches: [(String, [String])] = []
         for input in recipe.inputs {
             guard let pin = lock.inputs[input.name] else {
@@ -186,16 +197,26 @@ public struct Builder: Sendable {
         try buildLog.finish()
         let logDigest = try store.put(file: buildLog.path)
         guard run.result.succeeded else {
+            if let d = sizedOut, d.isFull {
+                throw ReproError(.failed, "build of \(recipe.file) failed: it filled /out, whose output-size limit is \(d.bytes) bytes; raise [limits] output-size or write less; full log: \(logDigest) in the store")
+            }
+            if let d = sizedWork, d.isFull {
+                throw ReproError(.failed, "build of \(recipe.file) failed: it filled /build, whose build-size limit is \(d.bytes) bytes; raise [limits] build-size; full log: \(logDigest) in the store")
+            }
             if !options.showLog, buildLog.total > 0 {
                 let tail = buildLog.tail(lines: 30)
                 FileHandle.standardError.write(Data((tail.hasSuffix("\n") ? tail : tail + "\n").utf8))
             }
             throw ReproError(.failed, "build of \(recipe.file) failed: \(run.result.summary); full log: \(logDigest) in the store")
         }
-        let (tree, manifest) = try store.putTree(out)
-        if let limit = recipe.limits.outputSize, manifest.bytes > limit {
-            throw ReproError(.failed, "outputs are \(manifest.bytes) bytes, over the recipe's output-size limit of \(limit)")
+        // A tree over the limit is rejected before anything of it is stored.
+        if let limit = recipe.limits.outputSize {
+            let bytes = SizedDirectory.bytes(under: out, limit: limit)
+            if bytes > limit {
+                throw ReproError(.failed, "outputs are over the recipe's output-size limit of \(limit) bytes (\(bytes) counted so far); nothing was stored")
+            }
         }
+        let (tree, manifest) = try store.putTree(out)
         if options.variant != nil {
             // A varied build (repro verify) records nothing: its tree is only compared.
             if let outDir = options.outDir { try store.restoreTree(tree, to: outDir) }

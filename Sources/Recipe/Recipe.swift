@@ -105,6 +105,8 @@ public struct Recipe: Sendable, Equatable {
         public var outputSize: Int64?
         /// Bytes of build log kept in the store (head and tail; the middle is left out).
         public var logSize: Int64?
+        /// Total size of /build (the unpacked inputs and everything the build writes there).
+        public var buildSize: Int64?
 
         public init(memory: Int64? = nil, pids: Int? = nil, cpus: Double? = nil, cpuTime: Int? = nil,
                     timeout: Int? = nil, outputSize: Int64? = nil, logSize: Int64? = nil) {

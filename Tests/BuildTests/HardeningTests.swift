@@ -144,4 +144,45 @@ import Testing
         #expect(String(decoding: log.suffix(10), as: UTF8.self) == "last-line\n")
         #expect(String(decoding: log, as: UTF8.self).contains("bytes of the log left out here"))
     }
+
+    /// Bytes of the regular files under `path`.
+    func diskBytes(_ path: String) -> Int {
+        var total = 0
+        let walker = FileManager.default.enumerator(atPath: path)
+        while let rel = walker?.nextObject() as? String {
+            let a = try? FileManager.default.attributesOfItem(atPath: path + "/" + rel)
+            if a?[.type] as? FileAttributeType == .typeRegular { total += a?[.size] as? Int ?? 0 }
+        }
+        return total
+    }
+
+    // 4. output-size and build-size hold while the build runs (300 MB landed on the
+    //    host's disk and in the store under a 10M limit), and nothing rejected is stored.
+    @Test(.enabled(if: getuid() == 0, "the bounded tmpfs is mounted on the host, which needs root"))
+    func sizeLimitsHoldDuringTheBuild() throws {
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let out = try recipe("bigout", "head -c 300000000 /dev/zero > $REPRO_OUT/big; echo unreachable > $REPRO_OUT/after",
+                             tail: "[limits]\noutput-size = \"10M\"")
+        #expect(try repro(["lock", out, "--store", store]).status == 0)
+        let b = try repro(["build", out, "--store", store, "--out", dir + "/dist"])
+        #expect(b.status == 1, "\(b.stderr)")
+        #expect(b.stderr.contains("filled /out") && b.stderr.contains("output-size limit is 10485760"), "\(b.stderr)")
+        #expect(diskBytes(store) < 20_000_000, "store holds \(diskBytes(store)) bytes")
+        #expect(!FileManager.default.fileExists(atPath: dir + "/dist"))
+        let work = try recipe("bigwork", "head -c 300000000 /dev/zero > /build/big; echo ok > $REPRO_OUT/ok",
+                              tail: "[limits]\nbuild-size = \"10M\"")
+        #expect(try repro(["lock", work, "--store", store]).status == 0)
+        let w = try repro(["build", work, "--store", store])
+        #expect(w.status == 1, "\(w.stderr)")
+        #expect(w.stderr.contains("filled /build"), "\(w.stderr)")
+        #expect(diskBytes(store) < 20_000_000, "store holds \(diskBytes(store)) bytes")
+        // Nothing stays mounted, and what fits builds.
+        let mounts = try String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8)
+        #expect(!mounts.contains(dir), "left mounted: \(mounts.split(separator: "\n").filter { $0.contains(dir) })")
+        let fits = try recipe("fits", "head -c 1000000 /dev/zero > $REPRO_OUT/one", tail: "[limits]\noutput-size = \"10M\"\nbuild-size = \"10M\"")
+        #expect(try repro(["lock", fits, "--store", store]).status == 0)
+        let f = try repro(["build", fits, "--store", store, "--json"])
+        #expect(f.status == 0, "\(f.stderr)")
+        #expect(json(f)["bytes"] as? Int == 1_000_000)
+    }
 }
