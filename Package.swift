@@ -14,6 +14,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
     ],
     targets: [
         // System libraries (pkg-config names; apt packages CI installs).
@@ -56,11 +57,17 @@ let package = Package(
         .target(name: "Verify", dependencies: ["Core", "Recipe", "Store", "Sandbox", "Build", "Attest", "CArchive"]),
         // Swift description of a sandbox, the launcher call, host checks.
         .target(name: "Sandbox", dependencies: ["Core", "CSeccomp", "CArchive", "CCrypto", "CSQLite"]),
+        // The [test] step: adapters (pytest plugin, ctest, JUnit), ordered runs in the
+        // sandbox, flaky reruns, per-test telemetry (GRDB), signed test results.
+        .target(name: "TestRun", dependencies: [
+            "Core", "Recipe", "Store", "Fetch", "Sandbox", "Build", "Attest", "Rank",
+            .product(name: "GRDB", package: "GRDB.swift"),
+        ]),
         // Test ordering: history, features, model, metrics. Pure Swift.
         .target(name: "Rank", dependencies: ["Core"]),
         // The CLI, one file per subcommand.
         .executableTarget(name: "repro", dependencies: [
-            "Core", "Sandbox", "Rank", "Store", "Recipe", "Fetch", "Build", "Attest", "Verify",
+            "Core", "Sandbox", "Rank", "Store", "Recipe", "Fetch", "Build", "Attest", "Verify", "TestRun",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
@@ -74,6 +81,7 @@ let package = Package(
         .testTarget(name: "AttestTests", dependencies: ["TestKit", "Attest", "Core"], exclude: ["conformance.py"]),
         .testTarget(name: "BuildTests", dependencies: ["TestKit", "Build", "Recipe", "Store", "Sandbox", "Core"]),
         .testTarget(name: "VerifyTests", dependencies: ["TestKit", "Verify", "Build", "Recipe", "Store", "Core"], exclude: ["Fixtures"]),
+        .testTarget(name: "TestRunTests", dependencies: ["TestKit", "TestRun", "Recipe", "Store", "Core"]),
         .testTarget(name: "FetchTests", dependencies: ["Fetch", "Recipe", "Store", "Core"]),
     ]
 )
