@@ -90,6 +90,9 @@ public struct Locker: Sendable {
 
     /// A file's sha256, or a directory's tree digest (what `repro hash` prints).
     static func contentDigest(_ path: String, recipe: Recipe, input: Recipe.Input) throws -> Digest {
+        if case let .path(rel) = input.source {
+            _ = try PathInput.check(directory: recipe.directory, relative: rel, what: "\(recipe.file):\(input.line): input '\(input.name)'")
+        }
         var isDir: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else {
             throw ReproError(.invalidInput, "\(recipe.file):\(input.line): input '\(input.name)': \(path) does not exist")

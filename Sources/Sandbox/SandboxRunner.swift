@@ -11,9 +11,10 @@ import Glibc
 /// SIGKILL) the sandbox dies with it. Linux ties that to the spawning *thread*, so call
 /// `run` from a thread that outlives the sandbox (the CLI calls it on the main thread).
 public struct SandboxRunner: Sendable {
-    /// `capture` keeps stdout and stderr in `Completed`; `stream` only hands each chunk
-    /// to `onOutput` and keeps nothing (a test suite that prints a gigabyte must not
-    /// grow repro's memory).
+    /// `inherit`: the sandbox writes to our stdout/stderr. `capture`: its output is kept
+    /// in `Completed` (and passed to `onOutput`). `stream`: passed to `onOutput` only and
+    /// not kept (the last 4 KiB of stderr excepted, for launcher errors), so that what
+    /// a build prints never piles up in this process.
     public enum Output: Sendable { case inherit, capture, stream }
 
     public struct Completed: Sendable {
@@ -98,8 +99,7 @@ public struct SandboxRunner: Sendable {
         status.closeWrite(); out?.closeWrite(); err?.closeWrite()
         onSpawn?(pid)
 
-        let streams = try drain([status.read, out?.read, err?.read], keep: output == .stream ? [true, false, false] : [true, true, true],
-                                onOutput: onOutput)
+        let streams = try drain([status.read, out?.read, err?.read], keep: output == .capture, onOutput: onOutput)
         var wstatus: Int32 = 0
         try Syscall.check("waitpid") { waitpid(pid, &wstatus, 0) }
         let launcherExit: Int32 = (wstatus & 0x7f) == 0 ? (wstatus >> 8) & 0xff : 128 + (wstatus & 0x7f)
@@ -165,8 +165,9 @@ public struct SandboxRunner: Sendable {
         }
     }
 
-    /// Reads every fd to EOF with poll, on this thread; returns their bytes in order.
-    private func drain(_ fds: [Int32?], keep: [Bool], onOutput: ((Int, ArraySlice<UInt8>) -> Void)?) throws -> [[UInt8]] {
+    /// Reads every fd to EOF with poll, on this thread; returns their bytes in order (fd 0
+    /// always whole; the others whole with `keep`, else only stderr's last 4 KiB).
+    private func drain(_ fds: [Int32?], keep: Bool, onOutput: ((Int, ArraySlice<UInt8>) -> Void)?) throws -> [[UInt8]] {
         var data = [[UInt8]](repeating: [], count: fds.count)
         var open = fds.map { $0 != nil }
         var buf = [UInt8](repeating: 0, count: 65536)
@@ -176,7 +177,12 @@ public struct SandboxRunner: Sendable {
             for i in pfds.indices where open[i] && pfds[i].revents != 0 {
                 let n = read(pfds[i].fd, &buf, buf.count)
                 if n > 0 {
-                    if keep[i] { data[i].append(contentsOf: buf[0..<n]) }
+                    if i == 0 || keep {
+                        data[i].append(contentsOf: buf[0..<n])
+                    } else if i == 2 {
+                        data[i].append(contentsOf: buf[0..<n])
+                        if data[i].count > 4096 { data[i].removeFirst(data[i].count - 4096) }
+                    }
                     if i > 0 { onOutput?(i, buf[0..<n]) }
                 }
                 else if n == 0 || errno != EINTR { open[i] = false; close(pfds[i].fd) }
