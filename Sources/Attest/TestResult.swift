@@ -89,6 +89,9 @@ public struct TestConfiguration: Sendable, Equatable {
     public var recipePath: String
     /// The recipe's canonical digest (as in build provenance), hex.
     public var recipeSHA256: String
+    /// SHA-256 of the recipe file's bytes, hex: it covers the `[test]` step, which the
+    /// canonical digest leaves out (changing how tests run never rebuilds).
+    public var recipeFileSHA256: String?
     public var lockPath: String
     /// SHA-256 of the lock file's bytes, hex.
     public var lockSHA256: String
@@ -106,10 +109,11 @@ public struct TestConfiguration: Sendable, Equatable {
     /// Other options of the run by long name (`filter`, `rerun-failures`, `fail-fast`).
     public var options: [String: String]
 
-    public init(recipePath: String, recipeSHA256: String, lockPath: String, lockSHA256: String, toolchain: String,
-                framework: String, order: String, faults: String? = nil, buildAction: String? = nil,
-                options: [String: String] = [:]) {
-        self.recipePath = recipePath; self.recipeSHA256 = recipeSHA256; self.lockPath = lockPath
+    public init(recipePath: String, recipeSHA256: String, recipeFileSHA256: String? = nil, lockPath: String,
+                lockSHA256: String, toolchain: String, framework: String, order: String, faults: String? = nil,
+                buildAction: String? = nil, options: [String: String] = [:]) {
+        self.recipePath = recipePath; self.recipeSHA256 = recipeSHA256; self.recipeFileSHA256 = recipeFileSHA256
+        self.lockPath = lockPath
         self.lockSHA256 = lockSHA256; self.toolchain = toolchain; self.framework = framework; self.order = order
         self.faults = faults; self.buildAction = buildAction; self.options = options
     }
@@ -199,8 +203,10 @@ public struct TestResultStatement: Codable, Sendable, Equatable {
         if !c.options.isEmpty { run["options"] = .object(c.options.mapValues { .string($0) }) }
         if let a = c.buildAction { run["buildAction"] = .string(a) }
         if interrupted { run["interrupted"] = .bool(true) }
+        var recipe = role(.recipe)
+        if let f = c.recipeFileSHA256 { recipe["fileSHA256"] = .string(f) }
         var out = [
-            ResourceDescriptor(name: c.recipePath, digest: ["sha256": c.recipeSHA256], annotations: role(.recipe)),
+            ResourceDescriptor(name: c.recipePath, digest: ["sha256": c.recipeSHA256], annotations: recipe),
             ResourceDescriptor(name: c.lockPath, digest: ["sha256": c.lockSHA256], annotations: role(.lock)),
             toolchain,
             ResourceDescriptor(name: "test-run", annotations: run),

@@ -13,7 +13,7 @@ import Testing
 
     static func configuration(faults: String? = nil) -> TestConfiguration {
         TestConfiguration(recipePath: "recipes/hello.toml", recipeSHA256: String(repeating: "a", count: 64),
-                          lockPath: "recipes/hello.lock", lockSHA256: String(repeating: "b", count: 64),
+                          recipeFileSHA256: String(repeating: "f", count: 64), lockPath: "recipes/hello.lock", lockSHA256: String(repeating: "b", count: 64),
                           toolchain: "sha256:" + String(repeating: "e", count: 64), framework: "pytest",
                           order: "random:42", faults: faults, buildAction: "sha256:" + String(repeating: "d", count: 64),
                           options: ["filter": "test_", "rerun-failures": "2"])
@@ -64,6 +64,7 @@ import Testing
             == ["recipe", "lock", "test-toolchain", "test-run", "faults"])
         #expect(s.configuration(.recipe)?.name == "recipes/hello.toml")
         #expect(s.configuration(.recipe)?.digest == ["sha256": String(repeating: "a", count: 64)])
+        #expect(s.configuration(.recipe)?.annotations?["fileSHA256"] == .string(String(repeating: "f", count: 64)))
         #expect(s.configuration(.lock)?.digest == ["sha256": String(repeating: "b", count: 64)])
         #expect(s.configuration(.toolchain)?.digest == ["sha256": String(repeating: "e", count: 64)])
         let run = try #require(s.configuration(.run)?.annotations)
