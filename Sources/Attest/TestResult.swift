@@ -68,13 +68,14 @@ public struct TestOutcomes: Sendable, Equatable {
     /// pass → passed; flaky (whatever its last verdict) → warned; fail, error, timeout,
     /// crashed → failed; skip → skipped.
     public static func outcome(verdict: String, flaky: Bool) throws -> Outcome {
+        let base: Outcome
         switch verdict {
         case "skip": return .skipped
-        case _ where flaky: return .warned
-        case "pass": return .passed
-        case "fail", "error", "timeout", "crashed": return .failed
+        case "pass": base = .passed
+        case "fail", "error", "timeout", "crashed": base = .failed
         default: throw ReproError(.internal, "unknown test verdict \"\(verdict)\" (expected pass, fail, error, skip, timeout or crashed)")
         }
+        return flaky ? .warned : base
     }
 
     /// The ids with `outcome`, sorted by their UTF-8 bytes (stable on every host).

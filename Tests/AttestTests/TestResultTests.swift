@@ -131,6 +131,7 @@ import Testing
         let twice = try Self.statement([("a", "fail", false), ("a", "pass", false), ("b", "skip", false), ("b", "pass", false)])
         #expect(twice.predicate.failedTests == ["a"] && twice.predicate.passedTests == ["b"] && twice.skippedTests == [])
         #expect(throws: ReproError.self) { try TestOutcomes.outcome(verdict: "passed", flaky: false) }
+        #expect(throws: ReproError.self) { try TestOutcomes.outcome(verdict: "passed", flaky: true) }
     }
 
     @Test(arguments: KeyAlgorithm.allCases)
