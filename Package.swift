@@ -79,7 +79,7 @@ let package = Package(
         .testTarget(name: "StoreTests", dependencies: ["TestKit", "Store", "Core"]),
         .testTarget(name: "RecipeTests", dependencies: ["Recipe", "Core"]),
         .testTarget(name: "AttestTests", dependencies: ["TestKit", "Attest", "Core"], exclude: ["conformance.py"]),
-        .testTarget(name: "BuildTests", dependencies: ["TestKit", "Build", "Recipe", "Store", "Sandbox", "Core"]),
+        .testTarget(name: "BuildTests", dependencies: ["TestKit", "Build", "Attest", "Recipe", "Store", "Sandbox", "Core"]),
         .testTarget(name: "VerifyTests", dependencies: ["TestKit", "Verify", "Build", "Recipe", "Store", "Core"], exclude: ["Fixtures"]),
         .testTarget(name: "TestRunTests", dependencies: ["TestKit", "TestRun", "Recipe", "Store", "Core"]),
         .testTarget(name: "FetchTests", dependencies: ["Fetch", "Recipe", "Store", "Core"]),
