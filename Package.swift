@@ -66,14 +66,14 @@ let package = Package(
 
         // What every test target uses to run the built binaries (not a test suite).
         .target(name: "TestKit", path: "Tests/TestKit"),
-        .testTarget(name: "CoreTests", dependencies: ["Core"]),
+        .testTarget(name: "CoreTests", dependencies: ["TestKit", "Core"]),
         .testTarget(name: "SandboxTests", dependencies: ["TestKit", "Sandbox", "Core"], exclude: ["Probes"]),
-        .testTarget(name: "RankTests", dependencies: ["Rank", "Core"]),
+        .testTarget(name: "RankTests", dependencies: ["TestKit", "Rank", "Core"]),
         .testTarget(name: "StoreTests", dependencies: ["TestKit", "Store", "Core"]),
-        .testTarget(name: "RecipeTests", dependencies: ["Recipe", "Core"]),
+        .testTarget(name: "RecipeTests", dependencies: ["TestKit", "Recipe", "Core"]),
         .testTarget(name: "AttestTests", dependencies: ["TestKit", "Attest", "Core"], exclude: ["conformance.py"]),
         .testTarget(name: "BuildTests", dependencies: ["TestKit", "Build", "Recipe", "Store", "Sandbox", "Core"]),
         .testTarget(name: "VerifyTests", dependencies: ["TestKit", "Verify", "Build", "Recipe", "Store", "Core"], exclude: ["Fixtures"]),
-        .testTarget(name: "FetchTests", dependencies: ["Fetch", "Recipe", "Store", "Core"]),
+        .testTarget(name: "FetchTests", dependencies: ["TestKit", "Fetch", "Recipe", "Store", "Core"]),
     ]
 )

@@ -35,8 +35,7 @@ struct InputStager {
             if offline {
                 throw ReproError(.invalidInput, "--offline: \(missing.count) toolchain packages are not in the store (first: \(missing[0].spec)); run once without --offline")
             }
-            let dir = tmp + "/debs"
-            let paths = try apt().download(missing, to: dir, progress: progress)
+            let paths = try apt().download(missing, to: downloads(tmp) + "/debs", progress: progress)
             for (pin, path) in zip(missing, paths) {
                 let got = try store.put(file: path)
                 guard got.hex == pin.sha256 else {
@@ -45,6 +44,13 @@ struct InputStager {
             }
         }
         return try pins.map { ToolchainRoot.Input(pin: $0, path: try store.path(for: $0.digest)) }
+    }
+
+    /// Where downloads go: a shared apt state (`$REPRO_APT_STATE`) keeps them for the
+    /// next store (apt verifies a kept file against its pin before reusing it);
+    /// otherwise `tmp`, as the store keeps the verified blob.
+    func downloads(_ tmp: String) -> String {
+        Locker.sharedAptState.map { $0 + "/downloads" } ?? tmp
     }
 
     /// Stages one input into `src/NAME`; returns the patches to apply inside the sandbox.
@@ -60,7 +66,7 @@ struct InputStager {
             for f in files {
                 let stored = try ensure(f.digest, name: f.name, input: input.name, tmp: tmp) { dir in
                     let got = try apt().downloadSource(package: package, version: version, expected: files,
-                                                       to: dir + "/dl-" + input.name, progress: progress)
+                                                       to: downloads(dir) + "/src-" + package, progress: progress)
                     return got.first { ($0 as NSString).lastPathComponent == f.name } ?? got[0]
                 }
                 let path = named + "/" + f.name
@@ -76,7 +82,7 @@ struct InputStager {
             let file = pin.files?.first?.name ?? "\(package)_\(version).deb"
             let stored = try ensure(pin.digest, name: file, input: input.name, tmp: tmp) { dir in
                 let p = try apt().pins([(package, version)])
-                return try apt().download(p, to: dir + "/dl-" + input.name, progress: progress)[0]
+                return try apt().download(p, to: downloads(dir) + "/debs", progress: progress)[0]
             }
             if input.unpack {
                 try Extract.deb(stored, into: dest, options: ExtractOptions(absoluteSymlinks: .relativeToRoot))
