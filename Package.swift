@@ -53,7 +53,7 @@ let package = Package(
         .target(name: "Build", dependencies: ["Core", "Recipe", "Fetch", "Store", "Sandbox", "Attest", "CArchive"]),
         // Reproducibility proof: rebuilds with variations, culprit finding, deep diffs
         // of trees, manifests, archives and bundles.
-        .target(name: "Verify", dependencies: ["Core", "Recipe", "Store", "Sandbox", "Build", "Attest", "CArchive"]),
+        .target(name: "Verify", dependencies: ["Core", "Recipe", "Store", "Fetch", "Sandbox", "Build", "Attest", "CArchive"]),
         // Swift description of a sandbox, the launcher call, host checks.
         .target(name: "Sandbox", dependencies: ["Core", "CSeccomp", "CArchive", "CCrypto", "CSQLite"]),
         // Test ordering: history, features, model, metrics. Pure Swift.

@@ -1,5 +1,4 @@
 import Core
-import Fetch
 import Foundation
 import Recipe
 import Store
@@ -18,7 +17,7 @@ public struct Locker: Sendable {
     /// The private apt state, updated on first use: `$REPRO_APT_STATE` when set (one
     /// state, with its downloaded .debs, shared by several stores: CI, the tests), else
     /// the store's own.
-    func apt(update: Bool = false) throws -> AptState {
+    public func apt(update: Bool = false) throws -> AptState {
         let apt = try AptState(directory: Self.sharedAptState ?? store.root + "/apt")
         if update || !apt.hasLists { try apt.update(progress: progress) }
         return apt

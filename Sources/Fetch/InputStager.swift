@@ -1,16 +1,19 @@
 import Core
-import Fetch
 import Foundation
 import Recipe
 import Store
 
 /// Puts a build's pinned inputs in the store (fetching what it lacks, verified against
 /// the lock) and lays them out under the work directory's `src/NAME`.
-struct InputStager {
+public struct InputStager {
     let store: Store
     let offline: Bool
     let progress: Bool
     let apt: () throws -> AptState
+
+    public init(store: Store, offline: Bool, progress: Bool, apt: @escaping () throws -> AptState) {
+        self.store = store; self.offline = offline; self.progress = progress; self.apt = apt
+    }
 
     /// The store path of a pinned file, fetching it with `fetch` into `tmp` when the
     /// store lacks it. Offline, a missing file is an error naming it.
@@ -29,7 +32,7 @@ struct InputStager {
     }
 
     /// The verified .deb files of `pins`, from the store or apt.
-    func debs(_ pins: [DebPin], tmp: String) throws -> [ToolchainRoot.Input] {
+    public func debs(_ pins: [DebPin], tmp: String) throws -> [ToolchainRoot.Input] {
         let missing = pins.filter { !store.contains($0.digest) }
         if !missing.isEmpty {
             if offline {
@@ -54,7 +57,7 @@ struct InputStager {
     }
 
     /// Stages one input into `src/NAME`; returns the patches to apply inside the sandbox.
-    func stage(_ input: Recipe.Input, pin: LockFile.Input, recipe: Recipe, work: String, tmp: String) throws -> [String] {
+    public func stage(_ input: Recipe.Input, pin: LockFile.Input, recipe: Recipe, work: String, tmp: String) throws -> [String] {
         let dest = work + "/src/" + input.name
         try FileManager.default.createDirectory(atPath: dest, withIntermediateDirectories: true)
         switch input.source {
