@@ -152,3 +152,34 @@ struct ChangeContext {
         return words
     }
 }
+
+/// How the model's order uses strong change evidence: tests whose own file changed,
+/// whose name matches a changed file (path similarity >= 0.5), or that failed with a
+/// changed file before (co-failure >= 0.2, for the test or its file) form the first
+/// tier; each tier is ordered by the learned probability (or probability per second).
+/// Without change data every tier is 0 and the order is the model's alone.
+public enum ChangeEvidence {
+    /// Fixed when the rule was written (see docs/ranking.md for what was tried).
+    static let similarityThreshold = 0.5
+    static let coFailureThreshold = 0.2
+
+    /// The tier of each row of a feature matrix (1 strong evidence, 0 otherwise).
+    public static func tiers(_ features: FeatureMatrix) -> [Double] {
+        (0..<features.count).map { i in
+            let r = features.row(i), b = r.startIndex
+            let strong = r[b + FeatureSet.testFileChanged] > 0
+                || r[b + FeatureSet.pathSimilarity] >= similarityThreshold
+                || r[b + FeatureSet.coFailure] >= coFailureThreshold
+                || r[b + FeatureSet.fileCoFailure] >= coFailureThreshold
+            return strong ? 1 : 0
+        }
+    }
+
+    /// Indices by descending tier, then descending score; ties keep the original order.
+    public static func order(_ scores: [Double], tiers: [Double]) -> [Int] {
+        Array(0..<scores.count).sorted { a, b in
+            if tiers[a] != tiers[b] { return tiers[a] > tiers[b] }
+            return scores[a] != scores[b] ? scores[a] > scores[b] : a < b
+        }
+    }
+}

@@ -42,7 +42,8 @@ public enum Replay {
             let features = state.features(for: plan)
             let input = RankingInput(plan: plan, probabilities: model.probabilities(features),
                                      expectedDurations: state.expectedDurations(for: plan),
-                                     related: state.relatedness(for: plan))
+                                     related: state.relatedness(for: plan),
+                                     tiers: ChangeEvidence.tiers(features))
             visit(Step(index: index, run: run, features: features, input: input, state: state))
             model.train(features, failed: run.executions.map { $0.verdict.isFailure })
             state.absorb(run)

@@ -45,11 +45,16 @@ public struct RankingInput: Sendable {
     /// How closely each test is tied to the changed files by name (`FeatureState.relatedness`);
     /// all 0 without change data.
     public var related: [Double]
-    public init(plan: RunPlan, probabilities: [Double], expectedDurations: [Double], related: [Double]? = nil) {
+    /// 1 for a test with strong change evidence (`ChangeEvidence.tier`), else 0; all 0
+    /// without change data.
+    public var tiers: [Double]
+    public init(plan: RunPlan, probabilities: [Double], expectedDurations: [Double], related: [Double]? = nil,
+                tiers: [Double]? = nil) {
         self.plan = plan
         self.probabilities = probabilities
         self.expectedDurations = expectedDurations
         self.related = related ?? [Double](repeating: 0, count: plan.tests.count)
+        self.tiers = tiers ?? [Double](repeating: 0, count: plan.tests.count)
     }
 }
 
@@ -85,9 +90,9 @@ extension Strategy {
                 (rt.0 + 1e-3 * (rt.1?.decayed08 ?? 0) / (1 + (rt.1?.decayed08 ?? 0))) / d
             })
         case .model:
-            return descendingOrder(input.probabilities)
+            return ChangeEvidence.order(input.probabilities, tiers: input.tiers)
         case .modelPerSecond:
-            return descendingOrder(zip(input.probabilities, input.expectedDurations).map { $0 / $1 })
+            return ChangeEvidence.order(zip(input.probabilities, input.expectedDurations).map { $0 / $1 }, tiers: input.tiers)
         case .optimal:
             // Failing tests first, shortest first: optimal for APFD and APFDc alike.
             let e = run.executions
