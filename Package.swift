@@ -15,6 +15,8 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        // XML/HTML DSL for the SVG plot of `repro rank eval --plot` (no string concatenation).
+        .package(url: "https://github.com/JohnSundell/Plot", exact: "0.14.0"),
     ],
     targets: [
         // System libraries (pkg-config names; apt packages CI installs).
@@ -69,6 +71,7 @@ let package = Package(
         .executableTarget(name: "repro", dependencies: [
             "Core", "Sandbox", "Rank", "Store", "Recipe", "Fetch", "Build", "Attest", "Verify", "TestRun",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Plot", package: "Plot"),
         ]),
 
         // What every test target uses to run the built binaries (not a test suite).
