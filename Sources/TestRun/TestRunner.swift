@@ -1,6 +1,7 @@
 import Build
 import Core
 import Fetch
+import Attest
 import Foundation
 import Recipe
 import Sandbox
@@ -20,6 +21,8 @@ public struct TestOptions: Sendable {
     /// Bytes of the suite's output kept (head and tail) in the run's log.
     public var logLimit = 8 << 20
     public var signingKey: String?
+    /// Also write the signed test result (a DSSE envelope, one JSON line) here.
+    public var attestationFile: String?
     public init() {}
 }
 
@@ -139,7 +142,31 @@ public struct TestRunner: Sendable {
         }
         session.log.close()
         let logDigest = try store.put(file: tmp + "/suite.log")
-        try telemetry.finish(runID, status: status, message: message)
+        try store.pin(logDigest, note: "log of test run \(runID) of \(recipe.name)")
+        // The signed result: an in-toto test-result statement over the build's outputs,
+        // signed with the key builds are signed with, kept in the store (pinned).
+        var outcomes = TestOutcomes()
+        for e in try telemetry.executions(run: runID) {
+            try outcomes.add(id: e.test, verdict: e.verdict.rawValue, flaky: e.flaky)
+        }
+        var attested: [String: String] = [:]
+        if let f = options.filter { attested["filter"] = f }
+        if options.rerunFailures > 0 { attested["rerun-failures"] = String(options.rerunFailures) }
+        if options.failFast { attested["fail-fast"] = "true" }
+        let statement = TestAttestation.statement(
+            build: build, outcomes: outcomes,
+            configuration: try TestAttestation.configuration(recipe: recipe, lock: lock, build: build,
+                                                             order: strategy.description, options: attested),
+            runID: String(runID), interrupted: status == .interrupted)
+        let envelope = try TestAttestation.sign(statement, key: options.signingKey) { progress?.note($0) }
+        let envelopeDigest = try store.put(data: envelope)
+        try store.pin(envelopeDigest, note: "signed result of test run \(runID) of \(recipe.name)")
+        if let path = options.attestationFile {
+            do { try envelope.write(to: URL(fileURLWithPath: path), options: .atomic) } catch {
+                throw ReproError(.invalidInput, "cannot write the test result to \(path): \(error.localizedDescription)")
+            }
+        }
+        try telemetry.finish(runID, status: status, attestation: envelopeDigest.description, message: message)
         // The model learns from this run for the next one.
         if status != .interrupted {
             let grown = TestOrderer(history: try telemetry.history(recipe: recipe.name), modelPath: orderer.modelPath)

@@ -73,6 +73,12 @@ struct TestRunCommand: ParsableCommand {
     @Option(name: .customLong("log-limit"), help: "Bytes of the suite's output kept in its log, head and tail (default 8M).")
     var logLimit: String = "8M"
 
+    @Option(help: "The PEM private key that signs the test result (default: the key builds are signed with).")
+    var key: String?
+
+    @Option(help: "Also write the signed test result (in-toto test-result statement, DSSE envelope) to this file.")
+    var attestation: String?
+
     @OptionGroup var storeOption: TestStoreOption
 
     @Flag(help: "Print the run's summary as JSON on stdout.")
@@ -100,6 +106,8 @@ struct TestRunCommand: ParsableCommand {
             options.offline = offline
             options.allowDegrade = allowDegrade
             options.logLimit = Int(try parseSize(logLimit, option: "--log-limit"))
+            options.signingKey = key
+            options.attestationFile = attestation
             let (store, _) = try storeOption.open()
             let runner = try TestRunner(store: store, runner: try SandboxRunner())
             TestSignals.install()
