@@ -51,16 +51,18 @@ let package = Package(
         .target(name: "Attest", dependencies: ["Core", "CCrypto"]),
         // The path of one build: lock, fetch, assemble, action cache, sandbox, outputs.
         .target(name: "Build", dependencies: ["Core", "Recipe", "Fetch", "Store", "Sandbox", "Attest", "CArchive"]),
-        // Reproducibility proof: rebuilds with variations, culprit finding, deep diffs
-        // of trees, manifests, archives and bundles.
-        .target(name: "Verify", dependencies: ["Core", "Recipe", "Store", "Fetch", "Sandbox", "Build", "Attest", "CArchive"]),
+        // Deep comparison of trees, manifests, archives (by member), ELF sections, text
+        // and numbers.
+        .target(name: "Diff", dependencies: ["Core", "Store", "CArchive"]),
+        // Reproducibility proof: rebuilds with variations, culprit finding, bundles.
+        .target(name: "Verify", dependencies: ["Core", "Recipe", "Store", "Fetch", "Sandbox", "Build", "Diff", "Attest", "CArchive"]),
         // Swift description of a sandbox, the launcher call, host checks.
         .target(name: "Sandbox", dependencies: ["Core", "CSeccomp", "CArchive", "CCrypto", "CSQLite"]),
         // Test ordering: history, features, model, metrics. Pure Swift.
         .target(name: "Rank", dependencies: ["Core"]),
         // The CLI, one file per subcommand.
         .executableTarget(name: "repro", dependencies: [
-            "Core", "Sandbox", "Rank", "Store", "Recipe", "Fetch", "Build", "Attest", "Verify",
+            "Core", "Sandbox", "Rank", "Store", "Recipe", "Fetch", "Build", "Attest", "Verify", "Diff",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
@@ -74,6 +76,7 @@ let package = Package(
         .testTarget(name: "AttestTests", dependencies: ["TestKit", "Attest", "Core"], exclude: ["conformance.py"]),
         .testTarget(name: "BuildTests", dependencies: ["TestKit", "Build", "Recipe", "Store", "Sandbox", "Core"]),
         .testTarget(name: "VerifyTests", dependencies: ["TestKit", "Verify", "Build", "Recipe", "Store", "Core"], exclude: ["Fixtures"]),
+        .testTarget(name: "DiffTests", dependencies: ["TestKit", "Diff", "Store", "Core"]),
         .testTarget(name: "FetchTests", dependencies: ["TestKit", "Fetch", "Recipe", "Store", "Core"]),
     ]
 )
