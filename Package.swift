@@ -48,7 +48,7 @@ let package = Package(
         // safe archive extraction and toolchain roots.
         .target(name: "Fetch", dependencies: ["Core", "Recipe", "Store", "CArchive"]),
         // SLSA provenance, DSSE signing and verification (libcrypto), keys, SBOM.
-        .target(name: "Attest", dependencies: ["Core", "CCrypto"]),
+        .target(name: "Attest", dependencies: ["Core", "CCrypto", "Store"]),
         // The path of one build: lock, fetch, assemble, action cache, sandbox, outputs.
         .target(name: "Build", dependencies: ["Core", "Recipe", "Fetch", "Store", "Sandbox", "Attest", "CArchive"]),
         // Deep comparison of trees, manifests, archives (by member), ELF sections, text
