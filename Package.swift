@@ -57,7 +57,7 @@ let package = Package(
         // Reproducibility proof: rebuilds with variations, culprit finding, bundles.
         .target(name: "Verify", dependencies: ["Core", "Recipe", "Store", "Fetch", "Sandbox", "Build", "Diff", "Attest", "CArchive"]),
         // Swift description of a sandbox, the launcher call, host checks.
-        .target(name: "Sandbox", dependencies: ["Core", "CSeccomp", "CArchive", "CCrypto", "CSQLite"]),
+        .target(name: "Sandbox", dependencies: ["Core", "CSeccomp"]),
         // Test ordering: history, features, model, metrics. Pure Swift.
         .target(name: "Rank", dependencies: ["Core"]),
         // The CLI, one file per subcommand.
