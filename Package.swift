@@ -55,7 +55,7 @@ let package = Package(
         // and numbers.
         .target(name: "Diff", dependencies: ["Core", "Store", "CArchive"]),
         // Reproducibility proof: rebuilds with variations, culprit finding, bundles.
-        .target(name: "Verify", dependencies: ["Core", "Recipe", "Store", "Fetch", "Sandbox", "Build", "Diff", "Attest", "CArchive"]),
+        .target(name: "Verify", dependencies: ["Core", "Recipe", "Store", "Fetch", "Build", "Diff", "Attest", "CArchive"]),
         // Swift description of a sandbox, the launcher call, host checks.
         .target(name: "Sandbox", dependencies: ["Core", "CSeccomp"]),
         // Test ordering: history, features, model, metrics. Pure Swift.
