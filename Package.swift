@@ -65,6 +65,11 @@ let package = Package(
             "Core", "Sandbox", "Rank", "Store", "Recipe", "Fetch", "Build", "Attest", "Verify", "Diff",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
+        // bench/rank.sh's timings of ranking and training; not shipped (scripts/setup
+        // builds the repro product only).
+        .executableTarget(name: "rank-bench", dependencies: [
+            "Rank", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ], path: "bench/RankBench"),
 
         // What every test target uses to run the built binaries (not a test suite).
         .target(name: "TestKit", path: "Tests/TestKit"),
