@@ -11,9 +11,10 @@ cd "$(dirname "$0")/.."
 data=${1:-../shared/data/tcp/iofrol.csv}
 scratch=${REPRO_BENCH_SCRATCH:-.build-rank}
 swift build -c release --scratch-path "$scratch" --product repro >/dev/null
+swift build -c release --scratch-path "$scratch" --product rank-bench >/dev/null
 bin="$scratch/release/repro"
 echo "host: $(nproc) cores, $(uname -sr)"
-"$bin" rank bench --replay "$data" --tests 10000 --runs 200 --repeats 5
+"$scratch/release/rank-bench" --replay "$data" --tests 10000 --runs 200 --repeats 5
 echo "full replay (all 9 strategies scored, model trained run by run):"
 start=$(date +%s%N)
 "$bin" rank eval --replay "$data" --format retecs >/dev/null

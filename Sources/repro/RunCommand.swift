@@ -195,7 +195,7 @@ struct RunOptions {
         if !workdir.hasPrefix("/") { throw ValidationError("--workdir \(workdir): must be an absolute path inside the sandbox") }
     }
 
-    func splitBind(_ b: String) throws -> (String, String) {
+    func splitBind(_ b: String) throws -> (host: String, inside: String) {
         guard let i = b.lastIndex(of: ":"), i != b.startIndex, b.index(after: i) != b.endIndex else {
             throw ValidationError("--bind/--ro-bind '\(b)': expected HOST:INSIDE, e.g. $PWD:/build")
         }
@@ -206,24 +206,12 @@ struct RunOptions {
     }
 
     func spec() throws -> SandboxSpec {
-        var mounts = HostToolchain.mounts()
-        mounts += SandboxView.etcFiles(uid: uid, gid: gid, home: "/build")
-        mounts += SandboxView.system
-        let userBinds = try binds.map(splitBind), userRO = try roBinds.map(splitBind)
-        if !(userBinds + userRO).contains(where: { $0.1 == "/build" }) { mounts.append(.tmpfs("/build")) }
-        mounts += userBinds.map { .readWrite(host: $0.0, inside: $0.1) }
-        mounts += userRO.map { .readOnly(host: $0.0, inside: $0.1) }
-
-        var environment = SandboxView.environment(home: "/build", jobs: HostCPUs.active())
-        for e in env {
+        let env = self.env.map { e in
             let i = e.firstIndex(of: "=")!
-            let key = String(e[..<i]), value = String(e[e.index(after: i)...])
-            environment.removeAll { $0.key == key }
-            environment.append((key, value))
+            return (key: String(e[..<i]), value: String(e[e.index(after: i)...]))
         }
-        var s = SandboxSpec(command: command, mounts: mounts, environment: environment)
-        s.uid = uid; s.gid = gid
-        s.workingDirectory = workdir
+        var s = SandboxSpec.hostRun(command, binds: try binds.map(splitBind), roBinds: try roBinds.map(splitBind),
+                                    env: env, uid: uid, gid: gid, workdir: workdir)
         s.limits = .init(memory: try memory.map { try parseSize($0, option: "--memory") }, pids: pids, cpus: cpus,
                          addressSpace: try addressSpace.map { try parseSize($0, option: "--address-space") },
                          openFiles: nofile, cpuSeconds: cpuTime,

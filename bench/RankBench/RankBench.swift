@@ -2,11 +2,11 @@ import ArgumentParser
 import Foundation
 import Rank
 
-/// `repro rank bench` (hidden): the timings bench/rank.sh prints.
+/// `rank-bench`: the timings bench/rank.sh prints (not part of the shipped CLI).
+@main
 struct RankBench: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "bench", abstract: "Time ranking and training (used by bench/rank.sh).",
-        shouldDisplay: false)
+        commandName: "rank-bench", abstract: "Time ranking and training (used by bench/rank.sh).")
 
     @Option(help: "RETECS history to time training on.")
     var replay: String?
@@ -25,7 +25,7 @@ struct RankBench: ParsableCommand {
         }
         var model = LogisticModel(features: FeatureSet.names.count, seed: 1)
         if let replay {
-            let history = try reporting { try HistoryImporter.load(path: replay, format: .retecs) }
+            let history = try HistoryImporter.load(path: replay, format: .retecs)
             let train = median { model = Trainer.train(history, seed: 1).model }
             let anchor = median {
                 var state = FeatureState()
@@ -46,3 +46,5 @@ struct RankBench: ParsableCommand {
         print("(building the \(runs)-run history state: \(fixed(Double(build.components.seconds) * 1000 + Double(build.components.attoseconds) / 1e15, 0)) ms, once)")
     }
 }
+
+func fixed(_ x: Double, _ digits: Int = 3) -> String { String(format: "%.\(digits)f", x) }
