@@ -185,4 +185,44 @@ import Testing
         #expect(f.status == 0, "\(f.stderr)")
         #expect(json(f)["bytes"] as? Int == 1_000_000)
     }
+
+    /// Flips one byte of the stored blob of `content` (sha256 named by coreutils).
+    func corruptBlob(of content: String) throws -> String {
+        let file = dir + "/content"
+        try content.write(toFile: file, atomically: true, encoding: .utf8)
+        let hex = String(try TestKit.run(["/usr/bin/sha256sum", file]).out.prefix(64))
+        let blob = store + "/cas/sha256/\(hex.prefix(2))/\(hex)"
+        chmod(blob, 0o644)
+        var bytes = try Data(contentsOf: URL(fileURLWithPath: blob))
+        bytes[0] ^= 0x01
+        try bytes.write(to: URL(fileURLWithPath: blob))
+        return blob
+    }
+
+    // 6. A corrupt blob is repaired by writing it again (build --no-cache exited 4,
+    //    because writing an existing blob name was a no-op), and by
+    //    `store verify --repair`, which drops it and what needs it.
+    @Test func corruptBlobsCanBeRepaired() throws {
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let r = try recipe("rot", "printf 'repair me %s\\n' 1 > $REPRO_OUT/file")
+        #expect(try repro(["lock", r, "--store", store]).status == 0)
+        #expect(try repro(["build", r, "--store", store]).status == 0)
+        _ = try corruptBlob(of: "repair me 1\n")
+        #expect(try repro(["store", "verify", "--store", store]).status == 4)
+        let again = try repro(["build", r, "--store", store, "--no-cache", "--out", dir + "/out1"])
+        #expect(again.status == 0, "\(again.stderr)")
+        #expect(try repro(["store", "verify", "--store", store]).status == 0)
+
+        _ = try corruptBlob(of: "repair me 1\n")
+        let repair = try repro(["store", "verify", "--repair", "--store", store])
+        #expect(repair.status == 0, "\(repair.out) \(repair.stderr)")
+        #expect(repair.out.contains("deleted 1 corrupt blobs"), "\(repair.out)")
+        #expect(try repro(["store", "verify", "--store", store]).status == 0)
+        // The action was forgotten: the next build runs and stores the blob again.
+        let rebuilt = try repro(["build", r, "--store", store, "--json", "--out", dir + "/out2"])
+        #expect(rebuilt.status == 0, "\(rebuilt.stderr)")
+        #expect(json(rebuilt)["cached"] as? Bool == false)
+        #expect(try String(contentsOfFile: dir + "/out2/file", encoding: .utf8) == "repair me 1\n")
+        #expect(try repro(["store", "verify", "--store", store]).status == 0)
+    }
 }
