@@ -185,8 +185,8 @@ public struct Builder: Sendable {
         }
 
         if options.variant?.reverseDirectoryOrder == true { try BuildVariant.reverseDirectoryOrder(work) }
-        var spec = sandbox(recipe: recipe, root: root, work: work, out: out, epoch: epoch, patches: patches,
-                           allowDegrade: options.allowDegrade)
+        var spec = try sandbox(recipe: recipe, root: root, work: work, out: out, epoch: epoch, patches: patches,
+                               allowDegrade: options.allowDegrade, scriptFile: tmp + "/build.sh")
         options.variant?.apply(to: &spec)
         say(options, "build: sandbox with \(toolchainID == "host" ? "the host toolchain" : "toolchain \(toolchainID.prefix(19))…")")
         let el = Self.effectiveLimits(recipe.limits)
@@ -299,8 +299,11 @@ public struct Builder: Sendable {
 
     /// The sandbox of a build: the toolchain root read-only as /, synthesized /etc
     /// files, /build (sources under /build/src) and /out writable, nothing else.
+    /// The script reaches the sandbox as a read-only file at `scriptInside`, written to
+    /// `scriptFile` on the host: on the command line, a script over 128 KiB (Linux's
+    /// MAX_ARG_STRLEN) made posix_spawn fail with E2BIG (exit 70).
     func sandbox(recipe: Recipe, root: String?, work: String, out: String, epoch: Int64,
-                 patches: [(String, [String])], allowDegrade: Bool) -> SandboxSpec {
+                 patches: [(String, [String])], allowDegrade: Bool, scriptFile: String) throws -> SandboxSpec {
         let uid: UInt32 = recipe.build.user == .root ? 0 : 1000
         var mounts: [SandboxSpec.Mount] = root.map { Self.rootMounts($0) } ?? HostToolchain.mounts()
         mounts += SandboxView.etcFiles(uid: uid, gid: uid, home: "/build")
@@ -316,7 +319,9 @@ public struct Builder: Sendable {
             for p in list { script += "patch -p1 --quiet --no-backup-if-mismatch < '\(p)'\n" }
         }
         script += "cd /build\n" + recipe.build.script
-        var spec = SandboxSpec(command: ["/bin/sh", "-c", script], mounts: mounts, environment: env)
+        try Data(script.utf8).write(to: URL(fileURLWithPath: scriptFile))
+        mounts.append(.readOnly(host: scriptFile, inside: Self.scriptInside))
+        var spec = SandboxSpec(command: ["/bin/sh", Self.scriptInside], mounts: mounts, environment: env)
         spec.uid = uid; spec.gid = uid
         spec.workingDirectory = "/build"
         let l = Self.effectiveLimits(recipe.limits)
@@ -326,6 +331,9 @@ public struct Builder: Sendable {
         spec.allowDegrade = allowDegrade
         return spec
     }
+
+    /// Where the build script is inside the sandbox.
+    static let scriptInside = "/.repro/build.sh"
 
     /// Bytes of build log kept when the recipe sets no `[limits] log-size`: 64 MiB.
     public static let defaultLogSize: Int64 = 64 << 20

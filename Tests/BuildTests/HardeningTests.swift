@@ -225,4 +225,65 @@ import Testing
         #expect(try String(contentsOfFile: dir + "/out2/file", encoding: .utf8) == "repair me 1\n")
         #expect(try repro(["store", "verify", "--store", store]).status == 0)
     }
+
+    // 7. Out-of-range values are bad input (exit 2) with the line, not exit 70; the
+    //    messages say what is wrong.
+    @Test func outOfRangeValuesAreBadInput() throws {
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        for (name, limits, message) in [
+            ("pids", "pids = 4294967296", "more than Linux allows"),
+            ("tinycpus", "cpus = 1e-9", "at least 0.01"),
+            ("hugecpus", "cpus = 1000000", "more CPUs than any host has"),
+            ("timeout", "timeout = 100000000000", "too long"),
+        ] {
+            let r = try recipe(name, "true", tail: "[limits]\n\(limits)")
+            let lock = try repro(["lock", r, "--store", store])
+            #expect(lock.status == 2, "\(name): \(lock.stderr)")
+            #expect(lock.stderr.contains("\(name).toml:10:") && lock.stderr.contains(message), "\(name): \(lock.stderr)")
+        }
+        for (args, message) in [
+            (["--pids", "0"], "--pids 0"), (["--cpus", "0.000000001"], "--cpus"),
+            (["--uid", "4294967295"], "no id"), (["--bind", "/tmp:/"], "cannot bind onto /"),
+            (["--ro-bind", "/tmp:/proc/x"], "procfs"), (["--memory", "0"], "above 0"),
+        ] {
+            let r = try repro(["run"] + args + ["--", "/bin/true"])
+            #expect(r.status == 2, "\(args): \(r.status) \(r.stderr)")
+            #expect(r.stderr.contains(message) && !r.stderr.contains("user namespace"), "\(args): \(r.stderr)")
+        }
+        // A script far over the command line's 128 KiB per argument builds (posix_spawn
+        // failed with E2BIG, exit 70); one over the parser's 4 MiB is bad input.
+        let long = (0..<6000).map { "echo line-\($0)-0123456789012345678901234567890123456789 >/dev/null" }.joined(separator: "\n")
+        let big = try recipe("bigscript", long + "\necho built > $REPRO_OUT/ok")
+        #expect(try repro(["lock", big, "--store", store]).status == 0)
+        let b = try repro(["build", big, "--store", store])
+        #expect(b.status == 0, "\(b.stderr.suffix(400))")
+        let huge = try recipe("hugescript", String(repeating: "true\n", count: 1_000_000))
+        let h = try repro(["lock", huge, "--store", store])
+        #expect(h.status == 2 && h.stderr.contains("too long"), "\(h.stderr.prefix(300))")
+    }
+
+    // 9. A NUL in the script (it silently cut the script short) and a
+    //    source-date-epoch past year 9999 (tar broke on it) are refused with the line.
+    @Test func nulInScriptAndHugeEpochAreRefused() throws {
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let path = dir + "/r/nul.toml"
+        try "name = \"nul\"\n[toolchain]\nhost = true\n[build]\nscript = \"\"\"\necho a > $REPRO_OUT/a\necho b\\u0000 > $REPRO_OUT/b\n\"\"\"\n"
+            .write(toFile: path, atomically: true, encoding: .utf8)
+        let nul = try repro(["lock", path, "--store", store])
+        #expect(nul.status == 2, "\(nul.stderr)")
+        #expect(nul.stderr.contains("nul.toml:5:") && nul.stderr.contains("NUL character") && nul.stderr.contains("its line 2"), "\(nul.stderr)")
+        let epoch = try recipe("epoch", "true", extra: "")
+        try String(contentsOfFile: epoch, encoding: .utf8).replacingOccurrences(of: "[build]\n", with: "[build]\nsource-date-epoch = 9223372036854775807\n")
+            .write(toFile: epoch, atomically: true, encoding: .utf8)
+        let e = try repro(["lock", epoch, "--store", store])
+        #expect(e.status == 2, "\(e.stderr)")
+        #expect(e.stderr.contains("epoch.toml:6:") && e.stderr.contains("after the year 9999"), "\(e.stderr)")
+        // The latest allowed epoch builds, archive included.
+        let last = try recipe("lastepoch", "echo x > $REPRO_OUT/x", tail: "[outputs]\narchive = \"tar.gz\"")
+        try String(contentsOfFile: last, encoding: .utf8).replacingOccurrences(of: "[build]\n", with: "[build]\nsource-date-epoch = 253402300799\n")
+            .write(toFile: last, atomically: true, encoding: .utf8)
+        #expect(try repro(["lock", last, "--store", store]).status == 0)
+        let l = try repro(["build", last, "--store", store])
+        #expect(l.status == 0, "\(l.stderr)")
+    }
 }
