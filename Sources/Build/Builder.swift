@@ -87,7 +87,30 @@ public struct Builder: Sendable {
         if options.progress { FileHandle.standardError.write(Data("repro: \(text)\n".utf8)) }
     }
 
+    /// Runs the build; with `outDir`, all or nothing: when any step fails, the output
+    /// directory, the provenance and SBOM beside it and the output archive are removed
+    /// again (those this call created), so a failed `--out` leaves nothing behind.
     public func build(_ recipe: Recipe, lock: LockFile, options: BuildOptions) throws -> BuildOutcome {
+        guard let outDir = options.outDir else { return try buildOnce(recipe, lock: lock, options: options) }
+        let base = outDir.hasSuffix("/") ? String(outDir.dropLast()) : outDir
+        let parent = (base as NSString).deletingLastPathComponent
+        var placed = [base, base + ".intoto.jsonl", base + options.attest.sbomFormat.suffix]
+        if let name = recipe.archiveFileName { placed.append((parent.isEmpty ? "." : parent) + "/" + name) }
+        let fresh = placed.filter { p in
+            var isDir: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: p, isDirectory: &isDir) else { return true }
+            // An empty output directory is the user's, but holds nothing to lose.
+            return p == base && isDir.boolValue && (try? FileManager.default.contentsOfDirectory(atPath: p))?.isEmpty == true
+        }
+        do {
+            return try buildOnce(recipe, lock: lock, options: options)
+        } catch {
+            for p in fresh { try? RemoveTree.remove(p) }
+            throw error
+        }
+    }
+
+    private func buildOnce(_ recipe: Recipe, lock: LockFile, options: BuildOptions) throws -> BuildOutcome {
         let stale = lock.changes(for: recipe, contentDigests: try Locker.pathDigests(recipe)).filter(\.affectsPins)
         if !stale.isEmpty {
             throw ReproError(.invalidInput, "\(recipe.lockPath) is stale: \(stale.map(\.message).joined(separator: "; ")); run 'repro lock \(recipe.file)'")

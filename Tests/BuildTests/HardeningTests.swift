@@ -286,4 +286,41 @@ import Testing
         let l = try repro(["build", last, "--store", store])
         #expect(l.status == 0, "\(l.stderr)")
     }
+
+    // 8. A failed --out leaves nothing: not a partial tree, not the provenance and
+    //    SBOM beside it (exit 4 left them before).
+    @Test func failedOutLeavesNothing() throws {
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let r = try recipe("atomic", "mkdir -p $REPRO_OUT/a/b; printf 'one\\n' > $REPRO_OUT/a/one; printf 'two\\n' > $REPRO_OUT/a/b/two",
+                           tail: "[outputs]\narchive = \"tar\"")
+        #expect(try repro(["lock", r, "--store", store]).status == 0)
+        let first = try repro(["build", r, "--store", store, "--json"])
+        #expect(first.status == 0, "\(first.stderr)")
+        let left = { (name: String) in
+            ((try? FileManager.default.contentsOfDirectory(atPath: self.dir)) ?? []).filter { $0.hasPrefix(name) || $0.hasPrefix("." + name) }
+        }
+        // A corrupt output file: the restore fails half-way (cache hit).
+        let blob = try corruptBlob(of: "two\n")
+        let bad = try repro(["build", r, "--store", store, "--out", dir + "/d1"])
+        #expect(bad.status == 4, "\(bad.stderr)")
+        #expect(left("d1").isEmpty, "left behind: \(left("d1"))")
+        #expect(!FileManager.default.fileExists(atPath: dir + "/atomic.tar"))
+        // A corrupt archive: the tree and attestations were written, then the archive failed.
+        try FileManager.default.removeItem(atPath: blob)
+        #expect(try repro(["build", r, "--store", store, "--no-cache"]).status == 0)
+        let archive = (json(first)["archive_digest"] as? String ?? "").dropFirst(7)
+        let archiveBlob = store + "/cas/sha256/\(archive.prefix(2))/\(archive)"
+        chmod(archiveBlob, 0o644)
+        try Data("not the archive".utf8).write(to: URL(fileURLWithPath: archiveBlob))
+        let bad2 = try repro(["build", r, "--store", store, "--out", dir + "/d2"])
+        #expect(bad2.status == 4, "\(bad2.stderr)")
+        #expect(left("d2").isEmpty, "left behind: \(left("d2"))")
+        // --out onto a non-empty directory says so in plain words and keeps its files.
+        try FileManager.default.createDirectory(atPath: dir + "/full", withIntermediateDirectories: true)
+        try "mine".write(toFile: dir + "/full/keep", atomically: true, encoding: .utf8)
+        let full = try repro(["build", r, "--store", store, "--no-cache", "--out", dir + "/full"])
+        #expect(full.status == 2, "\(full.stderr)")
+        #expect(full.stderr.contains("already exists and is not empty"), "\(full.stderr)")
+        #expect(FileManager.default.fileExists(atPath: dir + "/full/keep"))
+    }
 }
