@@ -323,4 +323,22 @@ import Testing
         #expect(full.stderr.contains("already exists and is not empty"), "\(full.stderr)")
         #expect(FileManager.default.fileExists(atPath: dir + "/full/keep"))
     }
+
+    // 11. With loopback down (`unshare -n`), Foundation's Process could not make its
+    //     CFSocket wakeup pair and never saw the launcher exit: 3 of 12 builds hung.
+    //     Twelve builds in a fresh network namespace, each bounded by timeout(1).
+    @Test(.enabled(if: getuid() == 0, "unshare -n needs root"))
+    func buildsFinishWithLoopbackDown() throws {
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let r = try recipe("offline", "echo ok > $REPRO_OUT/ok")
+        #expect(try repro(["lock", r, "--store", store]).status == 0)
+        var statuses: [Int32] = []
+        for _ in 0..<12 {
+            let b = try TestKit.run(["/usr/bin/timeout", "-k", "5", "60", "/usr/bin/unshare", "-n", TestKit.repro,
+                                     "build", r, "--store", store, "--no-cache"], environment: env)
+            statuses.append(b.status)
+            if b.status != 0 { Issue.record("build with loopback down: \(b.status) \(b.stderr.suffix(300))") }
+        }
+        #expect(statuses == Array(repeating: 0, count: 12), "\(statuses)")
+    }
 }
