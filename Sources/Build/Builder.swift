@@ -202,9 +202,9 @@ public struct Builder: Sendable {
         // A recipe with a [test] step keeps the manifest of its inputs as staged (the
         // base of "files changed since the previous test run") and, after the build, its
         // working tree (what the tests run in).
-        var inputsManifest: Digest?
+        var inputsTree: Digest?
         if recipe.test != nil, options.variant == nil {
-            inputsManifest = try store.put(data: try TreeHasher.manifest(of: work + "/src").data)
+            inputsTree = try store.putTree(work + "/src").treeDigest
         }
 
         if options.variant?.reverseDirectoryOrder == true { try BuildVariant.reverseDirectoryOrder(work) }
@@ -266,9 +266,11 @@ public struct Builder: Sendable {
             try store.pin(archive!.digest, note: "output archive \(name) of \(recipe.name)")
         }
         try store.recordAction(ActionResult(action: action, tree: tree, manifest: tree, exitCode: 0, log: logDigest))
-        if let inputsManifest {
+        if let inputsTree {
             let (worktree, _) = try store.putTree(work)
-            try store.recordAction(ActionResult(action: Self.worktreeKey(action), tree: worktree, manifest: inputsManifest,
+            try store.recordAction(ActionResult(action: Self.worktreeKey(action), tree: worktree, manifest: worktree,
+                                                exitCode: 0, log: nil))
+            try store.recordAction(ActionResult(action: Self.inputsKey(action), tree: inputsTree, manifest: inputsTree,
                                                 exitCode: 0, log: nil))
         }
         let id = try store.beginBuild(recipe: recipe.digest, action: action)
@@ -307,9 +309,15 @@ public struct Builder: Sendable {
     }
 
     /// The action-cache key under which a build with a [test] step keeps its working
-    /// tree (`tree`) and the manifest of its staged inputs (`manifest`).
+    /// tree as the build left it (what the tests run in).
     public static func worktreeKey(_ action: Digest) -> Digest {
         Digest.of(Data("repro-worktree-1\n\(action)".utf8))
+    }
+
+    /// The action-cache key under which a build with a [test] step keeps its inputs as
+    /// staged in /build/src before the script ran (the base of changed files).
+    public static func inputsKey(_ action: Digest) -> Digest {
+        Digest.of(Data("repro-inputs-1\n\(action)".utf8))
     }
 
     /// Copies the output archive next to the output tree: --out dist/hello gives
@@ -373,7 +381,7 @@ public struct Builder: Sendable {
 
     /// A root directory's top-level entries as read-only binds and symlinks; /etc entry
     /// by entry so that passwd, group and hosts can be synthesized.
-    static func rootMounts(_ root: String) -> [SandboxSpec.Mount] {
+    public static func rootMounts(_ root: String) -> [SandboxSpec.Mount] {
         let fm = FileManager.default
         let skip: Set<String> = ["proc", "dev", "tmp", "build", "out", "sys", "run"]
         var mounts: [SandboxSpec.Mount] = []

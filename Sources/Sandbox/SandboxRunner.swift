@@ -60,8 +60,10 @@ public struct SandboxRunner: Sendable {
     ///   (exit 2, its message on stderr), `.system` when spawning fails.
     /// - Parameter onOutput: with `.capture`, called with each chunk as it arrives
     ///   (1 = stdout, 2 = stderr), e.g. to show a build log live.
+    /// - Parameter onSpawn: called with the launcher's pid once it runs (to signal it).
     public func run(_ spec: SandboxSpec, output: Output = .inherit,
-                    onOutput: ((Int, ArraySlice<UInt8>) -> Void)? = nil) throws -> Completed {
+                    onOutput: ((Int, ArraySlice<UInt8>) -> Void)? = nil,
+                    onSpawn: ((pid_t) -> Void)? = nil) throws -> Completed {
         try validate(spec)
         let status = try Pipe2()
         let out = output != .inherit ? try Pipe2() : nil
@@ -95,6 +97,7 @@ public struct SandboxRunner: Sendable {
         let rc = posix_spawn(&pid, launcher, &actions, &attr, &cargs, &env)
         guard rc == 0 else { throw ReproError(.system, "posix_spawn \(launcher): \(Syscall.errorString(rc))") }
         status.closeWrite(); out?.closeWrite(); err?.closeWrite()
+        onSpawn?(pid)
 
         let streams = try drain([status.read, out?.read, err?.read], keep: output == .capture, onOutput: onOutput)
         var wstatus: Int32 = 0

@@ -1,5 +1,4 @@
 import Core
-import Fetch
 import Foundation
 import Recipe
 import Store
@@ -15,11 +14,19 @@ public struct Locker: Sendable {
         self.progress = progress
     }
 
-    /// The private apt state, updated on first use.
-    func apt(update: Bool = false) throws -> AptState {
-        let apt = try AptState(directory: store.root + "/apt")
+    /// The private apt state, updated on first use: `$REPRO_APT_STATE` when set (one
+    /// state, with its downloaded .debs, shared by several stores: CI, the tests), else
+    /// the store's own.
+    public func apt(update: Bool = false) throws -> AptState {
+        let apt = try AptState(directory: Self.sharedAptState ?? store.root + "/apt")
         if update || !apt.hasLists { try apt.update(progress: progress) }
         return apt
+    }
+
+    /// `$REPRO_APT_STATE`, when set and not empty.
+    static var sharedAptState: String? {
+        guard let dir = ProcessInfo.processInfo.environment["REPRO_APT_STATE"], !dir.isEmpty else { return nil }
+        return dir
     }
 
     /// A fresh lock for `recipe`.
