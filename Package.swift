@@ -40,7 +40,7 @@ let package = Package(
         ),
 
         // Errors, exit codes, canonical JSON, the one syscall wrapper, digests (libcrypto).
-        .target(name: "Core", dependencies: ["CCrypto"]),
+        .target(name: "Core", dependencies: ["CCrypto", "CLinux"]),
         // Linux calls Swift's Glibc module leaves out (_GNU_SOURCE): syncfs.
         .target(name: "CLinux"),
         // Content-addressed store, action cache, SQLite index, locking, gc, export/import.

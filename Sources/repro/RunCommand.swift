@@ -193,6 +193,24 @@ struct RunOptions {
         }
         for b in binds + roBinds { _ = try splitBind(b) }
         if !workdir.hasPrefix("/") { throw ValidationError("--workdir \(workdir): must be an absolute path inside the sandbox") }
+        // Out-of-range values are bad input here, not a launcher failure (exit 70).
+        if let p = pids, p < 1 || p > 4_194_304 {
+            throw ValidationError("--pids \(p): must be 1 to 4194304 (Linux's largest pid count)")
+        }
+        if let c = cpus, !(c >= 0.01 && c <= 4096) {
+            throw ValidationError("--cpus \(c): must be 0.01 (1 ms per 100 ms, the kernel's smallest quota) to 4096")
+        }
+        for (name, id) in [("--uid", uid), ("--gid", gid)] where id == UInt32.max {
+            throw ValidationError("\(name) \(id): the id 4294967295 means \"no id\" to the kernel and cannot be used; pick 0 to 4294967294 (usually 1000 or 0)")
+        }
+        if let n = nofile, n < 1 { throw ValidationError("--nofile \(n): must be at least 1") }
+        if let t = cpuTime, t < 1 { throw ValidationError("--cpu-time \(t): must be at least 1 second") }
+        if let t = timeout, !(t > 0 && t.isFinite) { throw ValidationError("--timeout \(t): must be a number of seconds above 0") }
+        for (option, value) in [("--memory", memory), ("--address-space", addressSpace), ("--file-size", fileSize), ("--tmpfs-size", tmpfsSize)] {
+            if let value, try parseSize(value, option: option) < 1 {
+                throw ValidationError("\(option) \(value): must be above 0")
+            }
+        }
     }
 
     func splitBind(_ b: String) throws -> (host: String, inside: String) {
@@ -201,6 +219,12 @@ struct RunOptions {
         }
         let host = String(b[..<i]), inside = String(b[b.index(after: i)...])
         guard inside.hasPrefix("/") else { throw ValidationError("'\(b)': the inside path must be absolute") }
+        let parts = inside.split(separator: "/").filter { $0 != "." }
+        if parts.isEmpty { throw ValidationError("'\(b)': cannot bind onto / (the sandbox's root); bind onto a directory below it, e.g. HOST:/src") }
+        if parts.contains("..") { throw ValidationError("'\(b)': the inside path may not contain '..'") }
+        if parts[0] == "proc" || parts[0] == "dev" {
+            throw ValidationError("'\(b)': /\(parts[0]) is the sandbox's own \(parts[0] == "proc" ? "procfs" : "device directory"); bind elsewhere, e.g. HOST:/src")
+        }
         let abs = host.hasPrefix("/") ? host : FileManager.default.currentDirectoryPath + "/" + host
         return (abs, inside)
     }
