@@ -85,7 +85,7 @@ let package = Package(
         .target(name: "TestKit", path: "Tests/TestKit"),
         .testTarget(name: "CoreTests", dependencies: ["TestKit", "Core"]),
         .testTarget(name: "SandboxTests", dependencies: ["TestKit", "Sandbox", "Core"], exclude: ["Probes"]),
-        .testTarget(name: "RankTests", dependencies: ["TestKit", "Rank", "Core"]),
+        .testTarget(name: "RankTests", dependencies: ["TestKit", "Rank", "Core"], exclude: ["Fixtures"]),
         .testTarget(name: "StoreTests", dependencies: ["TestKit", "Store", "Core"]),
         .testTarget(name: "RecipeTests", dependencies: ["TestKit", "Recipe", "Core"]),
         .testTarget(name: "AttestTests", dependencies: ["TestKit", "Attest", "Core"], exclude: ["conformance.py"]),
