@@ -10,7 +10,7 @@ let package = Package(
     products: [
         .executable(name: "repro", targets: ["repro"]),
         .executable(name: "repro-sandbox", targets: ["repro-sandbox"]),
-        .library(name: "ReproKit", targets: ["Core", "Sandbox", "Rank", "Store", "Recipe", "Fetch"]),
+        .library(name: "ReproKit", targets: ["Core", "Faults", "Sandbox", "Rank", "Store", "Recipe", "Fetch"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -33,7 +33,7 @@ let package = Package(
             exclude: ["README.md", "POLICY.md", "Makefile", "build", "src/default_filter.inc"],
             sources: ["src"],
             cSettings: [.unsafeFlags(["-std=gnu11", "-Wall", "-Wextra", "-Wno-unused-parameter", "-Wno-missing-field-initializers"])],
-            linkerSettings: [.linkedLibrary("seccomp")]
+            linkerSettings: [.linkedLibrary("seccomp"), .linkedLibrary("pthread")]
         ),
 
         // Errors, exit codes, canonical JSON, the one syscall wrapper, digests (libcrypto).
@@ -55,19 +55,23 @@ let package = Package(
         // of trees, manifests, archives and bundles.
         .target(name: "Verify", dependencies: ["Core", "Recipe", "Store", "Sandbox", "Build", "Attest", "CArchive"]),
         // Swift description of a sandbox, the launcher call, host checks.
-        .target(name: "Sandbox", dependencies: ["Core", "CSeccomp", "CArchive", "CCrypto", "CSQLite"]),
+        .target(name: "Sandbox", dependencies: ["Core", "Faults", "CSeccomp", "CArchive", "CCrypto", "CSQLite"]),
+        // The fault spec language and its seeded decisions (the launcher's supervisor
+        // applies them). Pure Swift.
+        .target(name: "Faults", dependencies: ["Core"]),
         // Test ordering: history, features, model, metrics. Pure Swift.
         .target(name: "Rank", dependencies: ["Core"]),
         // The CLI, one file per subcommand.
         .executableTarget(name: "repro", dependencies: [
-            "Core", "Sandbox", "Rank", "Store", "Recipe", "Fetch", "Build", "Attest", "Verify",
+            "Core", "Sandbox", "Rank", "Store", "Recipe", "Fetch", "Build", "Attest", "Verify", "Faults",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
         // What every test target uses to run the built binaries (not a test suite).
         .target(name: "TestKit", path: "Tests/TestKit"),
         .testTarget(name: "CoreTests", dependencies: ["Core"]),
-        .testTarget(name: "SandboxTests", dependencies: ["TestKit", "Sandbox", "Core"], exclude: ["Probes"]),
+        .testTarget(name: "SandboxTests", dependencies: ["TestKit", "Sandbox", "Core", "Faults"], exclude: ["Probes"]),
+        .testTarget(name: "FaultsTests", dependencies: ["TestKit", "Faults", "Sandbox", "Core"], exclude: ["Fixtures"]),
         .testTarget(name: "RankTests", dependencies: ["Rank", "Core"]),
         .testTarget(name: "StoreTests", dependencies: ["TestKit", "Store", "Core"]),
         .testTarget(name: "RecipeTests", dependencies: ["Recipe", "Core"]),

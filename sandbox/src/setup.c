@@ -114,11 +114,14 @@ static void do_bind(const struct op *op)
     bind_mount(srccopy, op->dest, attrs);
 }
 
-static void do_tmpfs(const char *dest, unsigned long extra)
+/* `size` is NULL or "size=BYTES" (--size). */
+static void do_tmpfs(const char *dest, unsigned long extra, const char *size)
 {
     make_mountpoint(dest, true);
-    const char *mode = (!strcmp(dest, "/tmp") || !strcmp(dest, "/dev/shm")) ? "mode=1777" : "mode=0755";
-    if (mount("tmpfs", inside(dest), "tmpfs", MS_NOSUID | MS_NODEV | extra, mode) < 0)
+    char data[96];
+    snprintf(data, sizeof data, "%s%s%s", (!strcmp(dest, "/tmp") || !strcmp(dest, "/dev/shm")) ? "mode=1777" : "mode=0755",
+             size ? "," : "", size ? size : "");
+    if (mount("tmpfs", inside(dest), "tmpfs", MS_NOSUID | MS_NODEV | extra, data) < 0)
         fail_stage(errno, "mount tmpfs at %s", dest);
 }
 
@@ -181,7 +184,7 @@ static void do_dev(const char *dest)
 {
     char d[PATH_MAX], sub[PATH_MAX];
     snprintf(d, sizeof d, "%s", dest);
-    do_tmpfs(d, MS_NOEXEC);
+    do_tmpfs(d, MS_NOEXEC, NULL);
     static const char *nodes[] = { "null", "zero", "full", "random", "urandom", "tty", NULL };
     for (const char **n = nodes; *n; n++) {
         char src[PATH_MAX];
@@ -197,7 +200,7 @@ static void do_dev(const char *dest)
     snprintf(sub, sizeof sub, "%s/ptmx", d);
     do_symlink("pts/ptmx", sub);
     snprintf(sub, sizeof sub, "%s/shm", d);
-    do_tmpfs(sub, 0);
+    do_tmpfs(sub, 0, NULL);
     static const char *links[][2] = { { "/proc/self/fd", "fd" }, { "/proc/self/fd/0", "stdin" },
         { "/proc/self/fd/1", "stdout" }, { "/proc/self/fd/2", "stderr" }, { "/proc/kcore", "core" } };
     for (size_t i = 0; i < sizeof links / sizeof links[0]; i++) {
@@ -225,7 +228,7 @@ void setup_root(const struct options *o)
         const struct op *op = &o->ops[i];
         switch (op->kind) {
         case OP_RO_BIND: case OP_BIND: case OP_DEV_BIND: do_bind(op); break;
-        case OP_TMPFS: do_tmpfs(op->dest, 0); break;
+        case OP_TMPFS: do_tmpfs(op->dest, 0, op->src); break;
         case OP_DIR:
             if (sb_mkdir_p(inside(op->dest), 0755) < 0) fail_stage(errno, "create directory %s", op->dest);
             break;
