@@ -8,7 +8,8 @@ import Core
 ///
 /// Syscall items are `FAMILY[:ERRNO][@SHARE][,after=N][,path=PREFIX][,delay=DURATION]`
 /// (SHARE a number in 0..1 or a percentage; 1 when left out; an item needs an errno, a
-/// delay, or both). Resource items size a tmpfs, bound memory and CPU, and move the
+/// delay, or both; errno names are case-insensitive and `write:eio:0.1` means
+/// `write:EIO@0.1`). Resource items size a tmpfs, bound memory and CPU, and move the
 /// monotonic clocks forward. Errors name the 1-based column of the offending text.
 public struct FaultSpec: Sendable, Equatable, Codable {
     public struct Syscall: Sendable, Equatable, Codable {
@@ -208,15 +209,16 @@ extension FaultSpec {
         if i < it.to && it.chars[i] == ":" {
             let a = i + 1
             var b = a
-            while b < it.to && it.chars[b] != "@" && it.chars[b] != "," { b += 1 }
-            let e = it.string(a, b)
+            while b < it.to && it.chars[b] != "@" && it.chars[b] != "," && it.chars[b] != ":" { b += 1 }
+            let e = it.string(a, b).uppercased()
             guard family.errnos.contains(e) else {
                 throw it.error(at: a, "\(e.isEmpty ? "missing errno" : "errno '\(e)' is not one \(family.name) can fail with"): use one of \(family.errnos.joined(separator: ", "))")
             }
             s.errno = e
             i = b
         }
-        if i < it.to && it.chars[i] == "@" {
+        // "@SHARE", or ":SHARE" right after the errno (write:eio:0.1, the recipe form).
+        if i < it.to && (it.chars[i] == "@" || (it.chars[i] == ":" && s.errno != nil)) {
             let a = i + 1
             var b = a
             while b < it.to && it.chars[b] != "," { b += 1 }

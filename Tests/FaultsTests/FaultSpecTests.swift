@@ -16,6 +16,9 @@ struct FaultSpecTests {
         #expect(s.launcherArguments() == ["--fault", "write EIO 0.1 100 0 /build", "--fault", "recv ECONNRESET 0.2 0 0",
                                           "--fault", "read - 0.5 0 2000", "--fault-seed", "42"])
         #expect(try FaultSpec.parse(s.canonical).canonical == s.canonical)
+        // The recipe form: lower-case errno, ':' before the share.
+        let recipe = try FaultSpec.parse("write:eio:0.1")
+        #expect(recipe.syscalls[0].errno == "EIO" && recipe.syscalls[0].share == 0.1)
         // Share 1 by default; a trailing ';' is fine.
         #expect(try FaultSpec.parse("fsync:EIO;").syscalls[0].share == 1)
     }

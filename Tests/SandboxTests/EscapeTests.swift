@@ -59,6 +59,10 @@ enum Probe {
         let report = try #require(ProbeReport(done.stdoutText),
                                   "probe \(name) as uid \(uid) printed no report: \(done.result.summary); stdout: \(done.stdoutText) stderr: \(done.stderrText)")
         #expect(done.result.exitCode == 0, "probe \(name): \(done.result.summary)")
+        if faults != nil {
+            // The probe's own hooked calls (its report is a write) went through the supervisor.
+            #expect((done.result.faults?.clauses.map(\.calls).reduce(0, +) ?? 0) > 0, "probe \(name): no call reached the fault supervisor")
+        }
         #expect(report.name == name || name == "suid-exec", "\(report)")
         return report
     }
