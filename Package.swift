@@ -10,10 +10,11 @@ let package = Package(
     products: [
         .executable(name: "repro", targets: ["repro"]),
         .executable(name: "repro-sandbox", targets: ["repro-sandbox"]),
-        .library(name: "ReproKit", targets: ["Core", "Faults", "Sandbox", "Rank", "Store", "Recipe", "Fetch"]),
+        .library(name: "ReproKit", targets: ["Core", "Faults", "Results", "Sandbox", "Rank", "Store", "Recipe", "Fetch"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
     ],
     targets: [
         // System libraries (pkg-config names; apt packages CI installs).
@@ -59,11 +60,20 @@ let package = Package(
         // The fault spec language and its seeded decisions (the launcher's supervisor
         // applies them). Pure Swift.
         .target(name: "Faults", dependencies: ["Core"]),
+        // The [test] step: adapters (pytest plugin, ctest, JUnit), ordered runs in the
+        // sandbox, flaky reruns, per-test telemetry (GRDB), signed test results.
+        .target(name: "TestRun", dependencies: [
+            "Core", "Recipe", "Store", "Fetch", "Sandbox", "Build", "Attest", "Rank",
+            .product(name: "GRDB", package: "GRDB.swift"),
+        ]),
+        // Named numeric results of runs ($REPRO_RESULTS JSON lines, pytest-benchmark
+        // JSON), their history per recipe (GRDB) and the check against a baseline.
+        .target(name: "Results", dependencies: ["Core", .product(name: "GRDB", package: "GRDB.swift")]),
         // Test ordering: history, features, model, metrics. Pure Swift.
         .target(name: "Rank", dependencies: ["Core"]),
         // The CLI, one file per subcommand.
         .executableTarget(name: "repro", dependencies: [
-            "Core", "Sandbox", "Rank", "Store", "Recipe", "Fetch", "Build", "Attest", "Verify", "Faults",
+            "Core", "Sandbox", "Rank", "Store", "Recipe", "Fetch", "Build", "Attest", "Verify", "TestRun", "Faults", "Results",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
@@ -72,12 +82,14 @@ let package = Package(
         .testTarget(name: "CoreTests", dependencies: ["Core"]),
         .testTarget(name: "SandboxTests", dependencies: ["TestKit", "Sandbox", "Core", "Faults"], exclude: ["Probes"]),
         .testTarget(name: "FaultsTests", dependencies: ["TestKit", "Faults", "Sandbox", "Core"], exclude: ["Fixtures"]),
+        .testTarget(name: "ResultsTests", dependencies: ["TestKit", "Results", "Core"]),
         .testTarget(name: "RankTests", dependencies: ["Rank", "Core"]),
         .testTarget(name: "StoreTests", dependencies: ["TestKit", "Store", "Core"]),
         .testTarget(name: "RecipeTests", dependencies: ["Recipe", "Core"]),
         .testTarget(name: "AttestTests", dependencies: ["TestKit", "Attest", "Core"], exclude: ["conformance.py"]),
         .testTarget(name: "BuildTests", dependencies: ["TestKit", "Build", "Recipe", "Store", "Sandbox", "Core"]),
         .testTarget(name: "VerifyTests", dependencies: ["TestKit", "Verify", "Build", "Recipe", "Store", "Core"], exclude: ["Fixtures"]),
+        .testTarget(name: "TestRunTests", dependencies: ["TestKit", "TestRun", "Recipe", "Store", "Core"]),
         .testTarget(name: "FetchTests", dependencies: ["Fetch", "Recipe", "Store", "Core"]),
     ]
 )
