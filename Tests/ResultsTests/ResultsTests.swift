@@ -124,14 +124,14 @@ struct ResultsTests {
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let env = ["REPRO_HOME": dir + "/home", "PATH": "/usr/bin:/bin"]
         func record(_ v: Double, _ extra: [String] = []) throws -> TestKit.Output {
-            try "{\"name\": \"solver.residual\", \"value\": \(String(format: "%.17g", v)), \"unit\": \"1\"}\n"
+            try "{\"name\": \"solver.residual\", \"value\": \(String(format: "%.17g", v)), \"unit\": \"m\"}\n"
                 .write(toFile: dir + "/r.jsonl", atomically: true, encoding: .utf8)
             return try TestKit.run([TestKit.repro, "results", "record", "demo", dir + "/r.jsonl"] + extra, environment: env)
         }
         #expect(try record(2.5).status == 0)
         let caught = try record(2.5 * (1 + 1e-9))
         #expect(caught.status == 3, "\(caught.out) \(caught.stderr)")
-        #expect(caught.stderr.contains("solver.residual: baseline 2.5, now 2.50000000250000") && caught.stderr.contains("relative change +1e-09"), "\(caught.stderr)")
+        #expect(caught.stderr.contains("solver.residual: baseline 2.5 m, now 2.50000000250000") && caught.stderr.contains("relative change +1e-09"), "\(caught.stderr)")
         let fine = try record(2.5 * (1 + 1e-11))
         #expect(fine.status == 0, "\(fine.out) \(fine.stderr)")
         #expect(try record(2.5 * (1 + 1e-9), ["--tolerance-for", "solver.*=1e-8"]).status == 0)
