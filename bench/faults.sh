@@ -10,13 +10,13 @@
 # Prints medians and the ratios: "other family / no spec" (target: within 5%) and
 # "hooked / no spec", the per-call cost of a hooked call at 0% injection.
 #
-#   bench/faults.sh [ROUNDS] [CALLS]     (default 15 rounds; 200000 unhooked calls and
+#   bench/faults.sh [ROUNDS] [CALLS]     (default 40 rounds; 200000 unhooked calls and
 #                                          20000 hooked calls per run; installs first)
 #   REPRO_BENCH_BIN=DIR bench/faults.sh  (use DIR/repro-sandbox as it is; no build)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . bench/lib.sh
-rounds=${1:-15}
+rounds=${1:-40}
 calls=${2:-200000}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
