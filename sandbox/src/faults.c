@@ -541,7 +541,13 @@ void faults_write_status(FILE *f)
         for (int j = 0; j < c->n_first; j++) fprintf(f, "%s%llu", j ? "," : "", c->first[j]);
         fprintf(f, "],\"injected\":%llu,\"path\":", c->injected);
         if (c->path) json_str(f, c->path); else fprintf(f, "null");
-        fprintf(f, ",\"share\":%.17g}", c->share);
+        /* The shortest text that reads back as the same double. */
+        char share[32];
+        for (int prec = 1; prec <= 17; prec++) {
+            snprintf(share, sizeof share, "%.*g", prec, c->share);
+            if (strtod(share, NULL) == c->share) break;
+        }
+        fprintf(f, ",\"share\":%s}", share);
     }
     fprintf(f, "],\"error\":");
     if (thread_error[0]) json_str(f, thread_error); else fprintf(f, "null");
