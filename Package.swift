@@ -65,7 +65,7 @@ let package = Package(
         // The [test] step: adapters (pytest plugin, ctest, JUnit), ordered runs in the
         // sandbox, flaky reruns, per-test telemetry (GRDB), signed test results.
         .target(name: "TestRun", dependencies: [
-            "Core", "Recipe", "Store", "Fetch", "Sandbox", "Build", "Attest", "Rank",
+            "Core", "Recipe", "Store", "Fetch", "Sandbox", "Build", "Attest", "Rank", "Faults", "Results",
             .product(name: "GRDB", package: "GRDB.swift"),
         ]),
         // Named numeric results of runs ($REPRO_RESULTS JSON lines, pytest-benchmark

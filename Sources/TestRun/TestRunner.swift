@@ -1,8 +1,10 @@
 import Build
 import Core
+import Faults
 import Fetch
 import Foundation
 import Recipe
+import Results
 import Sandbox
 import Store
 
@@ -20,6 +22,11 @@ public struct TestOptions: Sendable {
     /// Bytes of the suite's output kept (head and tail) in the run's log.
     public var logLimit = 8 << 20
     public var signingKey: String?
+    /// A fault spec for the whole suite (docs/faults.md); nil: the recipe's [test] faults.
+    public var faults: String?
+    /// The results baseline (a results run id or label); nil: the recipe's last passed run.
+    public var resultsBaseline: String?
+    public var tolerances = Tolerances()
     public init() {}
 }
 
@@ -95,8 +102,9 @@ public struct TestRunner: Sendable {
         case let .seconds(s): epoch = s
         case let .fromInput(name): epoch = (try? DebianSource.changelogEpoch(dirs.work + "/src/" + name)) ?? 0
         }
+        let faults = try TestFaults.spec(options: options, test: test, recipe: recipe)
         let box = TestSandbox(recipe: recipe, test: test, root: root, work: dirs.work, out: dirs.out, lib: dirs.lib,
-                              run: dirs.run, epoch: epoch, allowDegrade: options.allowDegrade)
+                              run: dirs.run, epoch: epoch, allowDegrade: options.allowDegrade, faults: faults)
         try box.checkRunner()
 
         // Telemetry: the run's row first, so a run killed from here on reads as interrupted.
@@ -111,7 +119,7 @@ public struct TestRunner: Sendable {
             inputsManifest: inputsTree?.description, inputDigests: lock.inputs.mapValues { "sha256:" + $0.sha256 },
             changedFiles: changed, framework: test.framework.rawValue, host: Telemetry.hostName, pid: Int64(getpid()),
             started: Date().timeIntervalSince1970, finished: nil, status: .running, orderStrategy: strategy.description,
-            seed: strategy.seed.map { Int64(bitPattern: $0) }, filter: options.filter, faults: test.faults,
+            seed: strategy.seed.map { Int64(bitPattern: $0) }, filter: options.filter, faults: faults?.canonical,
             requestedOrder: [], attestation: nil, message: nil)
         let runID = try telemetry.begin(row)
         let orderer = TestOrderer(history: history, modelPath: store.root + "/models/\(recipe.name).json")
@@ -148,6 +156,11 @@ public struct TestRunner: Sendable {
         var summary = try TestRunSummary.of(run: runID, telemetry: telemetry, build: build, log: logDigest,
                                             truncatedLog: session.log.truncatedBytes, wall: Date().timeIntervalSince(started))
         summary.logPath = try? store.path(for: logDigest)
+        if let faults { summary.faults = TestFaults.Summary(spec: faults.canonical, seed: faults.seed, injected: session.faultsInjected) }
+        if status != .interrupted {
+            summary.results = try TestResultsCheck.run(store: store, recipe: recipe, runID: runID, passed: status == .passed,
+                                                       file: box.hostPath(TestSandbox.resultsFile), options: options)
+        }
         return summary
     }
 }

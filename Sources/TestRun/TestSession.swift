@@ -1,4 +1,5 @@
 import Core
+import Faults
 import Foundation
 import Recipe
 import Sandbox
@@ -27,6 +28,8 @@ struct TestSession {
     var interrupted = false
     /// Set when the runner could not run some tests (an adapter that broke).
     var runnerFailure: String?
+    /// Faults the supervisor injected, per kind (FAMILY:ERRNO), over every launch.
+    var faultsInjected: [String: UInt64] = [:]
 
     var test: Recipe.Test { box.test }
 
@@ -161,6 +164,7 @@ struct TestSession {
                 return .proceed
             }, shouldStop: { TestRunner.interrupted.isSet })
             self = me
+            for (kind, n) in outcome.sandbox?.faults?.injected ?? [:] { faultsInjected[kind, default: 0] += n }
             if let pendingError { throw pendingError }
             if let u = outcome.unfinished, !done.contains(u.id), !(outcome.stopped && !outcome.timedOut) {
                 done.insert(u.id)

@@ -1,7 +1,9 @@
 import ArgumentParser
 import Core
+import Faults
 import Foundation
 import Recipe
+import Results
 import Sandbox
 import Store
 import TestRun
@@ -73,6 +75,18 @@ struct TestRunCommand: ParsableCommand {
     @Option(name: .customLong("log-limit"), help: "Bytes of the suite's output kept in its log, head and tail (default 8M).")
     var logLimit: String = "8M"
 
+    @Option(help: ArgumentHelp("Inject faults into the suite, e.g. 'write:EIO@5%,path=/build;seed=3' (docs/faults.md); overrides [test] faults.", valueName: "SPEC"))
+    var fault: String?
+
+    @Option(help: ArgumentHelp("Named results: compare with this results run (id or label) instead of the last passed run.", valueName: "RUN"))
+    var baseline: String?
+
+    @Option(help: ArgumentHelp("Named results: default relative tolerance (1e-10).", valueName: "REL"))
+    var tolerance: String = "1e-10"
+
+    @Option(name: .customLong("tolerance-for"), help: ArgumentHelp("Named results: a tolerance for names matching a glob (repeatable).", valueName: "PATTERN=REL"))
+    var toleranceFor: [String] = []
+
     @OptionGroup var storeOption: TestStoreOption
 
     @Flag(help: "Print the run's summary as JSON on stdout.")
@@ -80,6 +94,11 @@ struct TestRunCommand: ParsableCommand {
 
     func validate() throws {
         if let order { _ = try? OrderStrategy.parse(order) }
+        if let fault { do { _ = try FaultSpec.parse(fault) } catch { throw ValidationError("--fault: \(error)") } }
+        guard Tolerances.parseValue(tolerance) != nil else { throw ValidationError("--tolerance \(tolerance): give a relative tolerance >= 0, e.g. 1e-10 or 5%") }
+        for o in toleranceFor where Tolerances.parseOverride(o) == nil {
+            throw ValidationError("--tolerance-for \(o): expected PATTERN=REL, e.g. 'bench.*=1e-6'")
+        }
         guard rerunFailures >= 0, rerunFailures <= 100 else {
             throw ValidationError("--rerun-failures \(rerunFailures): use 0 to 100")
         }
@@ -100,6 +119,9 @@ struct TestRunCommand: ParsableCommand {
             options.offline = offline
             options.allowDegrade = allowDegrade
             options.logLimit = Int(try parseSize(logLimit, option: "--log-limit"))
+            options.faults = fault
+            options.resultsBaseline = baseline
+            options.tolerances = Tolerances(default: Tolerances.parseValue(tolerance)!, overrides: toleranceFor.compactMap(Tolerances.parseOverride))
             let (store, _) = try storeOption.open()
             let runner = try TestRunner(store: store, runner: try SandboxRunner())
             TestSignals.install()
@@ -108,8 +130,15 @@ struct TestRunCommand: ParsableCommand {
             return try runner.run(r, lock: lock, options: options, progress: live)
         }
         if json { try printJSON(summary, pretty: true) } else { TestReport.print(summary) }
+        if !json { TestOutcomeExtras.print(summary) }
         switch summary.status {
-        case .passed: return
+        case .passed:
+            // A result that moved beyond its tolerance: not reproducible (exit 3).
+            if let e = summary.results?.error {
+                FileHandle.standardError.write(Data("repro: error: \(e)\n".utf8))
+                throw ExitCode(ExitStatus.notReproducible)
+            }
+            return
         case .interrupted: throw ExitCode(130)
         default: throw ExitCode(ExitStatus.failed)
         }
