@@ -16,6 +16,7 @@ public enum TestFaults {
     }
 
     static func spec(options: TestOptions, test: Recipe.Test, recipe: Recipe) throws -> FaultSpec? {
+        if options.faultsDisabled { return nil }
         if let text = options.faults {
             do { return try FaultSpec.parse(text) } catch { throw ReproError(.invalidInput, "--fault: \(error)") }
         }

@@ -24,6 +24,8 @@ public struct TestOptions: Sendable {
     public var signingKey: String?
     /// A fault spec for the whole suite (docs/faults.md); nil: the recipe's [test] faults.
     public var faults: String?
+    /// No faults at all, not even the recipe's (the clean run of `--chaos`).
+    public var faultsDisabled = false
     /// The results baseline (a results run id or label); nil: the recipe's last passed run.
     public var resultsBaseline: String?
     public var tolerances = Tolerances()
@@ -157,7 +159,9 @@ public struct TestRunner: Sendable {
                                             truncatedLog: session.log.truncatedBytes, wall: Date().timeIntervalSince(started))
         summary.logPath = try? store.path(for: logDigest)
         if let faults { summary.faults = TestFaults.Summary(spec: faults.canonical, seed: faults.seed, injected: session.faultsInjected) }
-        if status != .interrupted {
+        // Named results are checked on runs without faults only: a faulted run must not
+        // become (or fail against) a baseline.
+        if status != .interrupted && faults == nil {
             summary.results = try TestResultsCheck.run(store: store, recipe: recipe, runID: runID, passed: status == .passed,
                                                        file: box.hostPath(TestSandbox.resultsFile), options: options)
         }

@@ -78,6 +78,12 @@ struct TestRunCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Inject faults into the suite, e.g. 'write:EIO@5%,path=/build;seed=3' (docs/faults.md); overrides [test] faults.", valueName: "SPEC"))
     var fault: String?
 
+    @Option(help: ArgumentHelp("Run the suite once without faults, then N times under seeded faults from --fault-profile; classify each test robust, fault-sensitive or broken.", valueName: "N"))
+    var chaos: Int?
+
+    @Option(name: .customLong("fault-profile"), help: ArgumentHelp("The faults of --chaos: io, net, slow or default (docs/faults.md).", valueName: "NAME"))
+    var faultProfile: String = "default"
+
     @Option(help: ArgumentHelp("Named results: compare with this results run (id or label) instead of the last passed run.", valueName: "RUN"))
     var baseline: String?
 
@@ -95,6 +101,13 @@ struct TestRunCommand: ParsableCommand {
     func validate() throws {
         if let order { _ = try? OrderStrategy.parse(order) }
         if let fault { do { _ = try FaultSpec.parse(fault) } catch { throw ValidationError("--fault: \(error)") } }
+        if let chaos {
+            guard chaos >= 1 && chaos <= 1000 else { throw ValidationError("--chaos \(chaos): use 1 to 1000 runs") }
+            guard fault == nil else { throw ValidationError("--chaos takes its faults from --fault-profile, not --fault") }
+        }
+        guard FaultProfile.profiles.contains(where: { $0.name == faultProfile }) else {
+            throw ValidationError("--fault-profile \(faultProfile): known profiles are \(FaultProfile.profiles.map(\.name).joined(separator: ", "))")
+        }
         guard Tolerances.parseValue(tolerance) != nil else { throw ValidationError("--tolerance \(tolerance): give a relative tolerance >= 0, e.g. 1e-10 or 5%") }
         for o in toleranceFor where Tolerances.parseOverride(o) == nil {
             throw ValidationError("--tolerance-for \(o): expected PATTERN=REL, e.g. 'bench.*=1e-6'")
@@ -105,7 +118,8 @@ struct TestRunCommand: ParsableCommand {
     }
 
     func run() throws {
-        let summary: TestRunSummary = try reporting {
+        var chaosReport: ChaosReport?
+        let summary: TestRunSummary? = try reporting {
             let r = try Recipe.load(path: recipe)
             let lock: LockFile
             do { lock = try LockFile.read(path: r.lockPath) } catch let e as ReproError where !FileManager.default.fileExists(atPath: r.lockPath) {
@@ -127,8 +141,15 @@ struct TestRunCommand: ParsableCommand {
             TestSignals.install()
             let live = LiveTestLine(enabled: isatty(2) != 0 && !json)
             defer { live.clear() }
+            if let chaos {
+                chaosReport = try ChaosReport.run(runner, recipe: r, lock: lock, options: options, count: chaos,
+                                                  profile: faultProfile, progress: live)
+                return nil
+            }
             return try runner.run(r, lock: lock, options: options, progress: live)
         }
+        if let chaosReport { return try TestChaosOutput.finish(chaosReport, json: json) }
+        guard let summary else { return }
         if json { try printJSON(summary, pretty: true) } else { TestReport.print(summary) }
         if !json { TestOutcomeExtras.print(summary) }
         switch summary.status {

@@ -135,3 +135,35 @@ import Testing
         #expect(history.out.split(separator: "\n").count == 4, "\(history.out)")
     }
 }
+
+extension TestFaultsResultsTests {
+    struct Chaos: Decodable {
+        struct Entry: Decodable { var test: String; var verdict: String; var seed: UInt64?; var spec: String?; var injected: [String: UInt64]? }
+        var profile: String
+        var runs: [Int]
+        var tests: [Entry]
+        var resilience: Double
+    }
+
+    /// A fragile test (gives up on the first failed write under /build) is classified
+    /// fault-sensitive, a retrying one robust, a failing one broken.
+    @Test func chaosClassifiesTests() throws {
+        var suite = Self.suite
+        suite["test_io.py"] = suite["test_io.py"]!.replacingOccurrences(of: "/tmp/", with: "/build/")
+        suite["test_broken.py"] = "def test_broken():\n    assert 1 == 2\n"
+        let recipe = try project(suite)
+        let r = try repro(["test", recipe, "--store", store, "--order", "original", "--chaos", "2", "--fault-profile", "io", "--json"])
+        #expect(r.status == 1, "a broken test: exit 1; \(r.stderr)")
+        let c = try JSONDecoder().decode(Chaos.self, from: r.stdout)
+        #expect(c.runs.count == 3 && c.profile == "io")
+        let v = Dictionary(uniqueKeysWithValues: c.tests.map { ($0.test, $0) })
+        #expect(v["tests/test_broken.py::test_broken"]?.verdict == "broken")
+        #expect(v["tests/test_io.py::test_robust"]?.verdict == "robust")
+        let fragile = try #require(v["tests/test_io.py::test_fragile"])
+        #expect(fragile.verdict == "fault-sensitive")
+        #expect(fragile.seed == 1 && fragile.spec?.hasSuffix("seed=1") == true && (fragile.injected?["write:EIO"] ?? 0) > 0, "\(fragile)")
+        #expect(c.resilience == 0.5)
+        let bad = try repro(["test", recipe, "--store", store, "--chaos", "2", "--fault-profile", "nope"])
+        #expect(bad.status == 2)
+    }
+}
