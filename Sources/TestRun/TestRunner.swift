@@ -2,6 +2,7 @@ import Build
 import Core
 import Faults
 import Fetch
+import Attest
 import Foundation
 import Recipe
 import Results
@@ -29,6 +30,8 @@ public struct TestOptions: Sendable {
     /// The results baseline (a results run id or label); nil: the recipe's last passed run.
     public var resultsBaseline: String?
     public var tolerances = Tolerances()
+    /// Also write the signed test result (a DSSE envelope, one JSON line) here.
+    public var attestationFile: String?
     public init() {}
 }
 
@@ -149,7 +152,37 @@ public struct TestRunner: Sendable {
         }
         session.log.close()
         let logDigest = try store.put(file: tmp + "/suite.log")
-        try telemetry.finish(runID, status: status, message: message)
+        try store.pin(logDigest, note: "log of test run \(runID) of \(recipe.name)")
+        // The signed result: an in-toto test-result statement over the build's outputs,
+        // signed with the key builds are signed with, kept in the store (pinned).
+        var outcomes = TestOutcomes()
+        for e in try telemetry.executions(run: runID) {
+            try outcomes.add(id: e.test, verdict: e.verdict.rawValue, flaky: e.flaky)
+        }
+        var attested: [String: String] = [:]
+        if let f = options.filter { attested["filter"] = f }
+        if options.rerunFailures > 0 { attested["rerun-failures"] = String(options.rerunFailures) }
+        if options.failFast { attested["fail-fast"] = "true" }
+        if let faults {
+            // The faults are part of what was tested: spec, seed and faults injected per kind.
+            attested["faults"] = faults.canonical
+            attested["faults-seed"] = String(faults.seed)
+            attested["faults-injected"] = session.faultsInjected.keys.sorted().map { "\($0)=\(session.faultsInjected[$0]!)" }.joined(separator: ",")
+        }
+        let statement = TestAttestation.statement(
+            build: build, outcomes: outcomes,
+            configuration: try TestAttestation.configuration(recipe: recipe, lock: lock, build: build,
+                                                             order: strategy.description, options: attested),
+            runID: String(runID), interrupted: status == .interrupted)
+        let envelope = try TestAttestation.sign(statement, key: options.signingKey) { progress?.note($0) }
+        let envelopeDigest = try store.put(data: envelope)
+        try store.pin(envelopeDigest, note: "signed result of test run \(runID) of \(recipe.name)")
+        if let path = options.attestationFile {
+            do { try envelope.write(to: URL(fileURLWithPath: path), options: .atomic) } catch {
+                throw ReproError(.invalidInput, "cannot write the test result to \(path): \(error.localizedDescription)")
+            }
+        }
+        try telemetry.finish(runID, status: status, attestation: envelopeDigest.description, message: message)
         // The model learns from this run for the next one.
         if status != .interrupted {
             let grown = TestOrderer(history: try telemetry.history(recipe: recipe.name), modelPath: orderer.modelPath)

@@ -93,6 +93,12 @@ struct TestRunCommand: ParsableCommand {
     @Option(name: .customLong("tolerance-for"), help: ArgumentHelp("Named results: a tolerance for names matching a glob (repeatable).", valueName: "PATTERN=REL"))
     var toleranceFor: [String] = []
 
+    @Option(help: "The PEM private key that signs the test result (default: the key builds are signed with).")
+    var key: String?
+
+    @Option(help: "Also write the signed test result (in-toto test-result statement, DSSE envelope) to this file.")
+    var attestation: String?
+
     @OptionGroup var storeOption: TestStoreOption
 
     @Flag(help: "Print the run's summary as JSON on stdout.")
@@ -136,6 +142,8 @@ struct TestRunCommand: ParsableCommand {
             options.faults = fault
             options.resultsBaseline = baseline
             options.tolerances = Tolerances(default: Tolerances.parseValue(tolerance)!, overrides: toleranceFor.compactMap(Tolerances.parseOverride))
+            options.signingKey = key
+            options.attestationFile = attestation
             let (store, _) = try storeOption.open()
             let runner = try TestRunner(store: store, runner: try SandboxRunner())
             TestSignals.install()

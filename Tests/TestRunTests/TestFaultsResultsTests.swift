@@ -84,8 +84,15 @@ import Testing
         let clean = try repro(["test", recipe, "--store", store, "--order", "original", "--json"])
         #expect(clean.status == 0, "\(clean.stderr)")
         let spec = "write:EIO@5%,path=/tmp;seed=4"
-        let r = try repro(["test", recipe, "--store", store, "--order", "original", "--fault", spec, "--json"])
+        let r = try repro(["test", recipe, "--store", store, "--order", "original", "--fault", spec, "--json",
+                           "--attestation", dir + "/result.dsse.json"])
         #expect(r.status == 1, "\(r.stderr)")
+        // The signed test result names the spec, the seed and the faults injected.
+        struct Envelope: Decodable { var payload: String }
+        let envelope = try JSONDecoder().decode(Envelope.self, from: try Data(contentsOf: URL(fileURLWithPath: dir + "/result.dsse.json")))
+        let statement = String(decoding: try #require(Data(base64Encoded: envelope.payload)), as: UTF8.self)
+        #expect(statement.contains("write:EIO@0.05,path=/tmp;seed=4") && statement.contains("\"faults-seed\":\"4\"")
+                && statement.contains("write:EIO="), "\(statement.prefix(600))")
         let s = try JSONDecoder().decode(Summary.self, from: r.stdout)
         #expect(s.failures.map(\.test) == ["tests/test_io.py::test_fragile"], "\(s.failures)")
         #expect(s.passed == 1)
