@@ -144,9 +144,39 @@ struct FaultInjectionTests {
         #expect(abs(inside - outside - 7200) < 600, "inside \(inside), host \(outside)")
     }
 
-    @Test func cpuShareIsEnforcedOrRefused() throws {
-        let r = try Self.run(["/bin/true"], faults: "cpu=0.5")
-        #expect(r.result.exitCode == 0 && r.result.warnings.isEmpty, "\(r.result.summary) \(r.stderrText)")
+    /// cpu= and memory= reach the sandbox's cgroup (v1 or v2), and a fault limit
+    /// tightens a looser --memory. Read from the host while the sandbox sleeps.
+    @Test func cpuAndMemoryFaultsReachTheCgroup() throws {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: TestKit.repro)
+        // Without --json, repro execs the launcher: the cgroup is named after this pid.
+        p.arguments = ["run", "--memory", "1g", "--fault", "cpu=0.25;memory=64m", "--", "/bin/sleep", "30"]
+        try p.run()
+        defer { kill(p.processIdentifier, SIGKILL); p.waitUntilExit() }
+        let name = "repro-sandbox-\(p.processIdentifier)"
+        // Each hierarchy is a mount of its own: walk them by hand, three levels deep.
+        func find(_ dir: String = "/sys/fs/cgroup", depth: Int = 0) -> [String] {
+            guard depth <= 3, let names = try? FileManager.default.contentsOfDirectory(atPath: dir) else { return [] }
+            var found: [String] = []
+            for n in names {
+                var isDir: ObjCBool = false
+                guard FileManager.default.fileExists(atPath: dir + "/" + n, isDirectory: &isDir), isDir.boolValue else { continue }
+                if n == name { found.append(dir + "/" + n) } else { found += find(dir + "/" + n, depth: depth + 1) }
+            }
+            return found
+        }
+        func read(_ path: String) -> String? { try? String(contentsOfFile: path, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines) }
+        var cpu: String?, memory: String?
+        let deadline = Date().addingTimeInterval(20)
+        while (cpu == nil || memory == nil) && Date() < deadline {
+            for d in find() {
+                cpu = cpu ?? read(d + "/cpu.cfs_quota_us") ?? read(d + "/cpu.max")
+                memory = memory ?? read(d + "/memory.limit_in_bytes") ?? read(d + "/memory.max")
+            }
+            usleep(50_000)
+        }
+        #expect(cpu == "25000" || cpu == "25000 100000", "\(cpu ?? "no cgroup found")")
+        #expect(memory == String(64 << 20), "\(memory ?? "no cgroup found")")
     }
 
     @Test(arguments: [("write:EIO@1.5", "column 11"), ("nope:EIO", "column 1"), ("read:ECONNRESET", "column 6"),
