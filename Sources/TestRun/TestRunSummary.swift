@@ -1,6 +1,7 @@
 import Build
 import Core
 import Foundation
+import Results
 
 /// What `repro test` prints (`--json`) and `repro test show` reads back.
 public struct TestRunSummary: Codable, Sendable {
@@ -35,9 +36,14 @@ public struct TestRunSummary: Codable, Sendable {
     public var message: String?
     /// Mean time to commit one execution to telemetry (this process's runs only).
     public var recordingMsPerExecution: Double?
+    /// The fault spec and the faults injected per kind, when the run had one.
+    public var faults: TestFaults.Summary?
+    /// The named results' check against the baseline, when the suite wrote $REPRO_RESULTS.
+    public var results: TestResultsCheck.Summary?
 
     enum CodingKeys: String, CodingKey {
         case run, recipe, status, framework, order, tests, passed, failed, skipped, flaky, failures, tree, log, attestation, message
+        case faults, results
         case logPath = "log_path"
         case notRun = "not_run", changedFiles = "changed_files", buildCached = "build_cached"
         case logTruncatedBytes = "log_truncated_bytes", wallSeconds = "wall_seconds"

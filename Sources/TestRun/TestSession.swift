@@ -1,4 +1,5 @@
 import Core
+import Faults
 import Foundation
 import Recipe
 import Sandbox
@@ -33,6 +34,8 @@ struct TestSession {
     /// Executions read from the stream and not yet committed (at most one read's worth).
     var pendingRows: [TestExecutionRow] = []
     var pendingFlaky: [String] = []
+    /// Faults the supervisor injected, per kind (FAMILY:ERRNO), over every launch.
+    var faultsInjected: [String: UInt64] = [:]
 
     var test: Recipe.Test { box.test }
 
@@ -181,6 +184,7 @@ struct TestSession {
             }, onBatch: { try me.flush() }, shouldStop: { TestRunner.interrupted.isSet })
             self = me
             try flush()
+            for (kind, n) in outcome.sandbox?.faults?.injected ?? [:] { faultsInjected[kind, default: 0] += n }
             if let pendingError { throw pendingError }
             if let u = outcome.unfinished, !done.contains(u.id), !(outcome.stopped && !outcome.timedOut) {
                 done.insert(u.id)

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Core
+import Faults
 import Foundation
 import Sandbox
 
@@ -21,6 +22,9 @@ struct RunCommand: ParsableCommand {
           repro run -- gcc --version
           repro run --bind "$PWD:/build" -- make -j2
           repro run --memory 1g --pids 256 --timeout 600 --json -- ./configure
+          repro run --fault 'write:EIO@10%,path=/build;seed=7' --json -- ./writer
+
+        --fault injects seeded faults (docs/faults.md): syscall families fail or wait at a share of their calls (the same seed gives the same faults at the same calls), /tmp or /build get a small disk, memory and CPU are cut, the monotonic clock jumps. A spec the host cannot honour is an error, never a run without faults.
         """
     )
 
@@ -78,6 +82,9 @@ struct RunCommand: ParsableCommand {
     @Flag(name: .customLong("allow-degrade"), help: "Warn instead of failing when a cgroup limit cannot be enforced.")
     var allowDegrade = false
 
+    @Option(help: ArgumentHelp("Inject faults, e.g. 'write:EIO@10%,path=/build;seed=7' (docs/faults.md).", valueName: "SPEC"))
+    var fault: String?
+
     @Flag(help: "Print the sandbox status object (exit code, signal, times, max RSS, limits hit) on stdout at the end.")
     var json = false
 
@@ -92,7 +99,7 @@ struct RunCommand: ParsableCommand {
         RunOptions(binds: binds, roBinds: roBinds, workdir: workdir, env: env, uid: uid, gid: gid,
                    memory: memory, pids: pids, cpus: cpus, addressSpace: addressSpace, nofile: nofile,
                    fileSize: fileSize, tmpfsSize: tmpfsSize, cpuTime: cpuTime, timeout: timeout, killGrace: killGrace,
-                   seccomp: seccomp, allowDegrade: allowDegrade, json: json, command: command)
+                   seccomp: seccomp, allowDegrade: allowDegrade, fault: fault, json: json, command: command)
     }
 }
 
@@ -116,6 +123,7 @@ struct RunOptions {
     var killGrace: Double = 2
     var seccomp = "default"
     var allowDegrade = false
+    var fault: String?
     var json = false
     var command: [String] = []
 
@@ -180,6 +188,7 @@ struct RunOptions {
             case "timeout": guard let v = Double(value) else { return nil }; o.timeout = v
             case "kill-grace": guard let v = Double(value) else { return nil }; o.killGrace = v
             case "seccomp": o.seccomp = value
+            case "fault": o.fault = value
             default: return nil
             }
         }
@@ -211,6 +220,13 @@ struct RunOptions {
                 throw ValidationError("\(option) \(value): must be above 0")
             }
         }
+        _ = try faultSpec()
+    }
+
+    /// The parsed --fault spec; a bad one is a usage error naming the column.
+    func faultSpec() throws -> FaultSpec? {
+        guard let fault else { return nil }
+        do { return try FaultSpec.parse(fault) } catch { throw ValidationError("--fault: \(error)") }
     }
 
     func splitBind(_ b: String) throws -> (host: String, inside: String) {
@@ -242,6 +258,7 @@ struct RunOptions {
                          fileSize: try fileSize.map { try parseSize($0, option: "--file-size") })
         s.tmpfsSize = try tmpfsSize.map { try parseSize($0, option: "--tmpfs-size") } ?? SandboxDefaults.tmpfsSize
         s.allowDegrade = allowDegrade
+        s.faults = try faultSpec()
         s.timeout = timeout
         s.killGrace = killGrace
         switch seccomp {
