@@ -34,6 +34,8 @@ struct TestSession {
     /// Executions read from the stream and not yet committed (at most one read's worth).
     var pendingRows: [TestExecutionRow] = []
     var pendingFlaky: [String] = []
+    /// The ctest listing, kept for reruns.
+    var ctestListing: CTest.Listing?
     /// Faults the supervisor injected, per kind (FAMILY:ERRNO), over every launch.
     var faultsInjected: [String: UInt64] = [:]
 
