@@ -15,21 +15,37 @@ extension TestSession {
                 let err = String(decoding: listed.stderr.suffix(2000), as: UTF8.self)
                 throw ReproError(.failed, "ctest --show-only=json-v1 in \(test.directory) failed (\(listed.result.summary)): \(err)")
             }
-            let listing = try CTest.parse(Data(listed.stdout), defaultTimeout: Double(test.testTimeout),
-                                          sourceRoot: "/build")
+            let listing: CTest.Listing
+            do {
+                // Files relative to /build/src, like the changed files they are matched with.
+                listing = try CTest.parse(Data(listed.stdout), defaultTimeout: Double(test.testTimeout), sourceRoot: "/build/src")
+            } catch let e as ReproError {
+                throw ReproError(.invalidInput, "\(box.recipe.file):\(test.line): \(e.message)")
+            }
             for (name, props) in listing.unsupported.sorted(by: { $0.key < $1.key }) {
                 progress?.note("ctest test \(name): \(props.joined(separator: ", ")) not honoured (its exit status decides)")
             }
             ctestListing = listing
         }
-        let listing = ctestListing!
+        var listing = ctestListing!
+        // Each test is held to the smaller of its TIMEOUT property and the recipe's
+        // test-timeout (the launch kills at the latter in any case).
+        let cap = Double(test.testTimeout)
+        listing.plan.entries = listing.plan.entries.map { e in
+            var e = e
+            e.timeout = e.timeout > 0 ? min(e.timeout, cap) : cap
+            return e
+        }
         let exe = try TestExecPlan.locateExecutable(launcher: runner.launcher)
         let inside = TestSandbox.libDir + "/bin/" + TestExecPlan.executableName
         let copy = box.lib + "/bin/" + TestExecPlan.executableName
         if !FileManager.default.fileExists(atPath: copy) {
             try FileManager.default.copyItem(atPath: exe, toPath: copy)
         }
-        let initial = try only ?? plan(listing.tests)
+        var initial = try only ?? plan(listing.tests)
+        let known = Set(listing.tests.map(\.id))
+        for t in initial where !known.contains(t.id) { runnerFailure = "test \(t.id) was requested but not listed by ctest" }
+        initial.removeAll { !known.contains($0.id) }
         let box = self.box
         let planPath = box.run + "/plan"
         try runUntilDone(attempt: attempt, variation: variation, initial: initial, makeSpec: { remaining in
@@ -47,6 +63,10 @@ extension TestSession {
     /// malformed report keeps the tests read before the error and fails the run with
     /// the error's line and column.
     mutating func runJUnit() throws {
+        // A report left in the working tree by the build must not pass for this run's.
+        for r in test.reports {
+            if let host = box.hostPath(r) { try? FileManager.default.removeItem(atPath: host) }
+        }
         let script = "exec 2>&1\nset -e\n" + (test.script ?? "")
         let spec = box.spec(command: ["/bin/sh", "-c", script])
         let launch = TestLaunch(runner: runner, spec: spec, dir: box.run, testTimeout: .infinity, log: log)
