@@ -14,6 +14,9 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        // XML/HTML DSL for the SVG plot of `repro rank eval --plot` (no string concatenation).
+        .package(url: "https://github.com/JohnSundell/Plot", exact: "0.14.0"),
     ],
     targets: [
         // System libraries (pkg-config names; apt packages CI installs).
@@ -58,12 +61,19 @@ let package = Package(
         .target(name: "Verify", dependencies: ["Core", "Recipe", "Store", "Fetch", "Build", "Diff", "Attest", "CArchive"]),
         // Swift description of a sandbox, the launcher call, host checks.
         .target(name: "Sandbox", dependencies: ["Core", "CSeccomp"]),
+        // The [test] step: adapters (pytest plugin, ctest, JUnit), ordered runs in the
+        // sandbox, flaky reruns, per-test telemetry (GRDB), signed test results.
+        .target(name: "TestRun", dependencies: [
+            "Core", "Recipe", "Store", "Fetch", "Sandbox", "Build", "Attest", "Rank",
+            .product(name: "GRDB", package: "GRDB.swift"),
+        ]),
         // Test ordering: history, features, model, metrics. Pure Swift.
         .target(name: "Rank", dependencies: ["Core"]),
         // The CLI, one file per subcommand.
         .executableTarget(name: "repro", dependencies: [
-            "Core", "Sandbox", "Rank", "Store", "Recipe", "Fetch", "Build", "Attest", "Verify", "Diff",
+            "Core", "Sandbox", "Rank", "Store", "Recipe", "Fetch", "Build", "Attest", "Verify", "Diff", "TestRun",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Plot", package: "Plot"),
         ]),
         // bench/rank.sh's timings of ranking and training; not shipped (scripts/setup
         // builds the repro product only).
@@ -79,9 +89,9 @@ let package = Package(
         .testTarget(name: "StoreTests", dependencies: ["TestKit", "Store", "Core"]),
         .testTarget(name: "RecipeTests", dependencies: ["TestKit", "Recipe", "Core"]),
         .testTarget(name: "AttestTests", dependencies: ["TestKit", "Attest", "Core"], exclude: ["conformance.py"]),
-        .testTarget(name: "BuildTests", dependencies: ["TestKit", "Build", "Recipe", "Store", "Sandbox", "Core"]),
+        .testTarget(name: "BuildTests", dependencies: ["TestKit", "Build", "Attest", "Recipe", "Store", "Sandbox", "Core"]),
         .testTarget(name: "VerifyTests", dependencies: ["TestKit", "Verify", "Build", "Recipe", "Store", "Core"], exclude: ["Fixtures"]),
-        .testTarget(name: "DiffTests", dependencies: ["TestKit", "Diff", "Store", "Core"]),
+        .testTarget(name: "DiffTests", dependencies: ["TestKit", "Diff", "TestRun", "Store", "Core"]),
         .testTarget(name: "FetchTests", dependencies: ["TestKit", "Fetch", "Recipe", "Store", "Core"]),
     ]
 )

@@ -93,7 +93,8 @@ public struct InputStager {
                 try FileManager.default.copyItem(atPath: stored, toPath: dest + "/" + file)
             }
         case let .path(rel):
-            let src = recipe.directory + "/" + rel
+            let src = try PathInput.check(directory: recipe.directory, relative: rel,
+                                          what: "\(recipe.file):\(input.line): input '\(input.name)'")
             var isDir: ObjCBool = false
             guard FileManager.default.fileExists(atPath: src, isDirectory: &isDir) else {
                 throw ReproError(.invalidInput, "input '\(input.name)' (\(recipe.file):\(input.line)): \(src) does not exist; restore it or run 'repro lock \(recipe.file)' after changing the recipe")

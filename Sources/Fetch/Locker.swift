@@ -57,7 +57,15 @@ public struct Locker: Sendable {
         for input in recipe.inputs {
             inputs[input.name] = try pin(input, recipe: recipe, apt: aptState)
         }
-        return LockFile(recipe: recipe.digest, toolchain: toolchain, inputs: inputs)
+        var lock = LockFile(recipe: recipe.digest, toolchain: toolchain, inputs: inputs)
+        // The test root: the toolchain's packages and the test's resolved as one closure,
+        // so the versions agree with the build's wherever both need a package.
+        if let test = recipe.test, !test.packages.isEmpty, case let .debian(_, packages, _) = recipe.toolchain {
+            let pins = try aptState().resolve(packages: packages + test.packages, includeEssential: true)
+            lock.test = LockFile.TestToolchain(requested: test.packages.sorted(),
+                                               packages: pins.map(LockFile.Package.init).sorted())
+        }
+        return lock
     }
 
     func pin(_ input: Recipe.Input, recipe: Recipe, apt: () throws -> AptState) throws -> LockFile.Input {
@@ -89,6 +97,9 @@ public struct Locker: Sendable {
 
     /// A file's sha256, or a directory's tree digest (what `repro hash` prints).
     static func contentDigest(_ path: String, recipe: Recipe, input: Recipe.Input) throws -> Digest {
+        if case let .path(rel) = input.source {
+            _ = try PathInput.check(directory: recipe.directory, relative: rel, what: "\(recipe.file):\(input.line): input '\(input.name)'")
+        }
         var isDir: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else {
             throw ReproError(.invalidInput, "\(recipe.file):\(input.line): input '\(input.name)': \(path) does not exist")
