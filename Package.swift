@@ -91,6 +91,7 @@ let package = Package(
         .testTarget(name: "AttestTests", dependencies: ["TestKit", "Attest", "Core"], exclude: ["conformance.py"]),
         .testTarget(name: "BuildTests", dependencies: ["TestKit", "Build", "Attest", "Recipe", "Store", "Sandbox", "Core"]),
         .testTarget(name: "VerifyTests", dependencies: ["TestKit", "Verify", "Build", "Recipe", "Store", "Core"], exclude: ["Fixtures"]),
+        .testTarget(name: "CLITests", dependencies: ["TestKit", "Core"]),
         .testTarget(name: "DiffTests", dependencies: ["TestKit", "Diff", "TestRun", "Store", "Core"]),
         .testTarget(name: "FetchTests", dependencies: ["TestKit", "Fetch", "Recipe", "Store", "Core"]),
     ]

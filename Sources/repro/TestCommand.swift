@@ -92,7 +92,7 @@ struct TestRunCommand: ParsableCommand {
     }
 
     func run() throws {
-        let summary: TestRunSummary = try reporting {
+        let summary: TestRunSummary = try {
             let r = try Recipe.load(path: recipe)
             let lock: LockFile
             do { lock = try LockFile.read(path: r.lockPath) } catch let e as ReproError where !FileManager.default.fileExists(atPath: r.lockPath) {
@@ -114,7 +114,7 @@ struct TestRunCommand: ParsableCommand {
             let live = LiveTestLine(enabled: isatty(2) != 0 && !json)
             defer { live.clear() }
             return try runner.run(r, lock: lock, options: options, progress: live)
-        }
+        }()
         if json { try printJSON(summary, pretty: true) } else { TestReport.print(summary) }
         switch summary.status {
         case .passed: return
