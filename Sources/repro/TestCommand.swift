@@ -125,7 +125,7 @@ struct TestRunCommand: ParsableCommand {
 
     func run() throws {
         var chaosReport: ChaosReport?
-        let summary: TestRunSummary? = try reporting {
+        let summary: TestRunSummary? = try {
             let r = try Recipe.load(path: recipe)
             let lock: LockFile
             do { lock = try LockFile.read(path: r.lockPath) } catch let e as ReproError where !FileManager.default.fileExists(atPath: r.lockPath) {
@@ -155,7 +155,7 @@ struct TestRunCommand: ParsableCommand {
                 return nil
             }
             return try runner.run(r, lock: lock, options: options, progress: live)
-        }
+        }()
         if let chaosReport { return try TestChaosOutput.finish(chaosReport, json: json) }
         guard let summary else { return }
         if json { try printJSON(summary, pretty: true) } else { TestReport.print(summary) }
