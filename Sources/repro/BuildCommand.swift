@@ -53,7 +53,8 @@ struct BuildCommand: ParsableCommand {
             let r = try Recipe.load(path: recipe)
             let lock: LockFile
             do { lock = try LockFile.read(path: r.lockPath) } catch let e as ReproError where !FileManager.default.fileExists(atPath: r.lockPath) {
-                throw ReproError(.invalidInput, "\(r.lockPath) does not exist; run 'repro lock \(recipe)' first", cause: e)
+                _ = e
+                throw ReproError(.invalidInput, "\(r.lockPath) does not exist; run 'repro lock \(recipe)' first to pin the toolchain and inputs")
             }
             var options = BuildOptions()
             options.noCache = noCache; options.offline = offline; options.outDir = out
