@@ -40,7 +40,7 @@ let package = Package(
         ),
 
         // Errors, exit codes, canonical JSON, the one syscall wrapper, digests (libcrypto).
-        .target(name: "Core", dependencies: ["CCrypto"]),
+        .target(name: "Core", dependencies: ["CCrypto", "CLinux"]),
         // Linux calls Swift's Glibc module leaves out (_GNU_SOURCE): syncfs.
         .target(name: "CLinux"),
         // Content-addressed store, action cache, SQLite index, locking, gc, export/import.
@@ -51,14 +51,16 @@ let package = Package(
         // safe archive extraction and toolchain roots.
         .target(name: "Fetch", dependencies: ["Core", "Recipe", "Store", "CArchive"]),
         // SLSA provenance, DSSE signing and verification (libcrypto), keys, SBOM.
-        .target(name: "Attest", dependencies: ["Core", "CCrypto"]),
+        .target(name: "Attest", dependencies: ["Core", "CCrypto", "Store"]),
         // The path of one build: lock, fetch, assemble, action cache, sandbox, outputs.
         .target(name: "Build", dependencies: ["Core", "Recipe", "Fetch", "Store", "Sandbox", "Attest", "CArchive"]),
-        // Reproducibility proof: rebuilds with variations, culprit finding, deep diffs
-        // of trees, manifests, archives and bundles.
-        .target(name: "Verify", dependencies: ["Core", "Recipe", "Store", "Fetch", "Sandbox", "Build", "Attest", "CArchive"]),
+        // Deep comparison of trees, manifests, archives (by member), ELF sections, text
+        // and numbers.
+        .target(name: "Diff", dependencies: ["Core", "Store", "CArchive"]),
+        // Reproducibility proof: rebuilds with variations, culprit finding, bundles.
+        .target(name: "Verify", dependencies: ["Core", "Recipe", "Store", "Fetch", "Build", "Diff", "Attest", "CArchive"]),
         // Swift description of a sandbox, the launcher call, host checks.
-        .target(name: "Sandbox", dependencies: ["Core", "Faults", "CSeccomp", "CArchive", "CCrypto", "CSQLite"]),
+        .target(name: "Sandbox", dependencies: ["Core", "Faults", "CSeccomp"]),
         // The fault spec language and its seeded decisions (the launcher's supervisor
         // applies them). Pure Swift.
         .target(name: "Faults", dependencies: ["Core"]),
@@ -75,10 +77,15 @@ let package = Package(
         .target(name: "Rank", dependencies: ["Core"]),
         // The CLI, one file per subcommand.
         .executableTarget(name: "repro", dependencies: [
-            "Core", "Sandbox", "Rank", "Store", "Recipe", "Fetch", "Build", "Attest", "Verify", "TestRun", "Faults", "Results",
+            "Core", "Sandbox", "Rank", "Store", "Recipe", "Fetch", "Build", "Attest", "Verify", "Diff", "TestRun", "Faults", "Results",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Plot", package: "Plot"),
         ]),
+        // bench/rank.sh's timings of ranking and training; not shipped (scripts/setup
+        // builds the repro product only).
+        .executableTarget(name: "rank-bench", dependencies: [
+            "Rank", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ], path: "bench/RankBench"),
 
         // What every test target uses to run the built binaries (not a test suite).
         .target(name: "TestKit", path: "Tests/TestKit"),
@@ -86,13 +93,14 @@ let package = Package(
         .testTarget(name: "SandboxTests", dependencies: ["TestKit", "Sandbox", "Core", "Faults"], exclude: ["Probes"]),
         .testTarget(name: "FaultsTests", dependencies: ["TestKit", "Faults", "Sandbox", "Core"], exclude: ["Fixtures"]),
         .testTarget(name: "ResultsTests", dependencies: ["TestKit", "Results", "Core"]),
-        .testTarget(name: "RankTests", dependencies: ["TestKit", "Rank", "Core"]),
+        .testTarget(name: "RankTests", dependencies: ["TestKit", "Rank", "Core"], exclude: ["Fixtures"]),
         .testTarget(name: "StoreTests", dependencies: ["TestKit", "Store", "Core"]),
         .testTarget(name: "RecipeTests", dependencies: ["TestKit", "Recipe", "Core"]),
         .testTarget(name: "AttestTests", dependencies: ["TestKit", "Attest", "Core"], exclude: ["conformance.py"]),
         .testTarget(name: "BuildTests", dependencies: ["TestKit", "Build", "Attest", "Recipe", "Store", "Sandbox", "Core"]),
         .testTarget(name: "VerifyTests", dependencies: ["TestKit", "Verify", "Build", "Recipe", "Store", "Core"], exclude: ["Fixtures"]),
         .testTarget(name: "TestRunTests", dependencies: ["TestKit", "TestRun", "Recipe", "Store", "Core"]),
+        .testTarget(name: "DiffTests", dependencies: ["TestKit", "Diff", "Store", "Core"]),
         .testTarget(name: "FetchTests", dependencies: ["TestKit", "Fetch", "Recipe", "Store", "Core"]),
     ]
 )

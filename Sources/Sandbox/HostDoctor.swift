@@ -1,7 +1,4 @@
-import CArchive
-import CCrypto
 import CSeccomp
-import CSQLite
 import Core
 import Faults
 import Foundation
@@ -14,6 +11,10 @@ public struct HostCheck: Codable, Sendable, Equatable {
     public var detail: String
     /// What to do about it, for degraded and failed checks.
     public var fix: String?
+
+    public init(name: String, status: Status, detail: String, fix: String? = nil) {
+        self.name = name; self.status = status; self.detail = detail; self.fix = fix
+    }
 }
 
 /// Checks this host by asking the kernel and by running the real launcher: a check
@@ -36,7 +37,6 @@ public struct HostDoctor: Sendable {
         checks.append(faultInjection())
         checks += cgroups()
         checks.append(overlay())
-        checks.append(libraries())
         return checks
     }
 
@@ -179,13 +179,6 @@ public struct HostDoctor: Sendable {
             return HostCheck(name: "overlayfs", status: .ok, detail: "available (not needed by this version)")
         }
         return HostCheck(name: "overlayfs", status: .info, detail: "not loaded (not needed by this version)", fix: "modprobe overlay")
-    }
-
-    func libraries() -> HostCheck {
-        let archive = String(cString: archive_version_string())
-        let ssl = String(cString: OpenSSL_version(OPENSSL_VERSION))
-        let sqlite = String(cString: sqlite3_libversion())
-        return HostCheck(name: "libraries", status: .info, detail: "\(archive); \(ssl); SQLite \(sqlite)")
     }
 
     static func readInt(_ path: String) -> Int? {

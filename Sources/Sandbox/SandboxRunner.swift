@@ -141,15 +141,11 @@ public struct SandboxRunner: Sendable {
 
     /// The launcher's policy version (`repro-sandbox --version`), part of every action
     /// digest: a different default policy must not reuse cached results.
+    /// Run with posix_spawn and waitpid (Core Spawn), not Foundation's Process, which
+    /// hung here when loopback was down (`unshare -n repro build`).
     public func policyVersion() throws -> String {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: launcher)
-        p.arguments = ["--version"]
-        let pipe = Pipe()
-        p.standardOutput = pipe
-        try p.run()
-        let text = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        p.waitUntilExit()
+        let r = try Spawn.run(launcher, ["--version"], environment: [])
+        let text = String(decoding: r.stdout, as: UTF8.self)
         guard let line = text.split(separator: "\n").first(where: { $0.hasPrefix("policy ") }) else {
             throw ReproError(.internal, "\(launcher) --version printed no policy line")
         }

@@ -191,6 +191,7 @@ public struct TestRunner: Sendable {
         var summary = try TestRunSummary.of(run: runID, telemetry: telemetry, build: build, log: logDigest,
                                             truncatedLog: session.log.truncatedBytes, wall: Date().timeIntervalSince(started))
         summary.logPath = try? store.path(for: logDigest)
+        summary.recordingMsPerExecution = session.recorded > 0 ? Double(session.recordingNanos) / 1e6 / Double(session.recorded) : nil
         if let faults { summary.faults = TestFaults.Summary(spec: faults.canonical, seed: faults.seed, injected: session.faultsInjected) }
         // Named results are checked on runs without faults only: a faulted run must not
         // become (or fail against) a baseline.

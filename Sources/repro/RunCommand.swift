@@ -202,6 +202,24 @@ struct RunOptions {
         }
         for b in binds + roBinds { _ = try splitBind(b) }
         if !workdir.hasPrefix("/") { throw ValidationError("--workdir \(workdir): must be an absolute path inside the sandbox") }
+        // Out-of-range values are bad input here, not a launcher failure (exit 70).
+        if let p = pids, p < 1 || p > 4_194_304 {
+            throw ValidationError("--pids \(p): must be 1 to 4194304 (Linux's largest pid count)")
+        }
+        if let c = cpus, !(c >= 0.01 && c <= 4096) {
+            throw ValidationError("--cpus \(c): must be 0.01 (1 ms per 100 ms, the kernel's smallest quota) to 4096")
+        }
+        for (name, id) in [("--uid", uid), ("--gid", gid)] where id == UInt32.max {
+            throw ValidationError("\(name) \(id): the id 4294967295 means \"no id\" to the kernel and cannot be used; pick 0 to 4294967294 (usually 1000 or 0)")
+        }
+        if let n = nofile, n < 1 { throw ValidationError("--nofile \(n): must be at least 1") }
+        if let t = cpuTime, t < 1 { throw ValidationError("--cpu-time \(t): must be at least 1 second") }
+        if let t = timeout, !(t > 0 && t.isFinite) { throw ValidationError("--timeout \(t): must be a number of seconds above 0") }
+        for (option, value) in [("--memory", memory), ("--address-space", addressSpace), ("--file-size", fileSize), ("--tmpfs-size", tmpfsSize)] {
+            if let value, try parseSize(value, option: option) < 1 {
+                throw ValidationError("\(option) \(value): must be above 0")
+            }
+        }
         _ = try faultSpec()
     }
 
@@ -211,35 +229,29 @@ struct RunOptions {
         do { return try FaultSpec.parse(fault) } catch { throw ValidationError("--fault: \(error)") }
     }
 
-    func splitBind(_ b: String) throws -> (String, String) {
+    func splitBind(_ b: String) throws -> (host: String, inside: String) {
         guard let i = b.lastIndex(of: ":"), i != b.startIndex, b.index(after: i) != b.endIndex else {
             throw ValidationError("--bind/--ro-bind '\(b)': expected HOST:INSIDE, e.g. $PWD:/build")
         }
         let host = String(b[..<i]), inside = String(b[b.index(after: i)...])
         guard inside.hasPrefix("/") else { throw ValidationError("'\(b)': the inside path must be absolute") }
+        let parts = inside.split(separator: "/").filter { $0 != "." }
+        if parts.isEmpty { throw ValidationError("'\(b)': cannot bind onto / (the sandbox's root); bind onto a directory below it, e.g. HOST:/src") }
+        if parts.contains("..") { throw ValidationError("'\(b)': the inside path may not contain '..'") }
+        if parts[0] == "proc" || parts[0] == "dev" {
+            throw ValidationError("'\(b)': /\(parts[0]) is the sandbox's own \(parts[0] == "proc" ? "procfs" : "device directory"); bind elsewhere, e.g. HOST:/src")
+        }
         let abs = host.hasPrefix("/") ? host : FileManager.default.currentDirectoryPath + "/" + host
         return (abs, inside)
     }
 
     func spec() throws -> SandboxSpec {
-        var mounts = HostToolchain.mounts()
-        mounts += SandboxView.etcFiles(uid: uid, gid: gid, home: "/build")
-        mounts += SandboxView.system
-        let userBinds = try binds.map(splitBind), userRO = try roBinds.map(splitBind)
-        if !(userBinds + userRO).contains(where: { $0.1 == "/build" }) { mounts.append(.tmpfs("/build")) }
-        mounts += userBinds.map { .readWrite(host: $0.0, inside: $0.1) }
-        mounts += userRO.map { .readOnly(host: $0.0, inside: $0.1) }
-
-        var environment = SandboxView.environment(home: "/build", jobs: HostCPUs.active())
-        for e in env {
+        let env = self.env.map { e in
             let i = e.firstIndex(of: "=")!
-            let key = String(e[..<i]), value = String(e[e.index(after: i)...])
-            environment.removeAll { $0.key == key }
-            environment.append((key, value))
+            return (key: String(e[..<i]), value: String(e[e.index(after: i)...]))
         }
-        var s = SandboxSpec(command: command, mounts: mounts, environment: environment)
-        s.uid = uid; s.gid = gid
-        s.workingDirectory = workdir
+        var s = SandboxSpec.hostRun(command, binds: try binds.map(splitBind), roBinds: try roBinds.map(splitBind),
+                                    env: env, uid: uid, gid: gid, workdir: workdir)
         s.limits = .init(memory: try memory.map { try parseSize($0, option: "--memory") }, pids: pids, cpus: cpus,
                          addressSpace: try addressSpace.map { try parseSize($0, option: "--address-space") },
                          openFiles: nofile, cpuSeconds: cpuTime,

@@ -32,7 +32,7 @@ struct TestCommand: ParsableCommand {
         stale lock), 130 when interrupted (the run is kept as `interrupted`).
         """,
         subcommands: [TestRunCommand.self, TestHistoryCommand.self, TestShowCommand.self, TestExportCommand.self,
-                      TestFlakyCommand.self],
+                      TestFlakyCommand.self, TestReportCommand.self],
         defaultSubcommand: TestRunCommand.self)
 }
 
