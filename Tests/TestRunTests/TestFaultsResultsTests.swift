@@ -45,6 +45,7 @@ import Testing
     }
 
     struct Summary: Decodable {
+        var run: Int
         struct Failure: Decodable { var test: String }
         struct Faults: Decodable { var spec: String; var seed: UInt64; var injected: [String: UInt64] }
         var status: String
@@ -99,9 +100,12 @@ import Testing
         let f = try #require(s.faults)
         #expect(f.seed == 4 && f.spec == "write:EIO@0.05,path=/tmp;seed=4")
         #expect((f.injected["write:EIO"] ?? 0) > 0)
-        // The run's telemetry keeps the spec.
-        let history = try repro(["test", "history", recipe, "--store", store])
-        #expect(history.status == 0, "\(history.stderr)")
+        // The run's telemetry keeps the spec (seed included) and the faults injected.
+        struct Show: Decodable { struct Run: Decodable { var faults: String?; var faults_injected: String? }; var run: Run }
+        let show = try JSONDecoder().decode(Show.self, from: try repro(["test", "show", String(s.run), "--store", store, "--json"]).stdout)
+        #expect(show.run.faults == "write:EIO@0.05,path=/tmp;seed=4")
+        let counted = try JSONDecoder().decode([String: UInt64].self, from: Data((show.run.faults_injected ?? "{}").utf8))
+        #expect(counted == f.injected)
     }
 
     @Test func recipeFaultsAndBadSpecs() throws {
