@@ -149,7 +149,8 @@ import Testing
 
 extension TestFaultsResultsTests {
     struct Chaos: Decodable {
-        struct Entry: Decodable { var test: String; var verdict: String; var seed: UInt64?; var spec: String?; var injected: [String: UInt64]? }
+        struct Event: Decodable { var family: String; var errno: String; var call: UInt64 }
+        struct Entry: Decodable { var test: String; var verdict: String; var seed: UInt64?; var spec: String?; var injected: [String: UInt64]?; var first_fault: Event? }
         var profile: String
         var runs: [Int]
         var tests: [Entry]
@@ -173,6 +174,10 @@ extension TestFaultsResultsTests {
         let fragile = try #require(v["tests/test_io.py::test_fragile"])
         #expect(fragile.verdict == "fault-sensitive")
         #expect(fragile.seed == 1 && fragile.spec?.hasSuffix("seed=1") == true && (fragile.injected?["write:EIO"] ?? 0) > 0, "\(fragile)")
+        // The fault that preceded the failure: the fragile test gives up at the first EIO
+        // of the run's /build writes, so it is the first write call the seed hits.
+        let first = try #require(fragile.first_fault, "\(fragile)")
+        #expect(first.family == "write" && first.errno == "EIO")
         #expect(c.resilience == 0.5)
         let bad = try repro(["test", recipe, "--store", store, "--chaos", "2", "--fault-profile", "nope"])
         #expect(bad.status == 2)
