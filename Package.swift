@@ -33,7 +33,7 @@ let package = Package(
         .executableTarget(
             name: "repro-sandbox",
             path: "sandbox",
-            exclude: ["README.md", "POLICY.md", "Makefile", "build", "src/default_filter.inc"],
+            exclude: ["README.md", "POLICY.md", "Makefile", "build", "src/default_filter.inc", "testexec"],
             sources: ["src"],
             cSettings: [.unsafeFlags(["-std=gnu11", "-Wall", "-Wextra", "-Wno-unused-parameter", "-Wno-missing-field-initializers"])],
             linkerSettings: [.linkedLibrary("seccomp"), .linkedLibrary("pthread")]

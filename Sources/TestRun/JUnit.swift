@@ -11,7 +11,7 @@ import FoundationXML
 /// `<testsuites>` or a lone `<testsuite>` at the root; suites may nest; every
 /// `<testcase name= classname= time= file=>` is one result: a `<failure>` child makes it
 /// `fail`, an `<error>` child `error`, a `<skipped>` child (or ctest's status="notrun" /
-/// "disabled") `skip`, none of these `pass`. The id is `classname.name`, or `name` alone
+/// "disabled") `skip`, none of these `pass`. The id is `classname::name`, or `name` alone
 /// when the classname is empty or the same (ctest). JUnit has no CPU or RSS.
 ///
 /// Bounded: the file's size, the element depth and the number of test cases; a message
@@ -140,7 +140,7 @@ public enum JUnit {
                 guard results.count < limits.maxTests else { return halt(parser, "more than \(limits.maxTests) test cases") }
                 let n = attributes["name"] ?? ""
                 let cls = attributes["classname"] ?? ""
-                let id = cls.isEmpty || cls == n ? n : cls + "." + n
+                let id = cls.isEmpty || cls == n ? n : cls + "::" + n
                 let seconds = attributes["time"].flatMap { Double($0.replacingOccurrences(of: ",", with: "")) } ?? 0
                 let r = TestResult(id: id, file: attributes["file"].flatMap { $0.isEmpty ? nil : $0 }, verdict: .pass,
                                    wallMs: max(0, seconds) * 1000)

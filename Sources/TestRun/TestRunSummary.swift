@@ -34,12 +34,12 @@ public struct TestRunSummary: Codable, Sendable {
     public var attestation: String?
     public var wallSeconds: Double?
     public var message: String?
+    /// Mean time to commit one execution to telemetry (this process's runs only).
+    public var recordingMsPerExecution: Double?
     /// The fault spec and the faults injected per kind, when the run had one.
     public var faults: TestFaults.Summary?
     /// The named results' check against the baseline, when the suite wrote $REPRO_RESULTS.
     public var results: TestResultsCheck.Summary?
-    /// Mean time to commit one execution to telemetry (this process's runs only).
-    public var recordingMsPerExecution: Double?
 
     enum CodingKeys: String, CodingKey {
         case run, recipe, status, framework, order, tests, passed, failed, skipped, flaky, failures, tree, log, attestation, message

@@ -147,7 +147,7 @@ public struct TestRunner: Sendable {
             session.log.close()
             let logDigest = try? store.put(file: tmp + "/suite.log")
             try? telemetry.finish(runID, status: e.code == .invalidInput ? .error : .error, message: e.message)
-            if let logDigest { progress?.note("suite log: \(logDigest) (repro log \(logDigest))") }
+            if let logDigest, let path = try? store.path(for: logDigest) { progress?.note("suite log: \(path)") }
             throw e
         }
         session.log.close()

@@ -42,6 +42,8 @@ struct TestSession {
     /// Executions read from the stream and not yet committed (at most one read's worth).
     var pendingRows: [TestExecutionRow] = []
     var pendingFlaky: [String] = []
+    /// The ctest listing, kept for reruns.
+    var ctestListing: CTest.Listing?
 
     var test: Recipe.Test { box.test }
 

@@ -40,9 +40,9 @@ import TestKit
         let report = JUnit.parse(file: try Self.pytestReport(dir, family: family))
         #expect(report.error == nil)
         let byId = Dictionary(uniqueKeysWithValues: report.results.map { ($0.id, $0) })
-        let c = "tests.test_j."
+        let c = "tests.test_j::"
         #expect(report.results.map(\.id) == ["test_pass", "test_fail", "test_error", "test_skip", "test_xfail"].map { c + $0 }
-                + [c + "TestGroup.test_inner"])
+                + ["tests.test_j.TestGroup::test_inner"])
         #expect(byId[c + "test_pass"]?.verdict == .pass)
         #expect(byId[c + "test_fail"]?.verdict == .fail)
         #expect(byId[c + "test_fail"]?.message?.contains("one is not two <&>") == true)
@@ -51,7 +51,7 @@ import TestKit
         #expect(byId[c + "test_skip"]?.verdict == .skip)
         #expect(byId[c + "test_skip"]?.message?.contains("later") == true)
         #expect(byId[c + "test_xfail"]?.verdict == .skip)
-        #expect(byId[c + "TestGroup.test_inner"]?.verdict == .pass)
+        #expect(byId["tests.test_j.TestGroup::test_inner"]?.verdict == .pass)
         #expect(report.results.allSatisfy { $0.wallMs >= 0 && $0.userMs == nil && $0.maxRssKb == nil })
         // xunit1 writes file= on each test case; xunit2 does not.
         #expect(report.results.allSatisfy { $0.file == (family == "xunit1" ? "tests/test_j.py" : nil) })
@@ -92,7 +92,7 @@ import TestKit
         let report = JUnit.parse(Data(xml.utf8), source: "surefire.xml")
         #expect(report.error == nil)
         #expect(report.results.map(\.verdict) == [.pass, .fail, .error])
-        #expect(report.results[1].id == "com.example.MathTest.divides")
+        #expect(report.results[1].id == "com.example.MathTest::divides")
         #expect(report.results[1].wallMs == 1_234_500)
         let m = try #require(report.results[1].message)
         #expect(m.contains("org.opentest4j.AssertionFailedError: expected 2") && m.contains("MathTest.java:12"))
