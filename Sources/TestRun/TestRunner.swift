@@ -192,7 +192,13 @@ public struct TestRunner: Sendable {
                                             truncatedLog: session.log.truncatedBytes, wall: Date().timeIntervalSince(started))
         summary.logPath = try? store.path(for: logDigest)
         summary.recordingMsPerExecution = session.recorded > 0 ? Double(session.recordingNanos) / 1e6 / Double(session.recorded) : nil
-        if let faults { summary.faults = TestFaults.Summary(spec: faults.canonical, seed: faults.seed, injected: session.faultsInjected) }
+        if let faults {
+            try telemetry.setFaultsInjected(runID, session.faultsInjected)
+            var first: [String: FaultReport.Event] = [:]
+            for f in summary.failures { first[f.test] = session.firstFault(before: f.test) }
+            summary.faults = TestFaults.Summary(spec: faults.canonical, seed: faults.seed, injected: session.faultsInjected,
+                                                firstFaults: first)
+        }
         // Named results are checked on runs without faults only: a faulted run must not
         // become (or fail against) a baseline.
         if status != .interrupted && faults == nil {
