@@ -4,6 +4,7 @@ import Build
 import Core
 import Foundation
 import Recipe
+import Remote
 import Sandbox
 import Store
 
@@ -45,6 +46,21 @@ struct BuildCommand: ParsableCommand {
     @Option(name: .customLong("builder-id"), help: "The builder id recorded in the provenance (default $REPRO_BUILDER_ID, else \(BuildAttestation.defaultBuilderID)).")
     var builderId: String?
 
+    @Option(help: "A REAPI v2 remote cache, grpc://HOST:PORT (default $REPRO_REMOTE, else [remote] url in ~/.config/repro/config.toml; docs/remote.md).")
+    var remote: String?
+
+    @Option(help: "The remote's instance name (default $REPRO_REMOTE_INSTANCE, else the config's, else none).")
+    var instance: String?
+
+    @Flag(name: .customLong("remote-exec"), help: "On a remote cache miss, run the build on the remote's workers (repro worker) instead of here.")
+    var remoteExec = false
+
+    @Flag(name: .customLong("remote-required"), help: "Fail when the remote cannot be reached, instead of building locally with a warning.")
+    var remoteRequired = false
+
+    @Option(name: .customLong("trusted-key"), help: "A PEM public key a remote result's provenance may be signed by (repeatable; default the config's trusted-keys, else any key whose signature verifies).")
+    var trustedKey: [String] = []
+
     @Flag(help: "Print the outcome as JSON on stdout.")
     var json = false
 
@@ -64,13 +80,35 @@ struct BuildCommand: ParsableCommand {
             options.progress = isatty(2) != 0 || log
             options.attest = try attestOptions(progress: options.progress)
             let builder = Builder(store: try Store(root: store), runner: try SandboxRunner())
-            let outcome = try builder.build(r, lock: lock, options: options)
-            if json { try printJSON(outcome) } else {
+            let outcome: BuildOutcome, summary: RemoteSummary?
+            if let remote = try remoteOptions() {
+                (outcome, summary) = try RemoteBuilder(builder: builder).build(r, lock: lock, options: options, remote: remote) { warn($0) }
+            } else {
+                (outcome, summary) = (try builder.build(r, lock: lock, options: options), nil)
+            }
+            if json { try printJSON(RemoteBuildOutput(outcome: outcome, remote: summary)) } else {
                 print(outcome.treeDigest)
                 warn("\(outcome.cached ? "cached" : "built"): \(outcome.files) files, \(outcome.bytes) bytes; action \(outcome.actionDigest)")
+                if let summary { warn("remote \(summary.endpoint): \(summary.outcome)" + (summary.keyid.map { "; provenance signed by keyid \($0)" } ?? "")) }
                 if let p = outcome.provenanceFile, let s = outcome.sbomFile { warn("provenance: \(p); sbom: \(s)") }
             }
         }
+    }
+
+    /// The remote to use, from the flags, $REPRO_REMOTE or the config file; nil: none.
+    func remoteOptions() throws -> RemoteBuildOptions? {
+        let config = try RemoteConfig.load()
+        guard let endpoint = try config.endpoint(flag: remote, instance: instance) else {
+            if remoteExec || remoteRequired || !trustedKey.isEmpty {
+                throw ReproError(.invalidInput, "--remote-exec, --remote-required and --trusted-key need a remote: pass --remote grpc://HOST:PORT, set $REPRO_REMOTE, or [remote] url in \(RemoteConfig.defaultPath)")
+            }
+            return nil
+        }
+        var o = RemoteBuildOptions(endpoint: endpoint)
+        o.required = remoteRequired || config.required
+        o.execute = remoteExec || config.execute
+        o.trusted = try (trustedKey.isEmpty ? config.trustedKeys : trustedKey).map { try PublicKey(path: $0) }
+        return o
     }
 
     /// The signing key (loaded before anything is built, so a bad key fails first) and
@@ -94,5 +132,17 @@ struct BuildCommand: ParsableCommand {
         if let id = builderId { p["builder-id"] = id }
         a.parameters = p
         return a
+    }
+}
+
+/// `repro build --json`: the outcome, with a `remote` object when a remote was used.
+struct RemoteBuildOutput: Encodable {
+    let outcome: BuildOutcome
+    let remote: RemoteSummary?
+    enum Key: String, CodingKey { case remote }
+    func encode(to encoder: any Encoder) throws {
+        try outcome.encode(to: encoder)
+        var c = encoder.container(keyedBy: Key.self)
+        try c.encodeIfPresent(remote, forKey: .remote)
     }
 }
