@@ -149,6 +149,14 @@ public struct Builder: Sendable {
         case let .fromInput(name): epoch = try DebianSource.changelogEpoch(work + "/src/" + name)
         }
 
+        // A recipe with a [test] step keeps the manifest of its inputs as staged (the
+        // base of "files changed since the previous test run") and, after the build, its
+        // working tree (what the tests run in).
+        var inputsManifest: Digest?
+        if recipe.test != nil, options.variant == nil {
+            inputsManifest = try store.put(data: try TreeHasher.manifest(of: work + "/src").data)
+        }
+
         if options.variant?.reverseDirectoryOrder == true { try BuildVariant.reverseDirectoryOrder(work) }
         var spec = sandbox(recipe: recipe, root: root, work: work, out: out, epoch: epoch, patches: patches,
                            allowDegrade: options.allowDegrade)
@@ -189,6 +197,11 @@ public struct Builder: Sendable {
             try store.pin(archive!.digest, note: "output archive \(name) of \(recipe.name)")
         }
         try store.recordAction(ActionResult(action: action, tree: tree, manifest: tree, exitCode: 0, log: logDigest))
+        if let inputsManifest {
+            let (worktree, _) = try store.putTree(work)
+            try store.recordAction(ActionResult(action: Self.worktreeKey(action), tree: worktree, manifest: inputsManifest,
+                                                exitCode: 0, log: nil))
+        }
         let id = try store.beginBuild(recipe: recipe.digest, action: action)
         try store.finishBuild(id, tree: tree)
         // What the build was made from stays in the store through `repro store gc`, so
@@ -221,6 +234,12 @@ public struct Builder: Sendable {
         o.archiveDigest = archive?.digest.description
         if let archive, let outDir = options.outDir { try Self.placeArchive(archive.name, archive.digest, beside: outDir, store: store) }
         return o
+    }
+
+    /// The action-cache key under which a build with a [test] step keeps its working
+    /// tree (`tree`) and the manifest of its staged inputs (`manifest`).
+    public static func worktreeKey(_ action: Digest) -> Digest {
+        Digest.of(Data("repro-worktree-1\n\(action)".utf8))
     }
 
     /// Copies the output archive next to the output tree: --out dist/hello gives

@@ -50,7 +50,15 @@ public struct Locker: Sendable {
         for input in recipe.inputs {
             inputs[input.name] = try pin(input, recipe: recipe, apt: aptState)
         }
-        return LockFile(recipe: recipe.digest, toolchain: toolchain, inputs: inputs)
+        var lock = LockFile(recipe: recipe.digest, toolchain: toolchain, inputs: inputs)
+        // The test root: the toolchain's packages and the test's resolved as one closure,
+        // so the versions agree with the build's wherever both need a package.
+        if let test = recipe.test, !test.packages.isEmpty, case let .debian(_, packages, _) = recipe.toolchain {
+            let pins = try aptState().resolve(packages: packages + test.packages, includeEssential: true)
+            lock.test = LockFile.TestToolchain(requested: test.packages.sorted(),
+                                               packages: pins.map(LockFile.Package.init).sorted())
+        }
+        return lock
     }
 
     func pin(_ input: Recipe.Input, recipe: Recipe, apt: () throws -> AptState) throws -> LockFile.Input {

@@ -14,6 +14,19 @@ public struct LockFile: Sendable, Equatable {
     public var toolchain: Toolchain
     /// Input name -> resolved pin.
     public var inputs: [String: Input]
+    /// The `[test]` step's root: the closure of the toolchain's and the test's packages
+    /// resolved together; absent when the recipe has no [test] packages.
+    public var test: TestToolchain?
+
+    /// The packages of the test root and the recipe's `[test] packages` they came from.
+    public struct TestToolchain: Sendable, Equatable, Codable {
+        public var requested: [String]
+        public var packages: [Package]
+        public init(requested: [String], packages: [Package]) {
+            self.requested = requested
+            self.packages = packages
+        }
+    }
 
     public init(recipe: Digest, toolchain: Toolchain, inputs: [String: Input]) {
         self.version = Self.currentVersion
@@ -112,6 +125,8 @@ public struct LockFile: Sendable, Equatable {
         var l = self
         l.toolchain.requested.sort()
         l.toolchain.packages.sort()
+        l.test?.requested.sort()
+        l.test?.packages.sort()
         for (name, input) in l.inputs {
             var i = input
             i.files = i.files?.sorted()
@@ -122,5 +137,5 @@ public struct LockFile: Sendable, Equatable {
 }
 
 extension LockFile: Codable {
-    enum CodingKeys: String, CodingKey { case version, recipe, toolchain, inputs }
+    enum CodingKeys: String, CodingKey { case version, recipe, toolchain, inputs, test }
 }

@@ -17,6 +17,8 @@ public struct LockChange: Sendable, Equatable, CustomStringConvertible {
         case inputPin
         /// The input's current content (hashed by the caller) differs from the lock.
         case inputContent
+        /// `[test] packages` changed: only `repro test` needs a new lock.
+        case testPackages
     }
 
     public var kind: Kind
@@ -28,7 +30,7 @@ public struct LockChange: Sendable, Equatable, CustomStringConvertible {
 
     /// Whether the lock's pins must be re-resolved; false when only the recipe digest
     /// moved (an edited script, say) and every pin still holds.
-    public var affectsPins: Bool { kind != .recipe }
+    public var affectsPins: Bool { kind != .recipe && kind != .testPackages }
 }
 
 extension LockFile {
@@ -62,6 +64,15 @@ extension LockFile {
                 if !removed.isEmpty { parts.append("removed \(removed.joined(separator: ", "))") }
                 out.append(.init(kind: .packages, message: "toolchain packages changed: \(parts.joined(separator: "; "))"))
             }
+        }
+
+        let wantedTest = Set(recipe.test?.packages ?? []), lockedTest = Set(test?.requested ?? [])
+        if wantedTest != lockedTest {
+            let added = wantedTest.subtracting(lockedTest).sorted(), removed = lockedTest.subtracting(wantedTest).sorted()
+            var parts: [String] = []
+            if !added.isEmpty { parts.append("added \(added.joined(separator: ", "))") }
+            if !removed.isEmpty { parts.append("removed \(removed.joined(separator: ", "))") }
+            out.append(.init(kind: .testPackages, message: "[test] packages changed: \(parts.joined(separator: "; "))"))
         }
 
         let wanted = Dictionary(uniqueKeysWithValues: recipe.inputs.map { ($0.name, $0) })

@@ -19,6 +19,8 @@ public struct Recipe: Sendable, Equatable {
     public var build: Build
     public var limits: Limits
     public var outputs: Outputs
+    /// The `[test]` step, if any (RecipeTest.swift).
+    public var test: Test? = nil
 
     public enum Toolchain: Sendable, Equatable {
         /// A root assembled from pinned Debian packages: the suite, the recipe's own

@@ -5,8 +5,8 @@ import Core
 struct RecipeDecoder {
     let file: String
 
-    static let topKeys = ["name", "version", "toolchain", "inputs", "build", "limits", "outputs"]
-    static let topTables: Set<String> = ["toolchain", "inputs", "build", "limits", "outputs"]
+    static let topKeys = ["name", "version", "toolchain", "inputs", "build", "limits", "outputs", "test"]
+    static let topTables: Set<String> = ["toolchain", "inputs", "build", "limits", "outputs", "test"]
     static let toolchainKeys = ["debian", "packages", "architecture", "host"]
     static let inputSources = ["debian-source", "debian-package", "path", "git"]
     static let inputKeys = inputSources + ["commit", "sha256", "unpack", "strip-components", "patches"]
@@ -48,9 +48,10 @@ struct RecipeDecoder {
         let limits = try top.subtable("limits", header: "[limits]").map(self.limits) ?? Recipe.Limits()
         let outputs = try top.subtable("outputs", header: "[outputs]").map(self.outputs)
             ?? Recipe.Outputs(archive: nil, archiveName: nil)
+        let test = try top.subtable("test", header: "[test]").map { try self.test($0, toolchain: toolchain) }
 
         return Recipe(file: file, directory: directory, name: name, version: version, toolchain: toolchain,
-                      inputs: inputs, build: build, limits: limits, outputs: outputs)
+                      inputs: inputs, build: build, limits: limits, outputs: outputs, test: test)
     }
 
     // MARK: [toolchain]
@@ -248,7 +249,7 @@ struct RecipeDecoder {
 
     // MARK: [limits] and [outputs]
 
-    private func limits(_ s: RecipeSection) throws -> Recipe.Limits {
+    func limits(_ s: RecipeSection) throws -> Recipe.Limits {
         try s.checkKeys(Self.limitKeys)
         var l = Recipe.Limits()
         l.memory = try size(s, "memory")
@@ -280,6 +281,8 @@ struct RecipeDecoder {
         }
         return n
     }
+
+    func durationValue(_ s: RecipeSection, _ key: String) throws -> Int? { try duration(s, key) }
 
     private func duration(_ s: RecipeSection, _ key: String) throws -> Int? {
         guard let v = s.value(key) else { return nil }
