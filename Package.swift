@@ -15,6 +15,8 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        // XML/HTML DSL for the SVG plot of `repro rank eval --plot` (no string concatenation).
+        .package(url: "https://github.com/JohnSundell/Plot", exact: "0.14.0"),
         // REAPI v2 / Bots API over gRPC (Remote targets only; never on `repro run`'s path).
         .package(url: "https://github.com/grpc/grpc-swift-2", exact: "2.4.3"),
         .package(url: "https://github.com/grpc/grpc-swift-nio-transport", exact: "2.9.2"),
@@ -59,7 +61,7 @@ let package = Package(
         .target(name: "Build", dependencies: ["Core", "Recipe", "Fetch", "Store", "Sandbox", "Attest", "CArchive"]),
         // Reproducibility proof: rebuilds with variations, culprit finding, deep diffs
         // of trees, manifests, archives and bundles.
-        .target(name: "Verify", dependencies: ["Core", "Recipe", "Store", "Sandbox", "Build", "Attest", "CArchive"]),
+        .target(name: "Verify", dependencies: ["Core", "Recipe", "Store", "Fetch", "Sandbox", "Build", "Attest", "CArchive"]),
         // Swift description of a sandbox, the launcher call, host checks.
         .target(name: "Sandbox", dependencies: ["Core", "CSeccomp", "CArchive", "CCrypto", "CSQLite"]),
         // The [test] step: adapters (pytest plugin, ctest, JUnit), ordered runs in the
@@ -89,19 +91,20 @@ let package = Package(
         .executableTarget(name: "repro", dependencies: [
             "Core", "Sandbox", "Rank", "Store", "Recipe", "Fetch", "Build", "Attest", "Verify", "TestRun", "Remote",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Plot", package: "Plot"),
         ]),
 
         // What every test target uses to run the built binaries (not a test suite).
         .target(name: "TestKit", path: "Tests/TestKit"),
-        .testTarget(name: "CoreTests", dependencies: ["Core"]),
+        .testTarget(name: "CoreTests", dependencies: ["TestKit", "Core"]),
         .testTarget(name: "SandboxTests", dependencies: ["TestKit", "Sandbox", "Core"], exclude: ["Probes"]),
-        .testTarget(name: "RankTests", dependencies: ["Rank", "Core"]),
+        .testTarget(name: "RankTests", dependencies: ["TestKit", "Rank", "Core"]),
         .testTarget(name: "StoreTests", dependencies: ["TestKit", "Store", "Core"]),
-        .testTarget(name: "RecipeTests", dependencies: ["Recipe", "Core"]),
+        .testTarget(name: "RecipeTests", dependencies: ["TestKit", "Recipe", "Core"]),
         .testTarget(name: "AttestTests", dependencies: ["TestKit", "Attest", "Core"], exclude: ["conformance.py"]),
-        .testTarget(name: "BuildTests", dependencies: ["TestKit", "Build", "Recipe", "Store", "Sandbox", "Core"]),
+        .testTarget(name: "BuildTests", dependencies: ["TestKit", "Build", "Attest", "Recipe", "Store", "Sandbox", "Core"]),
         .testTarget(name: "VerifyTests", dependencies: ["TestKit", "Verify", "Build", "Recipe", "Store", "Core"], exclude: ["Fixtures"]),
         .testTarget(name: "TestRunTests", dependencies: ["TestKit", "TestRun", "Recipe", "Store", "Core"]),
-        .testTarget(name: "FetchTests", dependencies: ["Fetch", "Recipe", "Store", "Core"]),
+        .testTarget(name: "FetchTests", dependencies: ["TestKit", "Fetch", "Recipe", "Store", "Core"]),
     ]
 )

@@ -1,8 +1,11 @@
 import Core
 import Foundation
 
-/// What the user expects of a provenance statement beyond its signature: the checks
-/// slsa-verifier makes, with a pinned key instead of Sigstore.
+/// What the user expects of a statement beyond its signature: for provenance, the
+/// checks slsa-verifier makes, with a pinned key instead of Sigstore; for test results,
+/// the artifact, the recipe digest and the result.
+public typealias AttestationExpectations = ProvenanceExpectations
+
 public struct ProvenanceExpectations: Sendable {
     /// A file artifact: its sha256 must be a subject's digest.
     public var file: (path: String, sha256: String)?
@@ -15,6 +18,8 @@ public struct ProvenanceExpectations: Sendable {
     public var recipeDigest: String?
     /// A resolved dependency's URI: a purl (qualifiers optional) or `git+PATH` (any commit).
     public var source: String?
+    /// Test results only: the predicate's `result` must be this (`PASSED`, `WARNED`, `FAILED`).
+    public var testResult: String?
     public init() {}
 }
 
@@ -24,9 +29,16 @@ public struct ProvenanceExpectations: Sendable {
 public enum ProvenanceVerifier {
     public static func verify(_ envelope: DSSEEnvelope, key: PublicKey,
                               expect: ProvenanceExpectations) throws -> ProvenanceStatement {
-        let payload = try DSSE.verify(envelope, key: key, payloadType: DSSE.inTotoPayloadType)
+        try check(payload: try DSSE.verify(envelope, key: key, payloadType: DSSE.inTotoPayloadType), expect: expect)
+    }
+
+    /// The checks after the signature: `payload` is the verified statement.
+    static func check(payload: Data, expect: ProvenanceExpectations) throws -> ProvenanceStatement {
         let s = try ProvenanceStatement.parse(payload)
         try checkShape(s)
+        if let want = expect.testResult {
+            throw ReproError(.verificationFailed, "the statement is SLSA provenance, not a test result (expected result \(want))")
+        }
         try checkArtifacts(s, expect)
         if let want = expect.builderID, s.predicate.runDetails.builder.id != want {
             throw ReproError(.verificationFailed, "builder id is \"\(s.predicate.runDetails.builder.id)\", expected \"\(want)\"")
@@ -63,15 +75,7 @@ public enum ProvenanceVerifier {
         guard s.predicate.buildDefinition.buildType == ProvenanceStatement.buildType else {
             throw ReproError(.verificationFailed, "buildType is \"\(s.predicate.buildDefinition.buildType)\", not repro's \(ProvenanceStatement.buildType)")
         }
-        guard !s.subject.isEmpty else { throw ReproError(.verificationFailed, "the statement has no subjects") }
-        for (i, sub) in s.subject.enumerated() {
-            guard let hex = sub.digest?["sha256"], hex.count == 64, hex.allSatisfy(\.isHexDigit) else {
-                throw ReproError(.verificationFailed, "subject \(i) (\(sub.name ?? "unnamed")) has no sha256 digest")
-            }
-        }
-        guard s.subject.contains(where: { $0.name == ProvenanceStatement.treeSubjectName }) else {
-            throw ReproError(.verificationFailed, "the statement has no tree subject (name \"\(ProvenanceStatement.treeSubjectName)\")")
-        }
+        try Subjects.checkDigests(s.subject)
         guard !s.predicate.runDetails.builder.id.isEmpty else {
             throw ReproError(.verificationFailed, "runDetails.builder.id is empty")
         }
@@ -81,15 +85,8 @@ public enum ProvenanceVerifier {
     }
 
     static func checkArtifacts(_ s: ProvenanceStatement, _ e: ProvenanceExpectations) throws {
-        let named = Dictionary(s.subject.compactMap { sub in sub.name.map { ($0, sub.digest?["sha256"] ?? "") } },
-                               uniquingKeysWith: { a, _ in a })
-        if let (path, hex) = e.file {
-            guard s.subject.contains(where: { $0.digest?["sha256"] == hex }) else {
-                let name = (path as NSString).lastPathComponent
-                let hint = named[name].map { ", the statement's \(name) is sha256:\($0)" } ?? ""
-                throw ReproError(.verificationFailed, "artifact \(path) (sha256:\(hex)) is not a subject of the statement\(hint)")
-            }
-        }
+        let named = Subjects.named(s.subject)
+        if let (path, hex) = e.file { try Subjects.checkFile(s.subject, path: path, sha256: hex) }
         if let (path, files, tree) = e.directory {
             for name in files.keys.sorted() {
                 guard let want = named[name] else {
@@ -106,10 +103,46 @@ public enum ProvenanceVerifier {
                     throw ReproError(.verificationFailed, "subject \(name) is missing from \(path)")
                 }
             }
-            let want = named[ProvenanceStatement.treeSubjectName] ?? ""
-            if want != tree {
-                throw ReproError(.verificationFailed, "the tree digest of \(path) is sha256:\(tree), the statement says sha256:\(want)")
+            try Subjects.checkTree(s.subject, path: path, treeSHA256: tree)
+        }
+    }
+}
+
+/// The subject checks that provenance and test-result statements share.
+enum Subjects {
+    /// Subject name → its sha256 (the first of a name).
+    static func named(_ subjects: [ResourceDescriptor]) -> [String: String] {
+        Dictionary(subjects.compactMap { sub in sub.name.map { ($0, sub.digest?["sha256"] ?? "") } },
+                   uniquingKeysWith: { a, _ in a })
+    }
+
+    /// Every subject has a 64-hex sha256 digest.
+    static func checkDigests(_ subjects: [ResourceDescriptor]) throws {
+        guard !subjects.isEmpty else { throw ReproError(.verificationFailed, "the statement has no subjects") }
+        for (i, sub) in subjects.enumerated() {
+            guard let hex = sub.digest?["sha256"], hex.count == 64, hex.allSatisfy(\.isHexDigit) else {
+                throw ReproError(.verificationFailed, "subject \(i) (\(sub.name ?? "unnamed")) has no sha256 digest")
             }
+        }
+        guard subjects.contains(where: { $0.name == ProvenanceStatement.treeSubjectName }) else {
+            throw ReproError(.verificationFailed, "the statement has no tree subject (name \"\(ProvenanceStatement.treeSubjectName)\")")
+        }
+    }
+
+    /// A file artifact: its sha256 is some subject's digest.
+    static func checkFile(_ subjects: [ResourceDescriptor], path: String, sha256 hex: String) throws {
+        guard subjects.contains(where: { $0.digest?["sha256"] == hex }) else {
+            let name = (path as NSString).lastPathComponent
+            let hint = named(subjects)[name].map { ", the statement's \(name) is sha256:\($0)" } ?? ""
+            throw ReproError(.verificationFailed, "artifact \(path) (sha256:\(hex)) is not a subject of the statement\(hint)")
+        }
+    }
+
+    /// A directory artifact: its tree digest is the tree subject's.
+    static func checkTree(_ subjects: [ResourceDescriptor], path: String, treeSHA256 tree: String) throws {
+        let want = named(subjects)[ProvenanceStatement.treeSubjectName] ?? ""
+        if want != tree {
+            throw ReproError(.verificationFailed, "the tree digest of \(path) is sha256:\(tree), the statement says sha256:\(want)")
         }
     }
 }

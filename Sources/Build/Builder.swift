@@ -29,12 +29,28 @@ public struct BuildOutcome: Codable, Sendable {
     public var sbom: String?
     public var provenanceFile: String?
     public var sbomFile: String?
+    /// The limits the sandbox ran under (the recipe's, else repro's defaults); nil on a
+    /// cache hit.
+    public var limits: AppliedLimits?
+
+    public struct AppliedLimits: Codable, Sendable {
+        public var memory: Int64?
+        public var pids: Int?
+        public var cpus: Double?
+        public var cpuTime: Int?
+        public var timeout: Int?
+        public var outputSize: Int64?
+        public var tmpfsSize: Int64?
+        enum CodingKeys: String, CodingKey {
+            case memory, pids, cpus, cpuTime = "cpu_time", timeout, outputSize = "output_size", tmpfsSize = "tmpfs_size"
+        }
+    }
 
     enum CodingKeys: String, CodingKey {
         case recipe, recipeDigest = "recipe_digest", actionDigest = "action_digest", treeDigest = "tree_digest"
         case cached, files, bytes, logDigest = "log_digest", wallSeconds = "wall_seconds", out, toolchain
         case archive, archiveDigest = "archive_digest"
-        case provenance, sbom, provenanceFile = "provenance_file", sbomFile = "sbom_file"
+        case provenance, sbom, provenanceFile = "provenance_file", sbomFile = "sbom_file", limits
     }
 }
 
@@ -98,7 +114,7 @@ public struct Builder: Sendable {
                                 treeDigest: "", cached: false, files: 0, bytes: 0, logDigest: nil, wallSeconds: nil,
                                 out: options.outDir, toolchain: toolchainID,
                                 archive: nil, archiveDigest: nil, provenance: nil, sbom: nil,
-                                provenanceFile: nil, sbomFile: nil)
+                                provenanceFile: nil, sbomFile: nil, limits: nil)
 
         if !options.noCache, let hit = try store.lookupAction(action) {
             let manifest = try store.manifest(tree: hit.tree)
@@ -132,8 +148,19 @@ public struct Builder: Sendable {
 
         // Inputs.
         let work = tmp + "/build", out = tmp + "/out"
-        try FileManager.default.createDirectory(atPath: work + "/src", withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
         try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+        // output-size and build-size hold while the build runs: a tmpfs of that size
+        // over /out and /build (SizedDirectory). Unmounted before tmp is removed.
+        var sizedOut: SizedDirectory?, sizedWork: SizedDirectory?
+        defer { sizedOut?.unmount(); sizedWork?.unmount() }
+        if let limit = recipe.limits.outputSize {
+            sizedOut = try SizedDirectory.mount(out, bytes: limit, limit: "output-size", allowDegrade: options.allowDegrade) { FileHandle.standardError.write(Data("repro: \($0)\n".utf8)) }
+        }
+        if let limit = recipe.limits.buildSize {
+            sizedWork = try SizedDirectory.mount(work, bytes: limit, limit: "build-size", allowDegrade: options.allowDegrade) { FileHandle.standardError.write(Data("repro: \($0)\n".utf8)) }
+        }
+        try FileManager.default.createDirectory(atPath: work + "/src", withIntermediateDirectories: true)
         var patches: [(String, [String])] = []
         for input in recipe.inputs {
             guard let pin = lock.inputs[input.name] else {
@@ -152,9 +179,9 @@ public struct Builder: Sendable {
         // A recipe with a [test] step keeps the manifest of its inputs as staged (the
         // base of "files changed since the previous test run") and, after the build, its
         // working tree (what the tests run in).
-        var inputsManifest: Digest?
+        var inputsTree: Digest?
         if recipe.test != nil, options.variant == nil {
-            inputsManifest = try store.put(data: try TreeHasher.manifest(of: work + "/src").data)
+            inputsTree = try store.putTree(work + "/src").treeDigest
         }
 
         if options.variant?.reverseDirectoryOrder == true { try BuildVariant.reverseDirectoryOrder(work) }
@@ -162,28 +189,47 @@ public struct Builder: Sendable {
                            allowDegrade: options.allowDegrade)
         options.variant?.apply(to: &spec)
         say(options, "build: sandbox with \(toolchainID == "host" ? "the host toolchain" : "toolchain \(toolchainID.prefix(19))…")")
+        let el = Self.effectiveLimits(recipe.limits)
+        let applied = BuildOutcome.AppliedLimits(memory: el.memory, pids: el.pids, cpus: el.cpus, cpuTime: el.cpuTime,
+                                                 timeout: el.timeout, outputSize: el.outputSize, tmpfsSize: spec.tmpfsSize)
         let started = Date()
-        let run = try runner.run(spec, output: .capture) { _, chunk in
+        // The log goes to a file as it arrives, capped (BuildLog); nothing of it is kept
+        // in memory, whatever the build prints.
+        let buildLog = try BuildLog(dir: tmp, cap: recipe.limits.logSize ?? Self.defaultLogSize)
+        var logError: Error?
+        let run = try runner.run(spec, output: .stream) { _, chunk in
             if options.showLog { FileHandle.standardError.write(Data(chunk)) }
+            if logError == nil { do { try buildLog.append(chunk) } catch { logError = error } }
         }
-        let log = Data(run.stdout + run.stderr)
-        let logDigest = try store.put(data: log)
+        if let logError { throw logError }
+        try buildLog.finish()
+        let logDigest = try store.put(file: buildLog.path)
         guard run.result.succeeded else {
-            if !options.showLog, !log.isEmpty {
-                let text = String(decoding: log, as: UTF8.self)
-                let tail = text.split(separator: "\n", omittingEmptySubsequences: false).suffix(30).joined(separator: "\n")
+            if let d = sizedOut, d.isFull {
+                throw ReproError(.failed, "build of \(recipe.file) failed: it filled /out, whose output-size limit is \(d.bytes) bytes; raise [limits] output-size or write less; full log: \(logDigest) in the store")
+            }
+            if let d = sizedWork, d.isFull {
+                throw ReproError(.failed, "build of \(recipe.file) failed: it filled /build, whose build-size limit is \(d.bytes) bytes; raise [limits] build-size; full log: \(logDigest) in the store")
+            }
+            if !options.showLog, buildLog.total > 0 {
+                let tail = buildLog.tail(lines: 30)
                 FileHandle.standardError.write(Data((tail.hasSuffix("\n") ? tail : tail + "\n").utf8))
             }
             throw ReproError(.failed, "build of \(recipe.file) failed: \(run.result.summary); full log: \(logDigest) in the store")
         }
-        let (tree, manifest) = try store.putTree(out)
-        if let limit = recipe.limits.outputSize, manifest.bytes > limit {
-            throw ReproError(.failed, "outputs are \(manifest.bytes) bytes, over the recipe's output-size limit of \(limit)")
+        // A tree over the limit is rejected before anything of it is stored.
+        if let limit = recipe.limits.outputSize {
+            let bytes = SizedDirectory.bytes(under: out, limit: limit)
+            if bytes > limit {
+                throw ReproError(.failed, "outputs are over the recipe's output-size limit of \(limit) bytes (\(bytes) counted so far); nothing was stored")
+            }
         }
+        let (tree, manifest) = try store.putTree(out)
         if options.variant != nil {
             // A varied build (repro verify) records nothing: its tree is only compared.
             if let outDir = options.outDir { try store.restoreTree(tree, to: outDir) }
             var o = base
+            o.limits = applied
             o.treeDigest = tree.description
             o.files = manifest.files; o.bytes = manifest.bytes; o.logDigest = logDigest.description
             o.wallSeconds = Date().timeIntervalSince(started)
@@ -197,9 +243,11 @@ public struct Builder: Sendable {
             try store.pin(archive!.digest, note: "output archive \(name) of \(recipe.name)")
         }
         try store.recordAction(ActionResult(action: action, tree: tree, manifest: tree, exitCode: 0, log: logDigest))
-        if let inputsManifest {
+        if let inputsTree {
             let (worktree, _) = try store.putTree(work)
-            try store.recordAction(ActionResult(action: Self.worktreeKey(action), tree: worktree, manifest: inputsManifest,
+            try store.recordAction(ActionResult(action: Self.worktreeKey(action), tree: worktree, manifest: worktree,
+                                                exitCode: 0, log: nil))
+            try store.recordAction(ActionResult(action: Self.inputsKey(action), tree: inputsTree, manifest: inputsTree,
                                                 exitCode: 0, log: nil))
         }
         let id = try store.beginBuild(recipe: recipe.digest, action: action)
@@ -222,6 +270,7 @@ public struct Builder: Sendable {
                                                     action: action, tree: tree)
         if let outDir = options.outDir { try store.restoreTree(tree, to: outDir) }
         var o = base
+        o.limits = applied
         o.provenance = attestation.record.envelope.description
         o.sbom = attestation.record.sbom.description
         if let outDir = options.outDir {
@@ -237,9 +286,15 @@ public struct Builder: Sendable {
     }
 
     /// The action-cache key under which a build with a [test] step keeps its working
-    /// tree (`tree`) and the manifest of its staged inputs (`manifest`).
+    /// tree as the build left it (what the tests run in).
     public static func worktreeKey(_ action: Digest) -> Digest {
         Digest.of(Data("repro-worktree-1\n\(action)".utf8))
+    }
+
+    /// The action-cache key under which a build with a [test] step keeps its inputs as
+    /// staged in /build/src before the script ran (the base of changed files).
+    public static func inputsKey(_ action: Digest) -> Digest {
+        Digest.of(Data("repro-inputs-1\n\(action)".utf8))
     }
 
     /// Copies the output archive next to the output tree: --out dist/hello gives
@@ -272,16 +327,30 @@ public struct Builder: Sendable {
         var spec = SandboxSpec(command: ["/bin/sh", "-c", script], mounts: mounts, environment: env)
         spec.uid = uid; spec.gid = uid
         spec.workingDirectory = "/build"
-        let l = recipe.limits
+        let l = Self.effectiveLimits(recipe.limits)
         spec.limits = .init(memory: l.memory, pids: l.pids, cpus: l.cpus, cpuSeconds: l.cpuTime)
         spec.timeout = l.timeout.map(Double.init)
+        spec.tmpfsSize = SandboxDefaults.tmpfsSize
         spec.allowDegrade = allowDegrade
         return spec
     }
 
+    /// Bytes of build log kept when the recipe sets no `[limits] log-size`: 64 MiB.
+    public static let defaultLogSize: Int64 = 64 << 20
+
+    /// The recipe's limits with repro's defaults (SandboxDefaults) for memory, pids and
+    /// the timeout where the recipe leaves them out. Not part of any digest.
+    public static func effectiveLimits(_ l: Recipe.Limits) -> Recipe.Limits {
+        var e = l
+        e.memory = l.memory ?? SandboxDefaults.memory
+        e.pids = l.pids ?? SandboxDefaults.pids
+        e.timeout = l.timeout ?? SandboxDefaults.timeout
+        return e
+    }
+
     /// A root directory's top-level entries as read-only binds and symlinks; /etc entry
     /// by entry so that passwd, group and hosts can be synthesized.
-    static func rootMounts(_ root: String) -> [SandboxSpec.Mount] {
+    public static func rootMounts(_ root: String) -> [SandboxSpec.Mount] {
         let fm = FileManager.default
         let skip: Set<String> = ["proc", "dev", "tmp", "build", "out", "sys", "run"]
         var mounts: [SandboxSpec.Mount] = []

@@ -17,9 +17,14 @@ public enum FeatureSet {
     static let logRelativeDuration = lastFailed + 6
     static let durationVariation = lastFailed + 7
     static let logAge = lastFailed + 8
-    static let coFailure = lastFailed + 9
-    static let tokenOverlap = lastFailed + 10
-    static let testFileChanged = lastFailed + 11
+    /// The change columns start here; all of them are 0 for a run without change data,
+    /// so a history without change data gets exactly the numbers of the history columns.
+    static let testFileChanged = lastFailed + 9
+    static let pathSimilarity = lastFailed + 10
+    static let coFailure = lastFailed + 11
+    static let fileCoFailure = lastFailed + 12
+    static let relatedChangeRecency = lastFailed + 13
+    static let logChangedFiles = lastFailed + 14
 
     /// Column names, as written in model files and docs/ranking.md.
     public static let names: [String] = {
@@ -28,7 +33,50 @@ public enum FeatureSet {
         n += TestStats.halfLives.map { "log_decayed_failures_h\(Int($0))" }
         n += ["last_failed", "log_runs_since_failure", "never_failed", "log_runs_since_executed",
               "transition_rate", "flakiness", "log_relative_duration", "duration_variation", "log_age",
-              "cofailure", "token_overlap", "test_file_changed"]
+              "test_file_changed", "path_similarity", "cofailure", "file_cofailure",
+              "related_change_recency", "log_changed_files"]
         return n
     }()
+
+    /// The columns of each group, for ablation (`FeatureGroups`).
+    static func columns(of group: FeatureGroups) -> [Int] {
+        switch group {
+        case .history: Array(0..<testFileChanged)
+        case .ownFile: [testFileChanged]
+        case .similarity: [pathSimilarity]
+        case .cofailure: [coFailure, fileCoFailure]
+        case .recency: [relatedChangeRecency]
+        case .changeSize: [logChangedFiles]
+        default: FeatureGroups.each.filter { group.contains($0) }.flatMap { columns(of: $0) }
+        }
+    }
+}
+
+/// Groups of feature columns a model may use; the others are held at 0, which gives
+/// the same predictions as a model without those columns (a constant column gets no
+/// weight). Used by the ablation (`repro rank eval --ablation`).
+public struct FeatureGroups: OptionSet, Sendable, Hashable {
+    public let rawValue: Int
+    public init(rawValue: Int) { self.rawValue = rawValue }
+    /// Everything learned from verdicts and durations of earlier runs.
+    public static let history = FeatureGroups(rawValue: 1)
+    /// The test's own file is among the changed files.
+    public static let ownFile = FeatureGroups(rawValue: 2)
+    /// Path-token similarity between changed files and the test id and file.
+    public static let similarity = FeatureGroups(rawValue: 4)
+    /// Learned association between changed files and failing tests (and test files).
+    public static let cofailure = FeatureGroups(rawValue: 8)
+    /// How recently the test's own file changed.
+    public static let recency = FeatureGroups(rawValue: 16)
+    /// Number of changed files.
+    public static let changeSize = FeatureGroups(rawValue: 32)
+    public static let change: FeatureGroups = [.ownFile, .similarity, .cofailure, .recency, .changeSize]
+    public static let all: FeatureGroups = [.history, .change]
+    static let each: [FeatureGroups] = [.history, .ownFile, .similarity, .cofailure, .recency, .changeSize]
+
+    /// Names used on the command line and in the docs.
+    public static let named: [(name: String, group: FeatureGroups)] = [
+        ("history", .history), ("own-file", .ownFile), ("similarity", .similarity),
+        ("cofailure", .cofailure), ("recency", .recency), ("change-size", .changeSize),
+    ]
 }

@@ -9,10 +9,10 @@ public struct FeatureState: Sendable {
     public private(set) var tests: [String: TestStats] = [:]
     /// How many runs were absorbed; also the index the next run will get.
     public private(set) var runCount = 0
-    /// Runs in which each file changed.
-    private(set) var fileChangeRuns: [String: Int] = [:]
-    /// file -> test -> runs in which the file changed and the test failed.
-    private(set) var coFailures: [String: [String: Int]] = [:]
+    /// What was learned about changed files (co-failures, last changes).
+    private(set) var changes = ChangeMemory()
+    /// Feature groups the rows carry; the other columns are 0 (ablation).
+    public var groups: FeatureGroups = .all
 
     public init() {}
 
@@ -23,27 +23,26 @@ public struct FeatureState: Sendable {
             tests[execution.test, default: TestStats(firstRun: index)].record(execution, run: index)
         }
         if let changed = run.changedFiles, !changed.isEmpty {
-            let failing = Set(run.executions.filter { $0.verdict.isFailure }.map(\.test))
-            for file in Set(changed) {
-                fileChangeRuns[file, default: 0] += 1
-                guard !failing.isEmpty else { continue }
-                var row = coFailures[file, default: [:]]
-                for test in failing { row[test, default: 0] += 1 }
-                coFailures[file] = row
-            }
+            changes.absorb(run, index: index)
         }
         runCount += 1
     }
 
     /// The feature matrix of a planned run, one row per planned test, in plan order.
     public func features(for plan: RunPlan) -> FeatureMatrix {
-        let context = ChangeContext(plan: plan)
+        let context = ChangeContext(plan: plan, memory: changes, runCount: runCount)
         let stats = plan.tests.map { tests[$0.test] }
         let medianDuration = Self.median(stats.compactMap { $0?.meanDuration })
         var rows = FeatureMatrix(columns: FeatureSet.names.count)
         rows.reserve(plan.tests.count)
         for (planned, stat) in zip(plan.tests, stats) {
-            rows.append(row(planned, stat, medianDuration: medianDuration, context: context))
+            var r = row(planned, stat, medianDuration: medianDuration, context: context)
+            if groups != .all {
+                for g in FeatureGroups.each where !groups.contains(g) {
+                    for j in FeatureSet.columns(of: g) { r[j] = 0 }
+                }
+            }
+            rows.append(r)
         }
         return rows
     }
@@ -77,23 +76,20 @@ public struct FeatureState: Sendable {
             f[FeatureSet.new] = 1
             f[FeatureSet.neverFailed] = 1
         }
-        if context.hasChanges {
-            f[FeatureSet.coFailure] = coFailure(test: planned.test, context: context)
-            f[FeatureSet.tokenOverlap] = context.tokenOverlap(planned)
-            f[FeatureSet.testFileChanged] = context.testFileChanged(planned) ? 1 : 0
-        }
+        if context.hasChanges { context.fill(&f, for: planned) }
         return f
     }
 
-    /// The strongest association between a changed file and the test failing:
-    /// (runs where the file changed and the test failed) / (runs where the file changed + 1).
-    private func coFailure(test: String, context: ChangeContext) -> Double {
-        var best = 0.0
-        for file in context.changed {
-            guard let count = coFailures[file]?[test], let runs = fileChangeRuns[file] else { continue }
-            best = max(best, Double(count) / Double(runs + 1))
+    /// How closely each planned test is tied to the run's changed files by name: 1 if its
+    /// own file changed, else the path-token similarity (0 without change data). What
+    /// the name-match heuristic orders by; independent of `groups`.
+    public func relatedness(for plan: RunPlan) -> [Double] {
+        let context = ChangeContext(plan: plan, memory: ChangeMemory(), runCount: runCount)
+        guard context.hasChanges else { return [Double](repeating: 0, count: plan.tests.count) }
+        return plan.tests.map { test in
+            if let file = test.testFile, context.changedSet.contains(file) { return 1 }
+            return context.pathSimilarity(Set(ChangeContext.tokenize(test.test) + ChangeContext.tokenize(test.testFile ?? "")))
         }
-        return best
     }
 
     static func median(_ values: [Double]) -> Double? {
@@ -125,59 +121,3 @@ public struct FeatureMatrix: Sendable, Equatable {
     public func row(_ i: Int) -> ArraySlice<Double> { values[(i * columns)..<((i + 1) * columns)] }
 }
 
-/// The changed files of a plan, tokenized once.
-struct ChangeContext {
-    let changed: [String]
-    let changedSet: Set<String>
-    let tokens: Set<Substring>
-    var hasChanges: Bool { !changed.isEmpty }
-
-    init(plan: RunPlan) {
-        changed = Array(Set(plan.changedFiles ?? [])).sorted()
-        changedSet = Set(changed)
-        tokens = Set(changed.flatMap { ChangeContext.tokenize($0) })
-    }
-
-    /// Words too common in paths and test names to say anything.
-    static let stopWords: Set<Substring> = ["test", "tests", "src", "source", "sources", "lib", "main", "spec", "specs"]
-
-    /// Alphanumeric words of at least three characters, split at camelCase humps and
-    /// lower-cased, without the file extension (`.swift` would otherwise match every
-    /// file) and without stop words.
-    static func tokenize(_ text: String) -> [Substring] {
-        var path = Substring(text)
-        if let dot = path.lastIndex(of: "."), !path[dot...].contains("/"), path.distance(from: dot, to: path.endIndex) <= 6 {
-            path = path[..<dot]
-        }
-        var words: [String] = []
-        var current = ""
-        var previous: Character = " "
-        for c in path {
-            if !(c.isLetter || c.isNumber) {
-                if !current.isEmpty { words.append(current) }
-                current = ""
-            } else {
-                if c.isUppercase && (previous.isLowercase || previous.isNumber) && !current.isEmpty {
-                    words.append(current)
-                    current = ""
-                }
-                current.append(c)
-            }
-            previous = c
-        }
-        if !current.isEmpty { words.append(current) }
-        return words.map { Substring($0.lowercased()) }.filter { $0.count >= 3 && !stopWords.contains($0) }
-    }
-
-    /// Share of the test's id and file tokens that occur in changed paths.
-    func tokenOverlap(_ test: PlannedTest) -> Double {
-        let own = Set(Self.tokenize(test.test) + Self.tokenize(test.testFile ?? ""))
-        guard !own.isEmpty else { return 0 }
-        return Double(own.intersection(tokens).count) / Double(own.count)
-    }
-
-    func testFileChanged(_ test: PlannedTest) -> Bool {
-        guard let file = test.testFile else { return false }
-        return changedSet.contains(file)
-    }
-}

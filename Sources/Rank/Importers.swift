@@ -35,49 +35,93 @@ public enum HistoryImporter {
     }
 }
 
-/// The RETECS CSV format (Spieker et al. 2017): `;`-separated,
-/// `Id;Name;Duration;CalcPrio;LastRun;LastResults;Verdict;Cycle`, one row per execution.
+/// The RETECS CSV family (Spieker et al. 2017; the coleman4hcs data sets): one row per
+/// execution, columns found by header name in any order, `;`-separated (or `,` when the
+/// header has no `;`), fields optionally in double quotes.
 ///
-/// Only `Name`, `Duration`, `Verdict` and `Cycle` are read. `LastRun` is the execution's
-/// own timestamp and `LastResults` sometimes already contains the current verdict
-/// (see docs/ranking.md), so both are ignored: history is rebuilt from earlier cycles.
+/// Only `Name`, `Duration`, `Verdict` and `Cycle` are read; every other column (`Id`,
+/// `BuildId`, `CalcPrio`, `LastRun`, `LastResults`, `NumRan`, ...) is ignored. `LastRun`
+/// is the execution's own timestamp and `LastResults` holds verdicts of the same cycle
+/// (see docs/ranking.md), so history is rebuilt from earlier cycles instead.
 enum RetecsImporter {
-    static let columns = ["Id", "Name", "Duration", "CalcPrio", "LastRun", "LastResults", "Verdict", "Cycle"]
+    static let required = ["Name", "Duration", "Verdict", "Cycle"]
 
     static func parse(_ text: String, name: String) throws -> History {
         let lines = HistoryImporter.lines(text)
-        guard let header = lines.first,
-              header.text.split(separator: ";", omittingEmptySubsequences: false).map(String.init) == columns else {
-            throw ReproError(.invalidInput, "\(name):1: expected the RETECS header \(columns.joined(separator: ";")); use --format jsonl for JSON lines")
+        guard let header = lines.first else {
+            throw ReproError(.invalidInput, "\(name):1: empty file; expected a RETECS header with \(required.joined(separator: ";"))")
         }
+        let separator: Character = header.text.contains(";") ? ";" : ","
+        let names = split(header.text, by: separator).map { $0.trimmingCharacters(in: .whitespaces) }
+        var column: [String: Int] = [:]
+        for (i, n) in names.enumerated() where column[n.lowercased()] == nil { column[n.lowercased()] = i }
+        let missing = required.filter { column[$0.lowercased()] == nil }
+        guard missing.isEmpty else {
+            throw ReproError(.invalidInput, "\(name):1: the header lacks \(missing.joined(separator: ", ")) (a RETECS CSV needs \(required.joined(separator: ", ")) in any order); use --format jsonl for JSON lines")
+        }
+        let nameAt = column["name"]!, durationAt = column["duration"]!, verdictAt = column["verdict"]!, cycleAt = column["cycle"]!
         var byCycle: [Int: [Execution]] = [:]
         for (number, line) in lines.dropFirst() {
             if line.allSatisfy({ $0 == " " || $0 == "\t" }) { continue }
-            let fields = line.split(separator: ";", omittingEmptySubsequences: false)
+            let fields = split(line, by: separator)
             func fail(_ what: String) -> ReproError {
                 ReproError(.invalidInput, "\(name):\(number): \(what); fix or remove the row")
             }
-            guard fields.count == columns.count else {
-                throw fail("expected \(columns.count) `;`-separated fields, found \(fields.count)")
+            guard fields.count == names.count else {
+                throw fail("expected \(names.count) `\(separator)`-separated fields as in the header, found \(fields.count)")
             }
-            let test = fields[1].trimmingCharacters(in: .whitespaces)
+            let test = fields[nameAt].trimmingCharacters(in: .whitespaces)
             guard !test.isEmpty else { throw fail("empty Name") }
-            guard let duration = Double(fields[2].trimmingCharacters(in: .whitespaces)), duration.isFinite, duration >= 0 else {
-                throw fail("Duration `\(fields[2])` is not a non-negative number")
+            guard let duration = Double(fields[durationAt].trimmingCharacters(in: .whitespaces)), duration.isFinite, duration >= 0 else {
+                throw fail("Duration `\(fields[durationAt])` is not a non-negative number")
             }
             let verdict: Verdict
-            switch fields[6].trimmingCharacters(in: .whitespaces) {
+            switch fields[verdictAt].trimmingCharacters(in: .whitespaces) {
             case "0": verdict = .pass
             case "1": verdict = .fail
-            default: throw fail("Verdict `\(fields[6])` is not 0 (passed) or 1 (failed)")
+            default: throw fail("Verdict `\(fields[verdictAt])` is not 0 (passed) or 1 (failed)")
             }
-            guard let cycle = Int(fields[7].trimmingCharacters(in: .whitespaces)) else {
-                throw fail("Cycle `\(fields[7])` is not an integer")
+            guard let cycle = Int(fields[cycleAt].trimmingCharacters(in: .whitespaces)) else {
+                throw fail("Cycle `\(fields[cycleAt])` is not an integer")
             }
             byCycle[cycle, default: []].append(Execution(test: test, verdict: verdict, duration: duration))
         }
         let runs = byCycle.keys.sorted().map { Run(id: String($0), executions: byCycle[$0]!) }
         return History(runs: runs)
+    }
+
+    /// Splits a CSV line at `separator` outside double quotes; quotes are removed and
+    /// `""` inside quotes is a quote. Hand-written because Rank depends on Core only.
+    static func split(_ line: Substring, by separator: Character) -> [String] {
+        var fields: [String] = []
+        var current = ""
+        var quoted = false
+        var iterator = line.makeIterator()
+        while let c = iterator.next() {
+            if quoted {
+                if c == "\"" {
+                    if let next = iterator.next() {
+                        if next == "\"" { current.append("\"") } else {
+                            quoted = false
+                            if next == separator { fields.append(current); current = "" } else { current.append(next) }
+                        }
+                    } else {
+                        quoted = false
+                    }
+                } else {
+                    current.append(c)
+                }
+            } else if c == "\"" && current.isEmpty {
+                quoted = true
+            } else if c == separator {
+                fields.append(current)
+                current = ""
+            } else {
+                current.append(c)
+            }
+        }
+        fields.append(current)
+        return fields
     }
 }
 

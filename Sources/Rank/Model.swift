@@ -87,6 +87,18 @@ public struct LogisticModel: Codable, Sendable, Equatable {
         return result
     }
 
+    /// Each feature's contribution to the log-odds of one row: weight × standardized
+    /// value (the bias is `averageBias`); the contributions and the bias sum to the logit.
+    public func contributions(_ row: ArraySlice<Double>) -> [Double] {
+        var result = [Double](repeating: 0, count: weights.count)
+        var j = 0
+        for x in row {
+            result[j] = averageWeights[j] * (x - featureMean[j]) * scale(j)
+            j += 1
+        }
+        return result
+    }
+
     /// Learns from one finished run: its feature rows (computed before the run) and
     /// whether each execution failed.
     public mutating func train(_ matrix: FeatureMatrix, failed: [Bool]) {

@@ -65,9 +65,10 @@ public enum Ranker {
     /// second when `costAware`) and, given `recall`, marks the selected prefix.
     public static func rank(_ plan: RunPlan, state: FeatureState, model: LogisticModel,
                             costAware: Bool, recall: Double?) -> RankedRun {
-        let p = model.probabilities(state.features(for: plan))
+        let features = state.features(for: plan)
+        let p = model.probabilities(features)
         let d = state.expectedDurations(for: plan)
-        let order = descendingOrder(costAware ? zip(p, d).map { $0 / $1 } : p)
+        let order = ChangeEvidence.order(costAware ? zip(p, d).map { $0 / $1 } : p, tiers: ChangeEvidence.tiers(features))
         let mustRun = Selector.mustRun(plan, state: state)
         var selected: Set<Int>?
         var summary: RankedRun.Summary?

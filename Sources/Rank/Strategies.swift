@@ -7,6 +7,8 @@ public enum Strategy: String, CaseIterable, Sendable, Codable {
     case failureRate = "failure-rate"
     case decayed
     case decayedPerSecond = "decayed-per-second"
+    case changedModules = "changed-modules"
+    case changedModulesPerSecond = "changed-modules-per-second"
     case model
     case modelPerSecond = "model-per-second"
     case optimal
@@ -19,6 +21,8 @@ public enum Strategy: String, CaseIterable, Sendable, Codable {
         case .failureRate: "failure rate"
         case .decayed: "decayed failures (0.8)"
         case .decayedPerSecond: "decayed failures / second"
+        case .changedModules: "name match: tests of changed modules first, then decayed failures"
+        case .changedModulesPerSecond: "name match, per expected second"
         case .model: "model"
         case .modelPerSecond: "model, cost-aware (p / second)"
         case .optimal: "optimal (knows the verdicts)"
@@ -38,10 +42,19 @@ public struct RankingInput: Sendable {
     public var plan: RunPlan
     public var probabilities: [Double]
     public var expectedDurations: [Double]
-    public init(plan: RunPlan, probabilities: [Double], expectedDurations: [Double]) {
+    /// How closely each test is tied to the changed files by name (`FeatureState.relatedness`);
+    /// all 0 without change data.
+    public var related: [Double]
+    /// 1 for a test with strong change evidence (`ChangeEvidence.tier`), else 0; all 0
+    /// without change data.
+    public var tiers: [Double]
+    public init(plan: RunPlan, probabilities: [Double], expectedDurations: [Double], related: [Double]? = nil,
+                tiers: [Double]? = nil) {
         self.plan = plan
         self.probabilities = probabilities
         self.expectedDurations = expectedDurations
+        self.related = related ?? [Double](repeating: 0, count: plan.tests.count)
+        self.tiers = tiers ?? [Double](repeating: 0, count: plan.tests.count)
     }
 }
 
@@ -66,10 +79,20 @@ extension Strategy {
             return descendingOrder(tests.map { $0?.decayed08 ?? 0 })
         case .decayedPerSecond:
             return descendingOrder(zip(tests, input.expectedDurations).map { ($0?.decayed08 ?? 0) / $1 })
+        case .changedModules:
+            // Related first (by how related), ties by decayed failures: a key that sorts
+            // by the first term and breaks ties by the second.
+            return descendingOrder(zip(input.related, tests).map { r, t in
+                r * 1e6 + min(t?.decayed08 ?? 0, 1e5)
+            })
+        case .changedModulesPerSecond:
+            return descendingOrder(zip(zip(input.related, tests), input.expectedDurations).map { rt, d in
+                (rt.0 + 1e-3 * (rt.1?.decayed08 ?? 0) / (1 + (rt.1?.decayed08 ?? 0))) / d
+            })
         case .model:
-            return descendingOrder(input.probabilities)
+            return ChangeEvidence.order(input.probabilities, tiers: input.tiers)
         case .modelPerSecond:
-            return descendingOrder(zip(input.probabilities, input.expectedDurations).map { $0 / $1 })
+            return ChangeEvidence.order(zip(input.probabilities, input.expectedDurations).map { $0 / $1 }, tiers: input.tiers)
         case .optimal:
             // Failing tests first, shortest first: optimal for APFD and APFDc alike.
             let e = run.executions

@@ -105,11 +105,15 @@ public struct Recipe: Sendable, Equatable {
         /// Wall-clock seconds.
         public var timeout: Int?
         public var outputSize: Int64?
+        /// Bytes of build log kept in the store (head and tail; the middle is left out).
+        public var logSize: Int64?
+        /// Total size of /build (the unpacked inputs and everything the build writes there).
+        public var buildSize: Int64?
 
         public init(memory: Int64? = nil, pids: Int? = nil, cpus: Double? = nil, cpuTime: Int? = nil,
-                    timeout: Int? = nil, outputSize: Int64? = nil) {
+                    timeout: Int? = nil, outputSize: Int64? = nil, logSize: Int64? = nil) {
             self.memory = memory; self.pids = pids; self.cpus = cpus
-            self.cpuTime = cpuTime; self.timeout = timeout; self.outputSize = outputSize
+            self.cpuTime = cpuTime; self.timeout = timeout; self.outputSize = outputSize; self.logSize = logSize
         }
     }
 

@@ -53,10 +53,12 @@ public struct CanonicalRecipe: Codable, Sendable, Equatable {
         public var cpuTime: Int?
         public var timeout: Int?
         public var outputSize: Int64?
+        public var logSize: Int64?
+        public var buildSize: Int64?
 
         enum CodingKeys: String, CodingKey {
             case memory, pids, cpus, timeout
-            case cpuTime = "cpu-time", outputSize = "output-size"
+            case cpuTime = "cpu-time", outputSize = "output-size", logSize = "log-size", buildSize = "build-size"
         }
     }
 
@@ -98,7 +100,8 @@ extension Recipe {
             format: CanonicalRecipe.format, name: name, version: version, toolchain: tc, inputs: ins,
             build: .init(script: build.script, env: build.env, jobs: build.jobs, user: build.user.rawValue, sourceDateEpoch: epoch),
             limits: .init(memory: limits.memory, pids: limits.pids, cpus: limits.cpus, cpuTime: limits.cpuTime,
-                          timeout: limits.timeout, outputSize: limits.outputSize),
+                          timeout: limits.timeout, outputSize: limits.outputSize, logSize: limits.logSize,
+                          buildSize: limits.buildSize),
             outputs: .init(archive: outputs.archive?.rawValue, name: outputs.archive == nil ? nil : archiveFileName))
     }
 

@@ -11,7 +11,7 @@ struct RecipeDecoder {
     static let inputSources = ["debian-source", "debian-package", "path", "git"]
     static let inputKeys = inputSources + ["commit", "sha256", "unpack", "strip-components", "patches"]
     static let buildKeys = ["script", "env", "jobs", "user", "source-date-epoch"]
-    static let limitKeys = ["memory", "pids", "cpus", "cpu-time", "timeout", "output-size"]
+    static let limitKeys = ["memory", "pids", "cpus", "cpu-time", "timeout", "output-size", "build-size", "log-size"]
     static let outputKeys = ["archive", "name"]
 
     func recipe(from table: TOMLTable, directory: String) throws -> Recipe {
@@ -254,6 +254,11 @@ struct RecipeDecoder {
         var l = Recipe.Limits()
         l.memory = try size(s, "memory")
         l.outputSize = try size(s, "output-size")
+        l.logSize = try size(s, "log-size")
+        l.buildSize = try size(s, "build-size")
+        if let n = l.logSize, n < 4096 {
+            throw s.error(s.value("log-size")!.position, "'log-size' in [limits] is \(n) bytes; keep at least 4K of the log (for example \"16M\")")
+        }
         l.pids = try s.integer("pids", min: 1, example: "pids = 1024").map(Int.init)
         l.timeout = try duration(s, "timeout")
         l.cpuTime = try duration(s, "cpu-time")

@@ -96,6 +96,8 @@ private enum Item {
 private struct TOMLParser {
     var s: TOMLScanner
     let root: TableNode
+    /// Arrays and inline tables open around the current value (bounded by maxDepth).
+    var depth = 0
 
     init(file: String, bytes: [UInt8]) {
         s = TOMLScanner(file: file, bytes: bytes)
@@ -256,16 +258,21 @@ private struct TOMLParser {
         let pos = s.position
         guard let c = s.peek else { throw s.error("expected a value after '=', found the end of the file") }
         switch c {
-        case UInt8(ascii: "\""):
-            if s.starts(with: "\"\"\"") { return TOMLValue(.string(try s.multilineString(literal: false)), at: pos) }
-            return TOMLValue(.string(try s.basicString()), at: pos)
-        case UInt8(ascii: "'"):
-            if s.starts(with: "'''") { return TOMLValue(.string(try s.multilineString(literal: true)), at: pos) }
-            return TOMLValue(.string(try s.literalString()), at: pos)
-        case UInt8(ascii: "["):
-            return try array(at: pos)
-        case UInt8(ascii: "{"):
-            return try inlineTable(at: pos)
+        case UInt8(ascii: "\""), UInt8(ascii: "'"):
+            let literal = c == UInt8(ascii: "'")
+            let text = s.starts(with: literal ? "'''" : "\"\"\"") ? try s.multilineString(literal: literal)
+                : literal ? try s.literalString() : try s.basicString()
+            if text.utf8.count > TOMLScanner.maxStringBytes {
+                throw s.error("a string of \(text.utf8.count) bytes is too long (at most \(TOMLScanner.maxStringBytes)); keep large scripts in a file input and run that", at: pos)
+            }
+            return TOMLValue(.string(text), at: pos)
+        case UInt8(ascii: "["), UInt8(ascii: "{"):
+            depth += 1
+            defer { depth -= 1 }
+            if depth > TOMLScanner.maxDepth {
+                throw s.error("arrays and inline tables nested more than \(TOMLScanner.maxDepth) deep; flatten the value", at: pos)
+            }
+            return c == UInt8(ascii: "[") ? try array(at: pos) : try inlineTable(at: pos)
         default:
             break
         }

@@ -10,6 +10,19 @@ struct TOMLScanner {
     var line = 1
     var lineStart = 0
 
+    /// Bounds that keep the parser's time and memory linear in the input and its
+    /// recursion shallow (a 40,000-part dotted key or 7,000 nested arrays overflowed the
+    /// stack; a 10 MB key took 18 s): no recipe comes near them.
+    static let maxKeyBytes = 1024
+    static let maxKeyParts = 64
+    static let maxStringBytes = 4 << 20
+    static let maxDepth = 64
+
+    /// Where `position` last counted columns, so that many positions on one long line
+    /// cost the line once, not once each (a class: `position` is read on a `let`).
+    private final class ColumnMark { var offset = 0, column = 1 }
+    private let mark = ColumnMark()
+
     init(file: String, bytes: [UInt8]) {
         self.file = file
         self.bytes = bytes
@@ -24,6 +37,8 @@ struct TOMLScanner {
     var position: TOMLPosition {
         var column = 1
         var i = lineStart
+        if mark.offset >= lineStart && mark.offset <= offset { i = mark.offset; column = mark.column }
+        defer { mark.offset = min(offset, bytes.count); mark.column = column }
         while i < offset && i < bytes.count {
             if bytes[i] & 0xC0 != 0x80 { column += 1 }
             i += 1
@@ -117,6 +132,12 @@ struct TOMLScanner {
                 throw error("expected a key; bare keys use A-Z a-z 0-9 _ -, others need quotes")
             } else {
                 throw error("'\(printable(c))' cannot start a key; bare keys use A-Z a-z 0-9 _ -, others need quotes")
+            }
+            if parts.last!.0.utf8.count > Self.maxKeyBytes {
+                throw error("a key of \(parts.last!.0.utf8.count) bytes is too long (at most \(Self.maxKeyBytes)); recipe keys are short names", at: pos)
+            }
+            if parts.count > Self.maxKeyParts {
+                throw error("a dotted key of more than \(Self.maxKeyParts) parts is too deep; use [table] sections", at: pos)
             }
             skipWhitespace()
             if peek == UInt8(ascii: ".") { offset += 1; continue }

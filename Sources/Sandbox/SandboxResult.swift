@@ -59,7 +59,7 @@ public struct SandboxResult: Codable, Sendable, Equatable {
         if let e = setupError { return "sandbox \(e.stage.hasPrefix("exec") ? "command" : "setup") failed at '\(e.stage)': \(e.message)" }
         if timedOut { return "timed out after \(String(format: "%.1f", wallSeconds))s" }
         if oomKilled { return "killed: memory limit reached" }
-        if let s = signal { return "killed by signal \(s)" }
-        return "exited with \(exitCode)"
+        if let s = signal { return "killed by signal \(s)" + (pidsLimitHit ? " after reaching the pids limit" : "") }
+        return "exited with \(exitCode)" + (pidsLimitHit ? " after reaching the pids limit (a fork failed)" : "")
     }
 }

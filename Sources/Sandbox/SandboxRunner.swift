@@ -11,7 +11,11 @@ import Glibc
 /// SIGKILL) the sandbox dies with it. Linux ties that to the spawning *thread*, so call
 /// `run` from a thread that outlives the sandbox (the CLI calls it on the main thread).
 public struct SandboxRunner: Sendable {
-    public enum Output: Sendable { case inherit, capture }
+    /// `inherit`: the sandbox writes to our stdout/stderr. `capture`: its output is kept
+    /// in `Completed` (and passed to `onOutput`). `stream`: passed to `onOutput` only and
+    /// not kept (the last 4 KiB of stderr excepted, for launcher errors), so that what
+    /// a build prints never piles up in this process.
+    public enum Output: Sendable { case inherit, capture, stream }
 
     public struct Completed: Sendable {
         public var result: SandboxResult
@@ -56,12 +60,14 @@ public struct SandboxRunner: Sendable {
     ///   (exit 2, its message on stderr), `.system` when spawning fails.
     /// - Parameter onOutput: with `.capture`, called with each chunk as it arrives
     ///   (1 = stdout, 2 = stderr), e.g. to show a build log live.
+    /// - Parameter onSpawn: called with the launcher's pid once it runs (to signal it).
     public func run(_ spec: SandboxSpec, output: Output = .inherit,
-                    onOutput: ((Int, ArraySlice<UInt8>) -> Void)? = nil) throws -> Completed {
+                    onOutput: ((Int, ArraySlice<UInt8>) -> Void)? = nil,
+                    onSpawn: ((pid_t) -> Void)? = nil) throws -> Completed {
         try validate(spec)
         let status = try Pipe2()
-        let out = output == .capture ? try Pipe2() : nil
-        let err = output == .capture ? try Pipe2() : nil
+        let out = output != .inherit ? try Pipe2() : nil
+        let err = output != .inherit ? try Pipe2() : nil
 
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
@@ -91,14 +97,15 @@ public struct SandboxRunner: Sendable {
         let rc = posix_spawn(&pid, launcher, &actions, &attr, &cargs, &env)
         guard rc == 0 else { throw ReproError(.system, "posix_spawn \(launcher): \(Syscall.errorString(rc))") }
         status.closeWrite(); out?.closeWrite(); err?.closeWrite()
+        onSpawn?(pid)
 
-        let streams = try drain([status.read, out?.read, err?.read], onOutput: onOutput)
+        let streams = try drain([status.read, out?.read, err?.read], keep: output == .capture, onOutput: onOutput)
         var wstatus: Int32 = 0
         try Syscall.check("waitpid") { waitpid(pid, &wstatus, 0) }
         let launcherExit: Int32 = (wstatus & 0x7f) == 0 ? (wstatus >> 8) & 0xff : 128 + (wstatus & 0x7f)
 
         guard !streams[0].isEmpty else {
-            let detail = output == .capture ? ": " + String(decoding: streams[2], as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines) : " (its message is above)"
+            let detail = output != .inherit ? ": " + String(decoding: streams[2], as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines) : " (its message is above)"
             if launcherExit == 2 { throw ReproError(.invalidInput, "the sandbox launcher rejected its arguments\(detail)") }
             throw ReproError(.internal, "the sandbox launcher exited \(launcherExit) without a status\(detail)")
         }
@@ -158,8 +165,9 @@ public struct SandboxRunner: Sendable {
         }
     }
 
-    /// Reads every fd to EOF with poll, on this thread; returns their bytes in order.
-    private func drain(_ fds: [Int32?], onOutput: ((Int, ArraySlice<UInt8>) -> Void)?) throws -> [[UInt8]] {
+    /// Reads every fd to EOF with poll, on this thread; returns their bytes in order (fd 0
+    /// always whole; the others whole with `keep`, else only stderr's last 4 KiB).
+    private func drain(_ fds: [Int32?], keep: Bool, onOutput: ((Int, ArraySlice<UInt8>) -> Void)?) throws -> [[UInt8]] {
         var data = [[UInt8]](repeating: [], count: fds.count)
         var open = fds.map { $0 != nil }
         var buf = [UInt8](repeating: 0, count: 65536)
@@ -169,7 +177,12 @@ public struct SandboxRunner: Sendable {
             for i in pfds.indices where open[i] && pfds[i].revents != 0 {
                 let n = read(pfds[i].fd, &buf, buf.count)
                 if n > 0 {
-                    data[i].append(contentsOf: buf[0..<n])
+                    if i == 0 || keep {
+                        data[i].append(contentsOf: buf[0..<n])
+                    } else if i == 2 {
+                        data[i].append(contentsOf: buf[0..<n])
+                        if data[i].count > 4096 { data[i].removeFirst(data[i].count - 4096) }
+                    }
                     if i > 0 { onOutput?(i, buf[0..<n]) }
                 }
                 else if n == 0 || errno != EINTR { open[i] = false; close(pfds[i].fd) }

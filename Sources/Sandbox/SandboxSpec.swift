@@ -60,6 +60,9 @@ public struct SandboxSpec: Sendable, Equatable {
     public var network: Network = .loopback
     public var limits = Limits()
     public var allowDegrade = false
+    /// Bytes of every writable tmpfs (`.tmpfs` mounts and /dev/shm); nil: the kernel's
+    /// default (half of RAM each).
+    public var tmpfsSize: Int64?
     /// Wall-clock limit in seconds; then SIGTERM, then SIGKILL after `killGrace`.
     public var timeout: Double?
     public var killGrace: Double = 2
@@ -115,6 +118,7 @@ public struct SandboxSpec: Sendable, Equatable {
         if let v = l.processes { a += ["--rlimit-nproc", String(v)] }
         if let v = l.cpuSeconds { a += ["--rlimit-cpu", String(v)] }
         if let v = l.fileSize { a += ["--rlimit-fsize", String(v)] }
+        if let v = tmpfsSize { a += ["--tmpfs-size", String(v)] }
         if allowDegrade { a.append("--allow-degrade") }
         if let timeout { a += ["--timeout", String(timeout), "--kill-grace", String(killGrace)] }
         switch seccomp {

@@ -312,3 +312,13 @@ public struct FlakyTest: Codable, Sendable, FetchableRecord {
         case test, executions, passes, failures, runs, lastRun = "last_run"
     }
 }
+
+extension Telemetry {
+    /// Records the order a run asked for, once it is known (after the listing).
+    public func setRequestedOrder(_ id: Int64, _ order: [String]) throws {
+        let json = String(decoding: try JSONEncoder().encode(order), as: UTF8.self)
+        try write { db in
+            try db.execute(sql: "UPDATE test_runs SET requested_order = ? WHERE id = ?", arguments: [json, id])
+        }
+    }
+}

@@ -1,4 +1,5 @@
 import Build
+import Fetch
 import Core
 import Foundation
 import Recipe

@@ -1,4 +1,4 @@
-import Build
+import Fetch
 import Core
 import Foundation
 

@@ -54,13 +54,17 @@ struct AttestCommand: ParsableCommand {
 
     struct Verify: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Verify a build's signed provenance offline: signature, statement, artifacts, builder, recipe, source.",
+            abstract: "Verify a build's signed provenance or a test run's signed result offline.",
             discussion: """
             The checks slsa-verifier makes, with a pinned public key instead of Sigstore:
             the DSSE signature by --key; an in-toto Statement v1 with a SLSA Provenance v1
             predicate of repro's build type; with --artifact, that a FILE is a subject, or
             that a DIR holds exactly the subjects' files with their digests and the tree
             digest; --builder-id, --recipe-digest and --source against the predicate.
+            A test-result statement (predicate https://in-toto.io/attestation/test-result/v0.1,
+            written by `repro test`) is detected and checked likewise: its shape, with
+            --artifact that DIR's tree digest (or FILE's sha256) is a subject,
+            --recipe-digest, and --test-result.
             Exit 0 verified; exit 4 with the precise reason on stderr (and in --json)
             otherwise; exit 2 when a file cannot be read. --signature-only checks only the
             signature (any payload).
@@ -85,13 +89,16 @@ struct AttestCommand: ParsableCommand {
         @Option(help: "A source the build must have used: a purl such as pkg:deb/debian/hello@2.10-3?arch=source, or git+PATH.")
         var source: String?
 
+        @Option(help: "Test results: the expected result, PASSED, WARNED (some tests flaky) or FAILED.")
+        var testResult: String?
+
         @Option(help: "The expected DSSE payloadType (with --signature-only).")
         var payloadType: String = DSSE.inTotoPayloadType
 
         @Flag(help: "Check only the DSSE signature; the payload may be anything.")
         var signatureOnly = false
 
-        @Flag(help: "Print {\"verified\", \"keyid\", \"algorithm\", \"payload_type\", \"payload\" (base64), \"subjects\", \"builder_id\"}; on failure {\"verified\": false, \"reason\"} and exit 4.")
+        @Flag(help: "Print {\"verified\", \"keyid\", \"algorithm\", \"payload_type\", \"payload\" (base64), \"predicate_type\", \"subjects\", \"tree_digest\", \"builder_id\" or \"result\" and \"tests\"}; on failure {\"verified\": false, \"reason\"} and exit 4.")
         var json = false
 
         struct Output: Encodable {
@@ -103,10 +110,15 @@ struct AttestCommand: ParsableCommand {
             var subjects: Int?
             var builderID: String?
             var treeDigest: String?
+            var predicateType: String?
+            /// Test results: the predicate's result and the number of tests of each kind.
+            var result: String?
+            var tests: [String: Int]?
             var reason: String?
             enum CodingKeys: String, CodingKey {
-                case verified, keyid, algorithm, payload, reason, subjects
+                case verified, keyid, algorithm, payload, reason, subjects, result, tests
                 case payloadType = "payload_type", builderID = "builder_id", treeDigest = "tree_digest"
+                case predicateType = "predicate_type"
             }
         }
 
@@ -114,26 +126,39 @@ struct AttestCommand: ParsableCommand {
             try reporting {
                 let publicKey = try PublicKey(path: key)
                 let data = try AttestCommand.read(envelope, what: "envelope")
-                if signatureOnly, artifact != nil || builderId != nil || recipeDigest != nil || source != nil {
-                    throw ReproError(.invalidInput, "--signature-only cannot be combined with --artifact, --builder-id, --recipe-digest or --source")
+                if signatureOnly, artifact != nil || builderId != nil || recipeDigest != nil || source != nil || testResult != nil {
+                    throw ReproError(.invalidInput, "--signature-only cannot be combined with --artifact, --builder-id, --recipe-digest, --source or --test-result")
+                }
+                if let r = testResult, !TestResultVerifier.results.contains(r.uppercased()) {
+                    throw ReproError(.invalidInput, "--test-result \(r): expected PASSED, WARNED or FAILED")
                 }
                 let expect = try expectations()
                 do {
                     let env = try DSSEEnvelope.parse(data, source: envelope)
                     var out = Output(verified: true, keyid: publicKey.keyID, algorithm: publicKey.algorithm.rawValue,
                                      payloadType: env.payloadType)
+                    var summary: String?
                     if signatureOnly {
                         out.payload = try DSSE.verify(env, key: publicKey, payloadType: payloadType).base64EncodedString()
                     } else {
-                        let s = try ProvenanceVerifier.verify(env, key: publicKey, expect: expect)
+                        let verified = try AttestationVerifier.verify(env, key: publicKey, expect: expect)
                         out.payload = env.payload
-                        out.subjects = s.subject.count
-                        out.builderID = s.predicate.runDetails.builder.id
-                        out.treeDigest = s.subject.first { $0.name == ProvenanceStatement.treeSubjectName }?.digest?["sha256"].map { "sha256:" + $0 }
+                        out.predicateType = verified.predicateType
+                        out.subjects = verified.subjects.count
+                        out.treeDigest = verified.treeDigest
+                        summary = verified.summary
+                        switch verified {
+                        case let .provenance(s):
+                            out.builderID = s.predicate.runDetails.builder.id
+                        case let .testResult(s):
+                            out.result = s.predicate.result
+                            out.tests = ["passed": s.predicate.passedTests.count, "warned": s.predicate.warnedTests.count,
+                                         "failed": s.predicate.failedTests.count, "skipped": s.skippedTests.count]
+                        }
                     }
                     if json { try printJSON(out) } else {
                         var line = "verified: signed by \(publicKey.algorithm.rawValue) key \(publicKey.keyID)"
-                        if let b = out.builderID { line += "; builder \(b); \(out.subjects ?? 0) subjects, tree \(out.treeDigest ?? "-")" }
+                        if let summary { line += "; " + summary }
                         if let a = artifact { line += "; artifact \(a) matches" }
                         print(line)
                     }
@@ -148,7 +173,7 @@ struct AttestCommand: ParsableCommand {
         /// usage error, exit 2, not a failed verification).
         func expectations() throws -> ProvenanceExpectations {
             var e = ProvenanceExpectations()
-            e.builderID = builderId; e.recipeDigest = recipeDigest; e.source = source
+            e.builderID = builderId; e.recipeDigest = recipeDigest; e.source = source; e.testResult = testResult
             if let a = artifact {
                 var isDir: ObjCBool = false
                 guard FileManager.default.fileExists(atPath: a, isDirectory: &isDir) else {
@@ -169,7 +194,7 @@ struct AttestCommand: ParsableCommand {
 
     struct Show: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Print a readable summary of a provenance envelope (and check its signature with --key).",
+            abstract: "Print a readable summary of a provenance or test-result envelope (and check its signature with --key).",
             discussion: "Without --key the signature is not checked and the summary says so."
         )
 
@@ -202,6 +227,14 @@ struct AttestCommand: ParsableCommand {
                         throw ReproError(.verificationFailed, "\(envelope): payload is not valid base64")
                     }
                     payload = p
+                }
+                if AttestationVerifier.predicateType(of: payload) == TestResultStatement.predicateType {
+                    let t: TestResultStatement
+                    do { t = try TestResultStatement.parse(payload) } catch let e as ReproError {
+                        throw ReproError(.verificationFailed, "\(envelope): \(e.message)")
+                    }
+                    if json { try printJSON(t, pretty: true) } else { print(t.summary(envelope: env, signature: signature)) }
+                    return
                 }
                 let s: ProvenanceStatement
                 do { s = try ProvenanceStatement.parse(payload) } catch let e as ReproError {

@@ -1,5 +1,5 @@
 import ArgumentParser
-import Build
+import Fetch
 import Core
 import Foundation
 import Recipe

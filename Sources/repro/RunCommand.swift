@@ -60,6 +60,9 @@ struct RunCommand: ParsableCommand {
     @Option(name: .customLong("file-size"), help: ArgumentHelp("RLIMIT_FSIZE: largest file written.", valueName: "SIZE"))
     var fileSize: String?
 
+    @Option(name: .customLong("tmpfs-size"), help: ArgumentHelp("Size of each tmpfs (/tmp, /dev/shm, /build unless bound), e.g. 512m; default an eighth of the host's RAM.", valueName: "SIZE"))
+    var tmpfsSize: String?
+
     @Option(name: .customLong("cpu-time"), help: ArgumentHelp("RLIMIT_CPU in seconds.", valueName: "SECONDS"))
     var cpuTime: Int?
 
@@ -88,7 +91,7 @@ struct RunCommand: ParsableCommand {
     var options: RunOptions {
         RunOptions(binds: binds, roBinds: roBinds, workdir: workdir, env: env, uid: uid, gid: gid,
                    memory: memory, pids: pids, cpus: cpus, addressSpace: addressSpace, nofile: nofile,
-                   fileSize: fileSize, cpuTime: cpuTime, timeout: timeout, killGrace: killGrace,
+                   fileSize: fileSize, tmpfsSize: tmpfsSize, cpuTime: cpuTime, timeout: timeout, killGrace: killGrace,
                    seccomp: seccomp, allowDegrade: allowDegrade, json: json, command: command)
     }
 }
@@ -107,6 +110,7 @@ struct RunOptions {
     var addressSpace: String?
     var nofile: Int?
     var fileSize: String?
+    var tmpfsSize: String?
     var cpuTime: Int?
     var timeout: Double?
     var killGrace: Double = 2
@@ -171,6 +175,7 @@ struct RunOptions {
             case "address-space": o.addressSpace = value
             case "nofile": guard let v = Int(value) else { return nil }; o.nofile = v
             case "file-size": o.fileSize = value
+            case "tmpfs-size": o.tmpfsSize = value
             case "cpu-time": guard let v = Int(value) else { return nil }; o.cpuTime = v
             case "timeout": guard let v = Double(value) else { return nil }; o.timeout = v
             case "kill-grace": guard let v = Double(value) else { return nil }; o.killGrace = v
@@ -223,6 +228,7 @@ struct RunOptions {
                          addressSpace: try addressSpace.map { try parseSize($0, option: "--address-space") },
                          openFiles: nofile, cpuSeconds: cpuTime,
                          fileSize: try fileSize.map { try parseSize($0, option: "--file-size") })
+        s.tmpfsSize = try tmpfsSize.map { try parseSize($0, option: "--tmpfs-size") } ?? SandboxDefaults.tmpfsSize
         s.allowDegrade = allowDegrade
         s.timeout = timeout
         s.killGrace = killGrace

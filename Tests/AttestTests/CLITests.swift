@@ -5,7 +5,7 @@ import TestKit
 import Testing
 
 /// The built `repro` binary: key generate, attest sign, attest verify and its exit codes.
-@Suite(.serialized, .enabled(if: FileManager.default.isExecutableFile(atPath: CLI.repro), "repro not built"))
+@Suite(.serialized, .enabled(if: FileManager.default.isExecutableFile(atPath: CLI.repro), "repro not built"), .tags(.sandbox))
 struct CLITests {
     @Test func generateSignVerifyAndFailWithExit4() throws {
         let dir = try Conformance.tempDir()

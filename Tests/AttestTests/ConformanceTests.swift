@@ -7,7 +7,7 @@ import Testing
 /// DSSE conformance against securesystemslib (the reference implementation), through
 /// conformance.py. Runs when a Python with securesystemslib is found: $REPRO_ATTEST_PYTHON,
 /// else /tmp/attest-venv/bin/python, else python3 (.ci/run installs it into a venv).
-@Suite(.serialized, .enabled(if: Conformance.python != nil, "no python with securesystemslib"))
+@Suite(.serialized, .enabled(if: Conformance.python != nil, "no python with securesystemslib"), .tags(.unit))
 struct ConformanceTests {
     @Test(arguments: KeyAlgorithm.allCases)
     func securesystemslibVerifiesReproEnvelopes(_ algorithm: KeyAlgorithm) throws {

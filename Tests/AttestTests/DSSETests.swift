@@ -1,9 +1,10 @@
 import Attest
 import Core
 import Foundation
+import TestKit
 import Testing
 
-@Suite struct DSSETests {
+@Suite(.tags(.unit)) struct DSSETests {
     /// The test vector of the DSSE protocol (protocol.md, "Test cases").
     @Test func paeMatchesTheSpecExample() {
         let pae = DSSE.pae(payloadType: "http://example.com/HelloWorld", payload: Data("hello world".utf8))

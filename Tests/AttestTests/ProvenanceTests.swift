@@ -1,11 +1,12 @@
 import Attest
 import Core
 import Foundation
+import TestKit
 import Testing
 
 /// Provenance statements and SBOMs from a build's facts; the verifier's checks and its
 /// reasons; the same documents accepted by the reference implementations.
-@Suite struct ProvenanceTests {
+@Suite(.tags(.unit)) struct ProvenanceTests {
     static func facts(started: Date = Date(timeIntervalSince1970: 1_800_000_000), invocation: String = "inv-1") -> BuildFacts {
         BuildFacts(
             recipeName: "hello", recipePath: "recipes/hello.toml", recipeSHA256: String(repeating: "a", count: 64),

@@ -13,6 +13,11 @@ securesystemslib and cryptography.
   conformance.py statement ENVELOPE.json
       in-toto-attestation validates the envelope's payload as an in-toto Statement v1
       and parses the predicate strictly (unknown fields are errors) as SLSA Provenance v1.
+  conformance.py test-result ENVELOPE.json
+      in-toto-attestation validates the envelope's payload as an in-toto Statement v1
+      and parses the predicate strictly with its TestResult protobuf binding
+      (predicates.test_result.v0); result must be PASSED, WARNED or FAILED and every
+      configuration descriptor must validate.
   conformance.py spdx FILE.spdx.json
       `pyspdxtools -i FILE` (spdx-tools) parses and validates an SPDX 2.3 document.
   conformance.py cyclonedx FILE.cdx.json
@@ -105,6 +110,40 @@ def statement(envelope_path):
     return 0
 
 
+def test_result(envelope_path):
+    import base64
+
+    from google.protobuf import json_format
+    from in_toto_attestation.predicates.test_result.v0 import test_result_pb2
+    from in_toto_attestation.v1 import statement_pb2
+    from in_toto_attestation.v1.resource_descriptor import ResourceDescriptor
+    from in_toto_attestation.v1.statement import Statement
+
+    with open(envelope_path, "rb") as f:
+        payload = base64.b64decode(json.load(f)["payload"])
+    doc = json.loads(payload)
+    try:
+        stmt = Statement.copy_from_pb(json_format.Parse(payload, statement_pb2.Statement()))
+        stmt.validate()
+        if stmt.pb.predicate_type != "https://in-toto.io/attestation/test-result/v0.1":
+            raise ValueError(f"predicateType is {stmt.pb.predicate_type}")
+        # The package has no validate() for this predicate: check the spec's rules here.
+        result = json_format.Parse(json.dumps(doc["predicate"]), test_result_pb2.TestResult())
+        if result.result not in ("PASSED", "WARNED", "FAILED"):
+            raise ValueError(f"result is {result.result!r}, not PASSED, WARNED or FAILED")
+        if len(result.configuration) == 0:
+            raise ValueError("configuration is required")
+        for rd in result.configuration:
+            ResourceDescriptor.copy_from_pb(rd).validate()
+    except Exception as e:
+        print(f"in-toto-attestation rejected the statement: {e}", file=sys.stderr)
+        return 1
+    print(f"{result.result}: {len(result.passed_tests)} passed, {len(result.warned_tests)} warned, "
+          f"{len(result.failed_tests)} failed; {len(result.configuration)} configuration descriptors; "
+          f"{len(stmt.pb.subject)} subjects")
+    return 0
+
+
 def spdx(path):
     import os
     import subprocess
@@ -138,8 +177,8 @@ def cyclonedx(path):
 
 
 if __name__ == "__main__":
-    if len(sys.argv) == 3 and sys.argv[1] in ("statement", "spdx", "cyclonedx"):
-        sys.exit(globals()[sys.argv[1]](sys.argv[2]))
+    if len(sys.argv) == 3 and sys.argv[1] in ("statement", "test-result", "spdx", "cyclonedx"):
+        sys.exit(globals()[sys.argv[1].replace("-", "_")](sys.argv[2]))
     if len(sys.argv) == 4 and sys.argv[1] == "verify":
         sys.exit(verify(sys.argv[2], sys.argv[3]))
     if len(sys.argv) == 6 and sys.argv[1] == "sign":

@@ -5,7 +5,7 @@ import Testing
 /// Every build is attested: a signed SLSA provenance envelope and an SBOM, in the store
 /// and next to --out; `repro attest verify` checks them against the outputs on disk; the
 /// signing key is never visible to the build.
-@Suite(.serialized) struct AttestedBuildTests {
+@Suite(.serialized, .tags(.sandbox)) struct AttestedBuildTests {
     static let work = NSTemporaryDirectory() + "repro-attested-\(getpid())"
 
     struct Run { var status: Int32; var out: String; var err: String

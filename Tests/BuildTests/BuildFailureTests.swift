@@ -5,7 +5,7 @@ import Testing
 /// What goes wrong around a build, each with a clear message, the exit code of
 /// DESIGN.md, and a store that stays whole: a full file system, `kill -9` in the middle
 /// of a build, two builds of the same recipe at once, a missing input file.
-@Suite(.serialized) struct BuildFailureTests {
+@Suite(.serialized, .tags(.sandbox)) struct BuildFailureTests {
     let dir: String
     let env: [String: String]
 
@@ -70,7 +70,8 @@ import Testing
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let store = dir + "/store"
         let marker = "repro-kill-test-\(UUID().uuidString.prefix(8))"
-        let slow = try recipe("slow", "echo partial > $REPRO_OUT/a\nsleep 3 # \(marker)\necho done > $REPRO_OUT/b")
+        // The step never ends by itself: repro is killed while it runs, whatever the load.
+        let slow = try recipe("slow", "echo partial > $REPRO_OUT/a\nsleep 600 # \(marker)\necho done > $REPRO_OUT/b")
         #expect(try repro(["lock", slow, "--store", store]).status == 0)
 
         let p = Process()
@@ -81,14 +82,17 @@ import Testing
         p.standardError = FileHandle.nullDevice
         try p.run()
         // Wait until the build step runs in the sandbox, then kill -9 repro.
-        #expect(waitFor(seconds: 30) { !pids(matching: marker).isEmpty }, "the build step never started")
+        #expect(waitFor(seconds: 60) { !pids(matching: marker).isEmpty }, "the build step never started")
         kill(p.processIdentifier, SIGKILL)
         p.waitUntilExit()
         // The sandbox dies with its parent: no process of the build is left.
-        #expect(waitFor(seconds: 10) { pids(matching: marker).isEmpty }, "left running: \(pids(matching: marker))")
+        #expect(waitFor(seconds: 60) { pids(matching: marker).isEmpty }, "left running: \(pids(matching: marker))")
         #expect(try repro(["store", "verify", "--store", store]).status == 0)
 
-        // The next build succeeds, cleans up what the killed one left, and is whole.
+        // The next build in that store succeeds, cleans up what the killed one left, and
+        // is whole.
+        _ = try recipe("slow", "echo partial > $REPRO_OUT/a\necho done > $REPRO_OUT/b")
+        #expect(try repro(["lock", slow, "--store", store]).status == 0)
         let again = try repro(["build", slow, "--store", store, "--json"])
         #expect(again.status == 0, "\(again.stderr)")
         #expect(again.out.contains(#""files":2"#))
@@ -98,12 +102,27 @@ import Testing
     @Test func twoBuildsOfTheSameRecipeAtOnce() throws {
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let store = dir + "/store"
-        let r = try recipe("twice", "sleep 1; seq 1 20000 > $REPRO_OUT/numbers; echo x > $REPRO_OUT/x")
+        // A gate the two build steps wait on: a file in their /build, which is a folder
+        // of the store's tmp on the host. Opened once both steps run, so the two builds
+        // overlap for certain rather than by timing.
+        let r = try recipe("twice", "while [ ! -e /build/open ]; do sleep 0.05; done # gate-\(dir.suffix(6))\nseq 1 20000 > $REPRO_OUT/numbers; echo x > $REPRO_OUT/x")
         #expect(try repro(["lock", r, "--store", store]).status == 0)
         let results = Locked<[TestKit.Output]>([])
-        DispatchQueue.concurrentPerform(iterations: 2) { _ in
-            if let o = try? repro(["build", r, "--store", store, "--no-cache"]) { results.mutate { $0.append(o) } }
+        let group = DispatchGroup()
+        for _ in 0..<2 {
+            DispatchQueue.global().async(group: group) {
+                if let o = try? repro(["build", r, "--store", store, "--no-cache"]) { results.mutate { $0.append(o) } }
+            }
         }
+        // Both steps are waiting at the gate: two shells whose command line has it.
+        let bothWaiting = waitFor(seconds: 120) { shells(matching: "gate-\(dir.suffix(6))").count >= 2 }
+        // Open every gate, again until both builds end (one that started late waits too).
+        repeat {
+            for work in (try? FileManager.default.contentsOfDirectory(atPath: store + "/tmp")) ?? [] {
+                _ = FileManager.default.createFile(atPath: store + "/tmp/" + work + "/build/open", contents: nil)
+            }
+        } while group.wait(timeout: .now() + 0.2) == .timedOut
+        #expect(bothWaiting, "the two build steps never ran at the same time")
         let outs = results.value
         #expect(outs.count == 2)
         for o in outs { #expect(o.status == 0, "\(o.stderr)") }
@@ -139,6 +158,14 @@ func pids(matching text: String) -> [Int32] {
               let raw = FileManager.default.contents(atPath: "/proc/\(name)/cmdline") else { return nil }
         let cmd = String(decoding: raw.map { $0 == 0 ? 32 : $0 }, as: UTF8.self)
         return cmd.contains(text) && !cmd.contains("pids(matching") ? pid : nil
+    }
+}
+
+/// Pids of shells (not the launcher) whose command line contains `text`.
+func shells(matching text: String) -> [Int32] {
+    pids(matching: text).filter { pid in
+        let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/exe")) ?? ""
+        return exe.hasSuffix("sh")
     }
 }
 

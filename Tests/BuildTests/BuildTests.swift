@@ -5,7 +5,7 @@ import Testing
 /// `repro build` for real: Debian's hello from its source package, in a toolchain root
 /// assembled from the locked .debs, in the sandbox. Needs the network once (apt, through
 /// the store's private state); everything after the first build is offline.
-@Suite(.serialized) struct BuildTests {
+@Suite(.serialized, .tags(.realBuild, .network), .enabled(if: TestLayer.full, TestLayer.skipped)) struct BuildTests {
     static let repro = TestKit.repro
     static let sourceRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         .deletingLastPathComponent().deletingLastPathComponent().path

@@ -1,11 +1,12 @@
 import Foundation
+import TestKit
 import Testing
 @testable import Core
 
 /// What a build can leave in its work directory, removed without following links out of
 /// it: read-only and unreadable directories, names that are not UTF-8, links to the
 /// outside, thousands of files.
-@Test func removeTreeRemovesWhatABuildLeaves() throws {
+@Test(.tags(.unit)) func removeTreeRemovesWhatABuildLeaves() throws {
     let base = NSTemporaryDirectory() + "remove-tree-\(UUID().uuidString)"
     let work = base + "/work", outside = base + "/outside"
     let fm = FileManager.default

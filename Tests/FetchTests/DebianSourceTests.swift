@@ -1,9 +1,10 @@
 import Core
 import Foundation
+import TestKit
 import Testing
 @testable import Fetch
 
-@Suite struct DebianSourceTests {
+@Suite(.tags(.unit)) struct DebianSourceTests {
     typealias M = ArchiveMaker
 
     @Test func unpacksQuiltSourceWithoutApplyingPatches() throws {

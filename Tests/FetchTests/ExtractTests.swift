@@ -1,11 +1,12 @@
 import Core
 import Foundation
+import TestKit
 import Testing
 @testable import Fetch
 
 /// Crafted archives: every unsafe member is refused or neutralised and nothing is
 /// written outside the root.
-@Suite struct ExtractTests {
+@Suite(.tags(.unit)) struct ExtractTests {
     typealias M = ArchiveMaker
 
     /// Extracts `entries` (as a tar) into a fresh root inside a fresh sandbox directory

@@ -1,12 +1,13 @@
 import Core
 import Foundation
 import Synchronization
+import TestKit
 import Testing
 @testable import Fetch
 
 /// Host source parsing, apt output parsing, pin verification, offline checks and the
 /// root cache, without network.
-@Suite struct PinTests {
+@Suite(.tags(.unit)) struct PinTests {
     @Test func oneLineSources() {
         let s = HostSources.parseOneLine("""
             # comment

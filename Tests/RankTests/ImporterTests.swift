@@ -1,4 +1,5 @@
 import Core
+import TestKit
 import Testing
 @testable import Rank
 
@@ -15,7 +16,7 @@ private func invalidInput(_ body: () throws -> Void) -> ReproError? {
     return nil
 }
 
-@Suite struct ImporterTests {
+@Suite(.tags(.unit)) struct ImporterTests {
     @Test func retecsGroupsCyclesInOrder() throws {
         let text = """
         \(header)

@@ -1,3 +1,4 @@
+import TestKit
 import Testing
 @testable import Rank
 
@@ -6,7 +7,7 @@ private func close(_ a: Double?, _ b: Double, _ eps: Double = 1e-12) -> Bool {
     return abs(a - b) < eps
 }
 
-@Suite struct MetricsTests {
+@Suite(.tags(.unit)) struct MetricsTests {
     @Test func apfdHandComputed() {
         // n = 4, m = 2, failures at positions 1 and 4: 1 - 5/8 + 1/8.
         #expect(close(Metrics.apfd([true, false, false, true]), 0.5))

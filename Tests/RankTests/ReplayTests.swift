@@ -1,3 +1,4 @@
+import TestKit
 import Testing
 @testable import Rank
 
@@ -50,7 +51,7 @@ private func replayed(_ history: History, seed: UInt64 = 1) -> [(FeatureMatrix, 
     return out
 }
 
-@Suite struct ReplayTests {
+@Suite(.tags(.unit)) struct ReplayTests {
     @Test func replayNeverSeesTheRunItselfOrLaterRuns() {
         let history = changeHistory()
         let k = 17

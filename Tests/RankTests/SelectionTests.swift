@@ -1,9 +1,10 @@
 import Core
 import Foundation
+import TestKit
 import Testing
 @testable import Rank
 
-@Suite struct SelectionTests {
+@Suite(.tags(.unit)) struct SelectionTests {
     @Test func smallestPrefixReachingTheTarget() {
         // Probabilities sum to 1.0; 0.5 + 0.3 = 0.8 reaches 0.8 after two tests.
         let s = Selector.select(order: [0, 1, 2, 3], probabilities: [0.5, 0.3, 0.15, 0.05],

@@ -1,9 +1,10 @@
 import Core
 import Foundation
+import TestKit
 import Testing
 @testable import Recipe
 
-@Suite struct CanonicalDigestTests {
+@Suite(.tags(.unit)) struct CanonicalDigestTests {
     static let base = """
     name = "hello"
     version = "2.10"
@@ -96,7 +97,7 @@ import Testing
     }
 }
 
-@Suite struct ExampleRecipeTests {
+@Suite(.tags(.unit)) struct ExampleRecipeTests {
     static var root: URL {
         URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
     }
@@ -137,7 +138,7 @@ import Testing
 
 /// The error examples in docs/recipes.md are real: each is produced from
 /// recipes/hello.toml with one edit, and the doc holds the message verbatim.
-@Suite struct DocumentedErrorTests {
+@Suite(.tags(.unit)) struct DocumentedErrorTests {
     static let edits: [(String, String)] = [
         ("script = \"\"\"", "scirpt = \"\"\""),
         ("[build]", "[biuld]"),

@@ -1,5 +1,6 @@
 import Core
 import Foundation
+import TestKit
 import Testing
 @testable import Recipe
 
@@ -42,7 +43,7 @@ func sampleLock(for recipe: Recipe) -> LockFile {
         ])
 }
 
-@Suite struct LockFileTests {
+@Suite(.tags(.unit)) struct LockFileTests {
     let recipe: Recipe
     init() throws { recipe = try Recipe.parse(lockRecipeText, file: "hello.toml") }
 
@@ -144,7 +145,7 @@ func sampleLock(for recipe: Recipe) -> LockFile {
     }
 }
 
-@Suite struct LockStalenessTests {
+@Suite(.tags(.unit)) struct LockStalenessTests {
     let recipe: Recipe
     let lock: LockFile
     init() throws {

@@ -1,5 +1,6 @@
 import Core
 import Foundation
+import TestKit
 import Testing
 @testable import Recipe
 
@@ -25,7 +26,7 @@ func recipeError(_ text: String) -> String? {
     }
 }
 
-@Suite struct RecipeModelTests {
+@Suite(.tags(.unit)) struct RecipeModelTests {
     @Test func fullRecipe() throws {
         let r = try Recipe.parse("""
         name = "hello"
@@ -173,7 +174,7 @@ func recipeError(_ text: String) -> String? {
     }
 }
 
-@Suite struct RecipeErrorTests {
+@Suite(.tags(.unit)) struct RecipeErrorTests {
     /// Each case: recipe text, expected `r.toml:LINE:COL:` prefix, a fragment of the message.
     static let cases: [(String, String, String)] = [
         // Unknown keys name the key, the line, the nearest key and the allowed ones.

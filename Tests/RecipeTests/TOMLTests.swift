@@ -1,5 +1,6 @@
 import Core
 import Foundation
+import TestKit
 import Testing
 @testable import Recipe
 
@@ -31,7 +32,7 @@ func lookup(_ t: TOMLTable, _ path: String) -> TOMLValue? {
     return nil
 }
 
-@Suite struct TOMLValueTests {
+@Suite(.tags(.unit)) struct TOMLValueTests {
     @Test func scalarsAndComments() throws {
         let t = try toml("""
         # a comment
@@ -235,7 +236,7 @@ func lookup(_ t: TOMLTable, _ path: String) -> TOMLValue? {
     }
 }
 
-@Suite struct TOMLErrorTests {
+@Suite(.tags(.unit)) struct TOMLErrorTests {
     /// Each case: document, expected `t.toml:LINE:COL:` prefix, a fragment of the message.
     static let cases: [(String, String, String)] = [
         ("a = 1\na = 2", "t.toml:2:1:", "duplicate key 'a' (first defined at line 1)"),

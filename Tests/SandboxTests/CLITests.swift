@@ -1,8 +1,9 @@
 import Foundation
+import TestKit
 import Testing
 
 /// The built `repro` and `repro-sandbox` binaries, run as a user would.
-@Suite(.serialized) struct CLITests {
+@Suite(.serialized, .tags(.sandbox)) struct CLITests {
     @Test func runCompilesAndRunsACProgram() throws {
         let dir = try TestSupport.tempDir("cli")
         defer { try? FileManager.default.removeItem(atPath: dir) }

@@ -1,5 +1,6 @@
 import Foundation
 import Sandbox
+import TestKit
 import Testing
 #if canImport(Glibc)
 import Glibc
@@ -7,9 +8,9 @@ import Glibc
 
 /// Containment (issue 2, "Tests"): limits stop what they should, the timeout and kill
 /// grace are honoured, and nothing of a sandbox outlives it, even when `repro` itself is
-/// killed with SIGKILL. Timings are checked only against generous bounds: the machines
-/// that run this are shared and noisy.
-@Suite(.serialized, .enabled(if: Probe.built, "cc could not compile Probes/probe.c"))
+/// killed with SIGKILL. No wall-clock upper bounds (the machines that run this are
+/// shared and noisy): a sandbox that outlives its limits fails the test's time limit.
+@Suite(.serialized, .enabled(if: Probe.built, "cc could not compile Probes/probe.c"), .tags(.sandbox))
 struct ContainmentTests {
     /// A command line that is unique to this test run, for pgrep on the host.
     static func marker() -> String { "3\(Int.random(in: 10...99)).\(Int.random(in: 100_000...999_999))" }
@@ -18,21 +19,18 @@ struct ContainmentTests {
         TestSupport.hostSpec(command, extra: [.readOnly(host: Probe.dir, inside: "/probe")])
     }
 
-    static func run(_ spec: SandboxSpec) throws -> (done: SandboxRunner.Completed, seconds: Double) {
-        let start = Date()
-        let done = try TestSupport.runner().run(spec, output: .capture)
-        return (done, Date().timeIntervalSince(start))
+    static func run(_ spec: SandboxSpec) throws -> SandboxRunner.Completed {
+        try TestSupport.runner().run(spec, output: .capture)
     }
 
-    @Test func forkBombIsStoppedByThePidsLimit() throws {
+    @Test(.timeLimit(.minutes(1))) func forkBombIsStoppedByThePidsLimit() throws {
         var s = Self.spec(["/probe/probe", "forkbomb"])
         s.limits.pids = 64
         s.timeout = 5
         s.killGrace = 1
-        let (done, seconds) = try Self.run(s)
+        let done = try Self.run(s)
         #expect(done.result.pidsLimitHit, "\(done.result)")
         #expect(done.result.timedOut, "the bomb runs until the timeout: \(done.result)")
-        #expect(seconds < 30)
         // Nothing of it is left, and the host still forks.
         #expect(try TestSupport.poll(seconds: 10) { try TestSupport.pgrep("/probe/probe forkbomb").isEmpty })
         #expect(try TestSupport.sh(["/bin/true"]).status == 0)
@@ -42,7 +40,7 @@ struct ContainmentTests {
         var s = Self.spec(["/probe/probe", "memhog", "1024"])
         s.limits.memory = 64 << 20
         s.timeout = 120
-        let (done, _) = try Self.run(s)
+        let done = try Self.run(s)
         let r = done.result
         #expect(r.oomKilled, "\(r)")
         #expect(r.signal == SIGKILL && r.exitCode == 128 + SIGKILL, "\(r)")
@@ -51,29 +49,27 @@ struct ContainmentTests {
         #expect(r.summary == "killed: memory limit reached")
     }
 
-    @Test func infiniteLoopIsKilledAtTheTimeout() throws {
+    @Test(.timeLimit(.minutes(1))) func infiniteLoopIsKilledAtTheTimeout() throws {
         var s = Self.spec(["sh", "-c", "while :; do :; done"])
         s.timeout = 1
-        let (done, seconds) = try Self.run(s)
+        let done = try Self.run(s)
         #expect(done.result.timedOut, "\(done.result)")
         #expect(done.result.exitCode == 124)
         #expect(done.launcherExit == 124)
         #expect(done.result.wallSeconds >= 0.9)
-        #expect(seconds < 20)
         #expect(done.result.summary.hasPrefix("timed out after"))
     }
 
-    @Test func childIgnoringSIGTERMIsKilledAfterTheGrace() throws {
+    @Test(.timeLimit(.minutes(1))) func childIgnoringSIGTERMIsKilledAfterTheGrace() throws {
         var s = Self.spec(["sh", "-c", "trap '' TERM; sleep 60"])
         s.timeout = 1
         s.killGrace = 2
-        let (done, seconds) = try Self.run(s)
+        let done = try Self.run(s)
         #expect(done.result.timedOut, "\(done.result)")
         #expect(done.result.exitCode == 124)
         #expect(done.result.signal == SIGKILL, "SIGTERM was ignored, so SIGKILL ended it: \(done.result)")
-        // Not before timeout + grace; well before the 60 s sleep.
+        // Not before timeout + grace (a lower bound only: load cannot make it early).
         #expect(done.result.wallSeconds >= 2.9, "\(done.result)")
-        #expect(seconds < 1 + 2 + 20)
     }
 
     /// Two background sleeps outlive the shell that started them; they are seen on the

@@ -1,9 +1,10 @@
 import Foundation
 import Sandbox
+import TestKit
 import Testing
 
 /// What runs inside sees exactly what the spec says, and what happened comes back.
-@Suite(.serialized) struct CorrectnessTests {
+@Suite(.serialized, .tags(.sandbox)) struct CorrectnessTests {
     func run(_ command: [String], uid: UInt32 = 1000, gid: UInt32 = 1000,
              configure: (inout SandboxSpec) -> Void = { _ in }) throws -> SandboxRunner.Completed {
         var spec = TestSupport.hostSpec(command, uid: uid, gid: gid)

@@ -1,10 +1,11 @@
 import Foundation
 import Sandbox
+import TestKit
 import Testing
 
 /// `repro run` computes REPRO_JOBS without Foundation; it must be what
 /// ProcessInfo.activeProcessorCount says.
-@Suite struct HostCPUsTests {
+@Suite(.tags(.unit)) struct HostCPUsTests {
     @Test func equalsFoundationOnThisHost() {
         #expect(HostCPUs.active() == ProcessInfo.processInfo.activeProcessorCount)
     }

@@ -6,7 +6,7 @@ import Testing
 /// ArgumentParser. REPRO_NO_FAST_PARSE=1 sends every line through ArgumentParser, so each
 /// line here runs both ways and must give the same exit status, stdout and stderr: the
 /// same sandbox for a valid line, the same error for a bad one.
-@Suite(.serialized) struct RunParseTests {
+@Suite(.serialized, .tags(.sandbox)) struct RunParseTests {
     /// Prints what the options decide: ids, working directory, environment, limits,
     /// the binds and /etc/passwd.
     static let probe = ["--", "sh", "-c",

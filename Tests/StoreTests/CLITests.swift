@@ -1,10 +1,11 @@
 import Core
 import Foundation
+import TestKit
 import Testing
 @testable import Store
 
 /// Runs the built `repro` binary.
-@Suite(.serialized) struct CLITests {
+@Suite(.serialized, .tags(.sandbox)) struct CLITests {
     let repro = StoreTestSupport.repro
 
     @Test func hashPrintsTheTreeDigestManifestAndJSON() throws {

@@ -1,9 +1,10 @@
 import Core
 import Foundation
+import TestKit
 import Testing
 @testable import Store
 
-@Suite struct ManifestTests {
+@Suite(.tags(.unit)) struct ManifestTests {
     @Test func normalisesModesLinksAndEmptyDirectories() throws {
         let tmp = try StoreTestSupport.tempDir("manifest")
         defer { StoreTestSupport.remove(tmp) }

@@ -1,9 +1,10 @@
 import Core
 import Foundation
+import TestKit
 import Testing
 @testable import Store
 
-@Suite struct StoreTests {
+@Suite(.tags(.unit)) struct StoreTests {
     @Test func putGetContainsAndLayout() throws {
         let tmp = try StoreTestSupport.tempDir("put")
         defer { StoreTestSupport.remove(tmp) }

@@ -1,4 +1,25 @@
 import Foundation
+import Testing
+
+/// The test layers (`scripts/test --fast` runs `.unit` and `.sandbox`, the full run all):
+/// every suite carries one or more of these tags.
+extension Tag {
+    /// In-process, no child processes beyond small host tools; seconds.
+    @Tag public static var unit: Self
+    /// Starts the real launcher (namespaces, seccomp, cgroups) or the built CLI.
+    @Tag public static var sandbox: Self
+    /// Needs the network (apt indexes, .deb downloads, PyPI).
+    @Tag public static var network: Self
+    /// Builds a real recipe from pinned Debian packages (minutes).
+    @Tag public static var realBuild: Self
+}
+
+/// The layer this run includes: `scripts/test --fast` sets REPRO_TEST_FAST=1 and every
+/// `.network` or `.realBuild` suite or test is skipped, with this reason shown.
+public enum TestLayer {
+    public static let full = ProcessInfo.processInfo.environment["REPRO_TEST_FAST"] == nil
+    public static let skipped: Comment = "scripts/test --fast (REPRO_TEST_FAST) skips network and real builds"
+}
 
 /// What every test target needs to run the real binaries: where `swift build` put them,
 /// a way to run a host process and collect its output, and fresh temporary folders.
@@ -17,6 +38,12 @@ public enum TestKit {
     public static var repro: String { buildDir + "/repro" }
     public static var launcher: String { buildDir + "/repro-sandbox" }
 
+    /// One private apt state (indexes and downloaded .debs) shared by every store the
+    /// tests create, so that real builds do not fetch the toolchain again per test store
+    /// (`REPRO_APT_STATE`, docs/fetch.md). Set in the environment of every child unless
+    /// the caller's environment names another.
+    public static let sharedAptState = NSTemporaryDirectory() + "repro-tests-apt-\(getuid())"
+
     public struct Output: Sendable {
         public var status: Int32
         public var stdout: Data
@@ -24,21 +51,45 @@ public enum TestKit {
         public var out: String { String(decoding: stdout, as: UTF8.self) }
     }
 
-    /// Runs `args[0]` (an absolute path, else looked up on PATH) to completion.
+    /// Runs `args[0]` (an absolute path, else looked up on PATH) to completion. stdout
+    /// and stderr are drained at the same time (stderr on a thread of its own), so a
+    /// child that fills one pipe while we read the other cannot block.
     public static func run(_ args: [String], environment: [String: String]? = nil, cwd: String? = nil) throws -> Output {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: args[0].hasPrefix("/") ? args[0] : "/usr/bin/env")
         p.arguments = args[0].hasPrefix("/") ? Array(args.dropFirst()) : args
-        if let environment { p.environment = environment }
+        var env = environment ?? ProcessInfo.processInfo.environment
+        if env["REPRO_APT_STATE"] == nil { env["REPRO_APT_STATE"] = sharedAptState }
+        p.environment = env
         if let cwd { p.currentDirectoryURL = URL(fileURLWithPath: cwd) }
         let out = Pipe(), err = Pipe()
         p.standardOutput = out
         p.standardError = err
         try p.run()
+        try? out.fileHandleForWriting.close()
+        try? err.fileHandleForWriting.close()
+        let e = Drain(err.fileHandleForReading)
         let o = out.fileHandleForReading.readDataToEndOfFile()
-        let e = err.fileHandleForReading.readDataToEndOfFile()
+        let eData = e.wait()
         p.waitUntilExit()
-        return Output(status: p.terminationStatus, stdout: o, stderr: String(decoding: e, as: UTF8.self))
+        return Output(status: p.terminationStatus, stdout: o, stderr: String(decoding: eData, as: UTF8.self))
+    }
+
+    /// Reads a handle to its end on a thread of its own.
+    final class Drain: @unchecked Sendable {
+        private var data = Data()
+        private let done = DispatchSemaphore(value: 0)
+        init(_ handle: FileHandle) {
+            let t = Thread { [self] in
+                data = handle.readDataToEndOfFile()
+                done.signal()
+            }
+            t.start()
+        }
+        func wait() -> Data {
+            done.wait()
+            return data
+        }
     }
 
     /// A fresh temporary folder; the caller removes it.

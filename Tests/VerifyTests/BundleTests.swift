@@ -4,7 +4,7 @@ import Testing
 
 /// Bundles carry a build between hosts; `repro verify --against` rebuilds from one.
 /// Two hosts are two stores at different paths.
-@Suite(.serialized) struct BundleTests {
+@Suite(.serialized, .tags(.sandbox)) struct BundleTests {
     typealias S = VerifySupport
 
     @Test func twoHostsAgreeAndTheirBundlesDiffAsIdentical() throws {

@@ -5,7 +5,7 @@ import Testing
 
 /// Archives compared member by member with libarchive, recursively, recognised by content.
 /// The archives are made with Debian's own tools (dpkg-deb, tar, gzip, zip).
-@Suite struct DiffArchiveTests {
+@Suite(.tags(.unit)) struct DiffArchiveTests {
     /// A .deb whose /usr/bin/hello prints `greeting`.
     static func deb(_ out: String, greeting: String, work: String) throws {
         let root = work + "/pkgroot-\(UUID().uuidString.prefix(6))"

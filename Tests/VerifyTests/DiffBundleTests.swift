@@ -6,7 +6,7 @@ import Testing
 @testable import Verify
 
 /// Bundles as diff sides, and `--diffoscope`.
-@Suite struct DiffBundleTests {
+@Suite(.tags(.sandbox)) struct DiffBundleTests {
     /// A bundle of `tree` (format repro-bundle-1) written with tar, with the tree under
     /// `outputs/` when `outputs` is true.
     static func bundle(of tree: String, to path: String, work: String, treeDigest: String? = nil, outputs: Bool = false) throws {

@@ -4,7 +4,7 @@ import Testing
 @testable import Verify
 
 /// ELF files compared section by section, parsed by repro itself.
-@Suite struct DiffELFTests {
+@Suite(.tags(.unit)) struct DiffELFTests {
     /// Compiles `source` as `prog.c` (same file name on both sides, so the symbol table's
     /// FILE entry is equal) into `dir/out/prog`.
     static func compile(_ source: String, in dir: String, flags: [String] = ["-O1"]) throws {

@@ -4,7 +4,7 @@ import Testing
 @testable import Verify
 
 /// Bounded unified diffs and numeric tolerance (text, CSV, JSON).
-@Suite struct DiffTextTests {
+@Suite(.tags(.unit)) struct DiffTextTests {
     @Test func unifiedDiffMatchesDiffU() throws {
         let tmp = try TestKit.tempDir("diff-unified")
         defer { DiffSupport.remove(tmp) }

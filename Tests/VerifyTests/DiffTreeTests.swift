@@ -6,7 +6,7 @@ import Testing
 @testable import Verify
 
 /// `repro diff` on trees: directories, manifests, store digests and bundles.
-@Suite struct DiffTreeTests {
+@Suite(.tags(.unit)) struct DiffTreeTests {
     /// Two trees with one of each kind of change, and some equal entries.
     static func twoTrees(in tmp: String) throws -> (String, String) {
         let a = tmp + "/a", b = tmp + "/b"

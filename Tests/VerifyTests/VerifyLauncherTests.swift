@@ -4,7 +4,7 @@ import Testing
 
 /// The launcher options `repro verify` varies with (sandbox/src/variant.c), run for
 /// real on the host's /usr.
-@Suite struct VerifyLauncherTests {
+@Suite(.tags(.sandbox)) struct VerifyLauncherTests {
     static let base = ["--ro-bind", "/usr", "/usr", "--symlink", "usr/bin", "/bin", "--symlink", "usr/lib", "/lib",
                        "--symlink", "usr/lib64", "/lib64", "--proc", "/proc", "--dev", "/dev"]
 

@@ -4,7 +4,7 @@ import Testing
 
 /// `repro verify` for real: builds in the sandbox, varied through the launcher,
 /// libfaketime, the time namespace and the host-side layout.
-@Suite(.serialized) struct VerifyTests {
+@Suite(.serialized, .tags(.sandbox)) struct VerifyTests {
     typealias S = VerifySupport
 
     /// What leaks into each file of Fixtures/Unrepro, and the variation to blame.
@@ -168,7 +168,7 @@ import Testing
     /// A fixed path: reruns reuse what earlier runs fetched (the store is safe to share).
     static let realStore = NSTemporaryDirectory() + "repro-verify-real-store"
 
-    @Test(arguments: ["hello", "lua", "zlib"])
+    @Test(.tags(.realBuild, .network), .enabled(if: TestLayer.full, TestLayer.skipped), arguments: ["hello", "lua", "zlib"])
     func realRecipeIsReproducibleUnderAllVariations(_ name: String) throws {
         let r = try S.repro(["verify", "recipes/\(name).toml", "--store", Self.realStore, "--runs", "2",
                              "--variations", "all", "--json"])

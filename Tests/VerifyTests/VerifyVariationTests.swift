@@ -1,11 +1,12 @@
 import Build
 import Core
 import Foundation
+import TestKit
 import Testing
 @testable import Verify
 
 /// How variation lists are read and what a varied build N gets.
-@Suite struct VerifyVariationTests {
+@Suite(.tags(.unit)) struct VerifyVariationTests {
     @Test func listsAreReadWithAllNoneAndRemoval() throws {
         #expect(try Variation.parseList("all") == Variation.allCases)
         #expect(try Variation.parseList("none").isEmpty)

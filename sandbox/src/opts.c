@@ -26,6 +26,8 @@ static const char usage_text[] =
 "  --bind-try SRC DEST      same, skipped when SRC does not exist\n"
 "  --dev-bind SRC DEST      bind a host device node (read-write, nosuid)\n"
 "  --tmpfs DEST             fresh tmpfs (mode 0755; 1777 for /tmp and /dev/shm)\n"
+"  --tmpfs-size BYTES       size of every writable tmpfs, /dev/shm included (suffixes\n"
+"                           k, m, g; default: the kernel's, half of RAM each)\n"
 "  --dir DEST               create a directory\n"
 "  --symlink TARGET DEST    create a symlink\n"
 "  --file DEST TEXT         create a read-only file holding TEXT (e.g. /etc/passwd)\n"
@@ -165,6 +167,7 @@ void parse_options(int argc, char **argv, struct options *o)
         else if (IS("--symlink")) { need(argc, argv, i, 2); add_op(o, OP_SYMLINK, argv[i+1], argv[i+2], false); i += 2; }
         else if (IS("--file")) { need(argc, argv, i, 2); add_op(o, OP_FILE, argv[i+2], argv[i+1], false); i += 2; }
         else if (IS("--tmpfs")) { add_op(o, OP_TMPFS, NULL, need(argc, argv, i, 1), false); i++; }
+        else if (IS("--tmpfs-size")) { o->tmpfs_size = parse_size(need(argc, argv, i, 1), a); i++; }
         else if (IS("--dir")) { add_op(o, OP_DIR, NULL, need(argc, argv, i, 1), false); i++; }
         else if (IS("--proc")) { add_op(o, OP_PROC, NULL, need(argc, argv, i, 1), false); i++; }
         else if (IS("--dev")) { add_op(o, OP_DEV, NULL, need(argc, argv, i, 1), false); i++; }

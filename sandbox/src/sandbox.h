@@ -52,6 +52,7 @@ struct options {
     const char *chdir;
     mode_t umask;
     bool share_net;
+    long long tmpfs_size; /* bytes of every writable tmpfs (--tmpfs, /dev/shm); 0 = kernel default */
     struct limits limits;
     bool allow_degrade;
     double timeout;     /* seconds, 0 = none */

@@ -114,11 +114,18 @@ static void do_bind(const struct op *op)
     bind_mount(srccopy, op->dest, attrs);
 }
 
+/* The size of every writable tmpfs (--tmpfs-size); 0 = the kernel's default, half of RAM
+ * per mount. Set once by setup_root before any mount. */
+static long long tmpfs_size;
+
 static void do_tmpfs(const char *dest, unsigned long extra)
 {
     make_mountpoint(dest, true);
-    const char *mode = (!strcmp(dest, "/tmp") || !strcmp(dest, "/dev/shm")) ? "mode=1777" : "mode=0755";
-    if (mount("tmpfs", inside(dest), "tmpfs", MS_NOSUID | MS_NODEV | extra, mode) < 0)
+    char data[64];
+    snprintf(data, sizeof data, "%s", (!strcmp(dest, "/tmp") || !strcmp(dest, "/dev/shm")) ? "mode=1777" : "mode=0755");
+    if (tmpfs_size > 0)
+        snprintf(data + strlen(data), sizeof data - strlen(data), ",size=%lld", tmpfs_size);
+    if (mount("tmpfs", inside(dest), "tmpfs", MS_NOSUID | MS_NODEV | extra, data) < 0)
         fail_stage(errno, "mount tmpfs at %s", dest);
 }
 
@@ -208,6 +215,7 @@ static void do_dev(const char *dest)
 
 void setup_root(const struct options *o)
 {
+    tmpfs_size = o->tmpfs_size;
     /* Nothing we mount may propagate back to the host. */
     if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
         fail_stage(errno, "make / private");

@@ -1,5 +1,4 @@
 import Core
-import Fetch
 import Foundation
 import Store
 

@@ -1,16 +1,19 @@
 import Core
-import Fetch
 import Foundation
 import Recipe
 import Store
 
 /// Puts a build's pinned inputs in the store (fetching what it lacks, verified against
 /// the lock) and lays them out under the work directory's `src/NAME`.
-struct InputStager {
+public struct InputStager {
     let store: Store
     let offline: Bool
     let progress: Bool
     let apt: () throws -> AptState
+
+    public init(store: Store, offline: Bool, progress: Bool, apt: @escaping () throws -> AptState) {
+        self.store = store; self.offline = offline; self.progress = progress; self.apt = apt
+    }
 
     /// The store path of a pinned file, fetching it with `fetch` into `tmp` when the
     /// store lacks it. Offline, a missing file is an error naming it.
@@ -29,14 +32,13 @@ struct InputStager {
     }
 
     /// The verified .deb files of `pins`, from the store or apt.
-    func debs(_ pins: [DebPin], tmp: String) throws -> [ToolchainRoot.Input] {
+    public func debs(_ pins: [DebPin], tmp: String) throws -> [ToolchainRoot.Input] {
         let missing = pins.filter { !store.contains($0.digest) }
         if !missing.isEmpty {
             if offline {
                 throw ReproError(.invalidInput, "--offline: \(missing.count) toolchain packages are not in the store (first: \(missing[0].spec)); run once without --offline")
             }
-            let dir = tmp + "/debs"
-            let paths = try apt().download(missing, to: dir, progress: progress)
+            let paths = try apt().download(missing, to: downloads(tmp) + "/debs", progress: progress)
             for (pin, path) in zip(missing, paths) {
                 let got = try store.put(file: path)
                 guard got.hex == pin.sha256 else {
@@ -47,8 +49,15 @@ struct InputStager {
         return try pins.map { ToolchainRoot.Input(pin: $0, path: try store.path(for: $0.digest)) }
     }
 
+    /// Where downloads go: a shared apt state (`$REPRO_APT_STATE`) keeps them for the
+    /// next store (apt verifies a kept file against its pin before reusing it);
+    /// otherwise `tmp`, as the store keeps the verified blob.
+    func downloads(_ tmp: String) -> String {
+        Locker.sharedAptState.map { $0 + "/downloads" } ?? tmp
+    }
+
     /// Stages one input into `src/NAME`; returns the patches to apply inside the sandbox.
-    func stage(_ input: Recipe.Input, pin: LockFile.Input, recipe: Recipe, work: String, tmp: String) throws -> [String] {
+    public func stage(_ input: Recipe.Input, pin: LockFile.Input, recipe: Recipe, work: String, tmp: String) throws -> [String] {
         let dest = work + "/src/" + input.name
         try FileManager.default.createDirectory(atPath: dest, withIntermediateDirectories: true)
         switch input.source {
@@ -60,7 +69,7 @@ struct InputStager {
             for f in files {
                 let stored = try ensure(f.digest, name: f.name, input: input.name, tmp: tmp) { dir in
                     let got = try apt().downloadSource(package: package, version: version, expected: files,
-                                                       to: dir + "/dl-" + input.name, progress: progress)
+                                                       to: downloads(dir) + "/src-" + package, progress: progress)
                     return got.first { ($0 as NSString).lastPathComponent == f.name } ?? got[0]
                 }
                 let path = named + "/" + f.name
@@ -76,7 +85,7 @@ struct InputStager {
             let file = pin.files?.first?.name ?? "\(package)_\(version).deb"
             let stored = try ensure(pin.digest, name: file, input: input.name, tmp: tmp) { dir in
                 let p = try apt().pins([(package, version)])
-                return try apt().download(p, to: dir + "/dl-" + input.name, progress: progress)[0]
+                return try apt().download(p, to: downloads(dir) + "/debs", progress: progress)[0]
             }
             if input.unpack {
                 try Extract.deb(stored, into: dest, options: ExtractOptions(absoluteSymlinks: .relativeToRoot))
@@ -84,7 +93,8 @@ struct InputStager {
                 try FileManager.default.copyItem(atPath: stored, toPath: dest + "/" + file)
             }
         case let .path(rel):
-            let src = recipe.directory + "/" + rel
+            let src = try PathInput.check(directory: recipe.directory, relative: rel,
+                                          what: "\(recipe.file):\(input.line): input '\(input.name)'")
             var isDir: ObjCBool = false
             guard FileManager.default.fileExists(atPath: src, isDirectory: &isDir) else {
                 throw ReproError(.invalidInput, "input '\(input.name)' (\(recipe.file):\(input.line)): \(src) does not exist; restore it or run 'repro lock \(recipe.file)' after changing the recipe")

@@ -1,5 +1,4 @@
 import Core
-import Fetch
 import Foundation
 import Recipe
 import Store
@@ -15,11 +14,19 @@ public struct Locker: Sendable {
         self.progress = progress
     }
 
-    /// The private apt state, updated on first use.
-    func apt(update: Bool = false) throws -> AptState {
-        let apt = try AptState(directory: store.root + "/apt")
+    /// The private apt state, updated on first use: `$REPRO_APT_STATE` when set (one
+    /// state, with its downloaded .debs, shared by several stores: CI, the tests), else
+    /// the store's own.
+    public func apt(update: Bool = false) throws -> AptState {
+        let apt = try AptState(directory: Self.sharedAptState ?? store.root + "/apt")
         if update || !apt.hasLists { try apt.update(progress: progress) }
         return apt
+    }
+
+    /// `$REPRO_APT_STATE`, when set and not empty.
+    static var sharedAptState: String? {
+        guard let dir = ProcessInfo.processInfo.environment["REPRO_APT_STATE"], !dir.isEmpty else { return nil }
+        return dir
     }
 
     /// A fresh lock for `recipe`.
@@ -90,6 +97,9 @@ public struct Locker: Sendable {
 
     /// A file's sha256, or a directory's tree digest (what `repro hash` prints).
     static func contentDigest(_ path: String, recipe: Recipe, input: Recipe.Input) throws -> Digest {
+        if case let .path(rel) = input.source {
+            _ = try PathInput.check(directory: recipe.directory, relative: rel, what: "\(recipe.file):\(input.line): input '\(input.name)'")
+        }
         var isDir: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else {
             throw ReproError(.invalidInput, "\(recipe.file):\(input.line): input '\(input.name)': \(path) does not exist")

@@ -1,0 +1,185 @@
+import Foundation
+
+/// What earlier runs with change data taught about changed files: how often each file
+/// changed, which tests (and test files) failed in those runs, and when each file name
+/// last changed. Counts decay per change of the file, so an old association fades as
+/// the file keeps changing without the test failing. Updated only by
+/// `FeatureState.absorb(_:)`.
+struct ChangeMemory: Sendable {
+    /// Weight of the older counts each time the file changes again: half-life of 8
+    /// changes of that file. Fixed in advance, not tuned.
+    static let keep = exp2(-1.0 / 8)
+    /// Half-life, in runs, of `related_change_recency`. Fixed in advance, not tuned.
+    static let recencyHalfLife = 4.0
+
+    /// Decayed number of runs in which the file changed.
+    var changeWeight: [String: Double] = [:]
+    /// changed file -> test -> decayed runs in which the file changed and the test failed.
+    var coFailures: [String: [String: Double]] = [:]
+    /// changed file -> test file -> decayed runs in which the file changed and a test
+    /// of that test file failed.
+    var fileCoFailures: [String: [String: Double]] = [:]
+    /// Name token (of a changed file's name) -> index of the last run it changed in.
+    var tokenLastChanged: [Substring: Int] = [:]
+
+    mutating func absorb(_ run: Run, index: Int) {
+        guard let changed = run.changedFiles else { return }
+        var failing: [String] = []
+        var failingFiles: [String] = []
+        var seenTests = Set<String>(), seenFiles = Set<String>()
+        for e in run.executions where e.verdict.isFailure {
+            if seenTests.insert(e.test).inserted { failing.append(e.test) }
+            if let f = e.testFile, seenFiles.insert(f).inserted { failingFiles.append(f) }
+        }
+        let keep = Self.keep
+        for file in Set(changed) {
+            changeWeight[file] = changeWeight[file, default: 0] * keep + 1
+            Self.decayAndAdd(&coFailures[file], keys: failing, keep: keep)
+            Self.decayAndAdd(&fileCoFailures[file], keys: failingFiles, keep: keep)
+            for token in ChangeContext.nameTokens(file) { tokenLastChanged[token] = index }
+        }
+    }
+
+    private static func decayAndAdd(_ row: inout [String: Double]?, keys: [String], keep: Double) {
+        guard row != nil || !keys.isEmpty else { return }
+        var r = row ?? [:]
+        for k in r.keys { r[k]! *= keep }
+        for k in keys { r[k, default: 0] += 1 }
+        row = r
+    }
+}
+
+/// The changed files of a plan, tokenized once, and the change columns of each test.
+struct ChangeContext {
+    let changed: [String]
+    let changedSet: Set<String>
+    /// Name tokens of each changed file (in `changed` order).
+    let nameTokens: [[Substring]]
+    let memory: ChangeMemory
+    let runCount: Int
+    var hasChanges: Bool { !changed.isEmpty }
+
+    init(plan: RunPlan, memory: ChangeMemory, runCount: Int) {
+        changed = Array(Set(plan.changedFiles ?? [])).sorted()
+        changedSet = Set(changed)
+        nameTokens = changed.map { Self.nameTokens($0) }
+        self.memory = memory
+        self.runCount = runCount
+    }
+
+    /// Writes the change columns of `test` into `f`.
+    func fill(_ f: inout [Double], for test: PlannedTest) {
+        let own = Set(Self.tokenize(test.test) + Self.tokenize(test.testFile ?? ""))
+        f[FeatureSet.testFileChanged] = test.testFile.map { changedSet.contains($0) } == true ? 1 : 0
+        f[FeatureSet.pathSimilarity] = pathSimilarity(own)
+        var co = 0.0, fileCo = 0.0
+        for file in changed {
+            guard let weight = memory.changeWeight[file] else { continue }
+            if let c = memory.coFailures[file]?[test.test] { co = max(co, c / (weight + 1)) }
+            if let tf = test.testFile, let c = memory.fileCoFailures[file]?[tf] { fileCo = max(fileCo, c / (weight + 1)) }
+        }
+        f[FeatureSet.coFailure] = co
+        f[FeatureSet.fileCoFailure] = fileCo
+        f[FeatureSet.relatedChangeRecency] = recency(test)
+        f[FeatureSet.logChangedFiles] = log1p(Double(changed.count))
+    }
+
+    /// The largest share of a changed file's name tokens found among the test's id and
+    /// file tokens: `boltons/cacheutils.py` and `tests/test_cacheutils.py::test_lru` give 1.
+    func pathSimilarity(_ own: Set<Substring>) -> Double {
+        var best = 0.0
+        for tokens in nameTokens where !tokens.isEmpty {
+            let hits = tokens.reduce(0) { $0 + (own.contains($1) ? 1 : 0) }
+            best = max(best, Double(hits) / Double(tokens.count))
+        }
+        return best
+    }
+
+    /// 2^(-runs since a file sharing a name token with the test's file last changed / 4),
+    /// from earlier runs only; 0 if none did.
+    func recency(_ test: PlannedTest) -> Double {
+        var last = -1
+        for token in Self.nameTokens(test.testFile ?? test.test) {
+            if let r = memory.tokenLastChanged[token] { last = max(last, r) }
+        }
+        guard last >= 0 else { return 0 }
+        return exp2(-Double(runCount - 1 - last) / ChangeMemory.recencyHalfLife)
+    }
+
+    /// Words too common in paths and test names to say anything.
+    static let stopWords: Set<Substring> = ["test", "tests", "src", "source", "sources", "lib", "main", "spec", "specs"]
+
+    /// Tokens of a file's name only (no directories): what identifies a module.
+    static func nameTokens(_ path: String) -> [Substring] {
+        let name = path.split(separator: "/").last.map(String.init) ?? path
+        return tokenize(name)
+    }
+
+    /// Alphanumeric words of at least three characters, split at camelCase humps and
+    /// lower-cased, without the file extension (`.swift` would otherwise match every
+    /// file) and without stop words. Works on UTF-8 bytes (ASCII rules; other bytes
+    /// count as lower-case letters) because it runs for every test of every ranked run.
+    static func tokenize(_ text: String) -> [Substring] {
+        var bytes = Array(text.utf8)
+        if let dot = bytes.lastIndex(of: UInt8(ascii: ".")), !bytes[dot...].contains(UInt8(ascii: "/")),
+           bytes.count - dot <= 6 {
+            bytes.removeSubrange(dot...)
+        }
+        func isUpper(_ c: UInt8) -> Bool { c >= 65 && c <= 90 }
+        func isDigit(_ c: UInt8) -> Bool { c >= 48 && c <= 57 }
+        func isWord(_ c: UInt8) -> Bool { isUpper(c) || isDigit(c) || (c >= 97 && c <= 122) || c >= 128 }
+        var words: [Substring] = []
+        var current: [UInt8] = []
+        var previous: UInt8 = 32
+        func flush() {
+            if current.count >= 3 {
+                let word = Substring(decoding: current, as: UTF8.self)
+                if !stopWords.contains(word) { words.append(word) }
+            }
+            current.removeAll(keepingCapacity: true)
+        }
+        for c in bytes {
+            if !isWord(c) {
+                flush()
+            } else {
+                let lowerBefore = (previous >= 97 && previous <= 122) || isDigit(previous)
+                if isUpper(c) && lowerBefore && !current.isEmpty { flush() }
+                current.append(isUpper(c) ? c + 32 : c)
+            }
+            previous = c
+        }
+        flush()
+        return words
+    }
+}
+
+/// How the model's order uses strong change evidence: tests whose own file changed,
+/// whose name matches a changed file (path similarity >= 0.5), or that failed with a
+/// changed file before (co-failure >= 0.2, for the test or its file) form the first
+/// tier; each tier is ordered by the learned probability (or probability per second).
+/// Without change data every tier is 0 and the order is the model's alone.
+public enum ChangeEvidence {
+    /// Fixed when the rule was written (see docs/ranking.md for what was tried).
+    static let similarityThreshold = 0.5
+    static let coFailureThreshold = 0.2
+
+    /// The tier of each row of a feature matrix (1 strong evidence, 0 otherwise).
+    public static func tiers(_ features: FeatureMatrix) -> [Double] {
+        (0..<features.count).map { i in
+            let r = features.row(i), b = r.startIndex
+            let strong = r[b + FeatureSet.testFileChanged] > 0
+                || r[b + FeatureSet.pathSimilarity] >= similarityThreshold
+                || r[b + FeatureSet.coFailure] >= coFailureThreshold
+                || r[b + FeatureSet.fileCoFailure] >= coFailureThreshold
+            return strong ? 1 : 0
+        }
+    }
+
+    /// Indices by descending tier, then descending score; ties keep the original order.
+    public static func order(_ scores: [Double], tiers: [Double]) -> [Int] {
+        Array(0..<scores.count).sorted { a, b in
+            if tiers[a] != tiers[b] { return tiers[a] > tiers[b] }
+            return scores[a] != scores[b] ? scores[a] > scores[b] : a < b
+        }
+    }
+}

@@ -1,0 +1,245 @@
+import Core
+import Foundation
+import Recipe
+import Sandbox
+
+/// The state of one test run while it runs: the requested order, what has executed,
+/// each test's verdicts per attempt. Every execution is committed to telemetry the
+/// moment its record arrives.
+struct TestSession {
+    let runner: SandboxRunner
+    let telemetry: Telemetry
+    let box: TestSandbox
+    let runID: Int64
+    let options: TestOptions
+    let progress: (any TestProgress)?
+    let strategy: OrderStrategy
+    let orderer: TestOrderer
+    let changed: [String]?
+    let log: CappedLog
+
+    /// The order asked for, and each id's place in it.
+    var requested: [TestCase] = []
+    var requestedPos: [String: Int] = [:]
+    var executedCount = 0
+    /// Per test: the verdicts of its attempts, in order.
+    var verdicts: [String: [TestVerdict]] = [:]
+    var interrupted = false
+    /// Set when the runner could not run some tests (an adapter that broke).
+    var runnerFailure: String?
+
+    var test: Recipe.Test { box.test }
+
+    /// Tests whose every attempt failed (flaky tests are not in it).
+    var failingTests: [String] {
+        requested.map(\.id).filter { id in
+            guard let v = verdicts[id], !v.isEmpty else { return false }
+            return v.allSatisfy(\.isFailure)
+        }
+    }
+
+    /// Matches `--filter`: a glob when it has `*`, `?` or `[`, else a substring.
+    static func matches(_ id: String, _ pattern: String) -> Bool {
+        if pattern.contains(where: { "*?[".contains($0) }) { return fnmatch(pattern, id, 0) == 0 }
+        return id.contains(pattern)
+    }
+
+    /// Filter and order the listed tests; record the requested order.
+    mutating func plan(_ listed: [TestCase]) throws -> [TestCase] {
+        var tests = listed
+        if let f = options.filter {
+            tests = tests.filter { Self.matches($0.id, f) }
+            if tests.isEmpty {
+                throw ReproError(.invalidInput, "--filter '\(f)' matches none of the \(listed.count) tests; `repro test show` lists a run's test ids")
+            }
+        }
+        if tests.isEmpty {
+            throw ReproError(.invalidInput, "\(box.recipe.file):\(test.line): the \(test.framework.rawValue) suite lists no tests; check [test] args and directory (\(test.directory))")
+        }
+        requested = try orderer.order(tests, strategy: strategy, changedFiles: changed)
+        requestedPos = Dictionary(requested.enumerated().map { ($1.id, $0) }, uniquingKeysWith: { a, _ in a })
+        try telemetry.setRequestedOrder(runID, requested.map(\.id))
+        progress?.planned(total: requested.count)
+        return requested
+    }
+
+    mutating func record(_ r: TestResult, attempt: Int, variation: String?) throws {
+        var row = TestExecutionRow(run: runID, result: r, attempt: attempt, variation: variation,
+                                   requestedPos: requestedPos[r.id], executedPos: attempt == 0 ? executedCount : nil)
+        if attempt == 0 { executedCount += 1 }
+        let before = verdicts[r.id] ?? []
+        verdicts[r.id, default: []].append(r.verdict)
+        let all = before + [r.verdict]
+        let flaky = all.contains(.pass) && all.contains(where: \.isFailure)
+        row.flaky = flaky
+        try telemetry.record(row)
+        if flaky { try telemetry.markFlaky(run: runID, test: r.id) }
+        progress?.finished(row)
+    }
+
+    // MARK: the run
+
+    mutating func execute() throws {
+        switch test.framework {
+        case .pytest: try runPytest(attempt: 0, variation: nil, only: nil)
+        case .ctest: try runCTest(attempt: 0, variation: nil, only: nil)
+        case .junit: try runJUnit()
+        }
+    }
+
+    /// Variations a rerun cycles through: what tends to expose a flaky test.
+    static let variations: [(name: String, env: [(String, String)], oneCPU: Bool, reverse: Bool)] = [
+        ("reverse", [], false, true),
+        ("one-cpu", [], true, false),
+        ("tz", [("TZ", "America/St_Johns")], false, false),
+        ("seed", [("PYTHONHASHSEED", "12345"), ("REPRO_TEST_SEED", "12345")], false, true),
+    ]
+
+    mutating func rerunFailures() throws {
+        guard options.rerunFailures > 0, test.framework != .junit else { return }
+        for attempt in 1...options.rerunFailures {
+            let failing = failingTests
+            if failing.isEmpty || interrupted { return }
+            let v = Self.variations[(attempt - 1) % Self.variations.count]
+            progress?.note("rerun \(attempt)/\(options.rerunFailures) of \(failing.count) failing tests (\(v.name))")
+            let set = Set(failing)
+            var tests = requested.filter { set.contains($0.id) }
+            if v.reverse { tests.reverse() }
+            switch test.framework {
+            case .pytest: try runPytest(attempt: attempt, variation: v, only: tests)
+            case .ctest: try runCTest(attempt: attempt, variation: v, only: tests)
+            case .junit: return
+            }
+        }
+    }
+
+    typealias Variation = (name: String, env: [(String, String)], oneCPU: Bool, reverse: Bool)
+
+    /// Runs `launch` over `tests` until each has a verdict: a test that takes the
+    /// process down is marked (crashed, or timeout when the runner killed it) and the
+    /// rest go on in a fresh sandbox.
+    mutating func runUntilDone(attempt: Int, variation: Variation?, initial: [TestCase]?,
+                               makeSpec: (_ remaining: [TestCase]?) throws -> SandboxSpec,
+                               onCollected: ((inout TestSession, [TestCase]) throws -> [TestCase])?) throws {
+        var remaining: [TestCase]? = initial
+        var done: Set<String> = []
+        while remaining.map({ !$0.isEmpty }) ?? true {
+            if TestRunner.interrupted.isSet { interrupted = true; return }
+            let spec = try makeSpec(remaining)
+            let launch = TestLaunch(runner: runner, spec: spec, dir: box.run, testTimeout: Double(test.testTimeout), log: log)
+            var progressMade = false
+            var pendingError: (any Error)?
+            var me = self
+            let outcome = try launch.run(onRecord: { record, _ in
+                do {
+                    switch record {
+                    case let .collected(tests):
+                        if remaining == nil, let onCollected {
+                            remaining = try onCollected(&me, tests)
+                        }
+                        try Self.writeOrder((remaining ?? []).map(\.id), to: me.box.run + "/order")
+                    case let .start(id, _):
+                        progressMade = true
+                        me.progress?.started(id)
+                    case let .result(r):
+                        progressMade = true
+                        guard !done.contains(r.id) else { return .proceed }
+                        done.insert(r.id)
+                        remaining?.removeAll { $0.id == r.id }
+                        try me.record(r, attempt: attempt, variation: variation?.name)
+                        if me.options.failFast, r.verdict.isFailure { return .stop }
+                    case let .missing(id):
+                        remaining?.removeAll { $0.id == id }
+                        me.runnerFailure = "test \(id) was requested but not collected"
+                    case .done:
+                        break
+                    }
+                } catch {
+                    pendingError = error
+                    return .stop
+                }
+                return .proceed
+            }, shouldStop: { TestRunner.interrupted.isSet })
+            self = me
+            if let pendingError { throw pendingError }
+            if let u = outcome.unfinished, !done.contains(u.id), !(outcome.stopped && !outcome.timedOut) {
+                done.insert(u.id)
+                remaining?.removeAll { $0.id == u.id }
+                let verdict: TestVerdict = outcome.timedOut ? .timeout : .crashed
+                let why = outcome.timedOut ? "killed after its \(test.testTimeout) s timeout"
+                    : "the test process ended during this test (\(outcome.sandbox?.summary ?? "no status"))"
+                try record(TestResult(id: u.id, file: requested.first { $0.id == u.id }?.file, verdict: verdict,
+                                      wallMs: (Date().timeIntervalSince1970 - u.started) * 1000,
+                                      exitStatus: outcome.sandbox?.exitCode, signal: outcome.sandbox?.signal,
+                                      message: why), attempt: attempt, variation: variation?.name)
+            }
+            if outcome.stopped {
+                if TestRunner.interrupted.isSet { interrupted = true }
+                return
+            }
+            if let e = outcome.error { throw e }
+            if outcome.done { return }
+            if !progressMade && outcome.unfinished == nil {
+                let tail = Self.logTail(log.path)
+                runnerFailure = "the \(test.framework.rawValue) runner ended (\(outcome.sandbox?.summary ?? "no status")) before running a test"
+                throw ReproError(.failed, "\(runnerFailure!)\(tail.isEmpty ? "" : ":\n" + tail)")
+            }
+        }
+    }
+
+    static func logTail(_ path: String, lines: Int = 20) -> String {
+        guard let fh = FileHandle(forReadingAtPath: path) else { return "" }
+        defer { try? fh.close() }
+        let size = (try? fh.seekToEnd()) ?? 0
+        try? fh.seek(toOffset: size > 8192 ? size - 8192 : 0)
+        let text = String(decoding: fh.readDataToEndOfFile(), as: UTF8.self)
+        return text.split(separator: "\n", omittingEmptySubsequences: false).suffix(lines).joined(separator: "\n")
+    }
+
+    /// Hands the order to the pytest plugin through the FIFO at `path` (the plugin
+    /// opens it for reading after its `collected` record).
+    static func writeOrder(_ ids: [String], to path: String) throws {
+        var fd: Int32 = -1
+        let deadline = Date().addingTimeInterval(60)
+        while fd < 0 {
+            fd = open(path, O_WRONLY | O_NONBLOCK | O_CLOEXEC)
+            if fd >= 0 { break }
+            guard errno == ENXIO || errno == EINTR, Date() < deadline else {
+                throw ReproError(.internal, "cannot hand the test order to the pytest plugin (\(path)): \(Syscall.errorString(errno))")
+            }
+            usleep(1000)
+        }
+        defer { close(fd) }
+        _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK)
+        let data = Array(ids.map { $0 + "\n" }.joined().utf8)
+        var off = 0
+        while off < data.count {
+            let n = data[off...].withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                if errno == EPIPE { return }  // the plugin is gone; the launch says why
+                throw ReproError(.system, "write \(path): \(Syscall.errorString(errno))")
+            }
+            off += n
+        }
+    }
+
+    // MARK: pytest
+
+    mutating func runPytest(attempt: Int, variation: Variation?, only: [TestCase]?) throws {
+        try PytestPlugin.write(to: box.lib + "/lib")
+        let fifo = box.run + "/order"
+        let base = ["python3", "-m", "pytest", "-p", PytestPlugin.moduleName, "-p", "no:cacheprovider",
+                    "--continue-on-collection-errors", "--capture=no", "-q"] + test.args
+        let box = self.box
+        try runUntilDone(attempt: attempt, variation: variation, initial: only, makeSpec: { _ in
+            unlink(fifo)
+            guard mkfifo(fifo, 0o600) == 0 else {
+                throw ReproError(.system, "mkfifo \(fifo): \(Syscall.errorString(errno))")
+            }
+            return box.spec(command: base, extraEnv: [("PYTHONPATH", TestSandbox.libDir + "/lib"), ("PYTHONDONTWRITEBYTECODE", "1")]
+                                + (variation?.env ?? []),
+                            cpuAffinity: variation?.oneCPU == true ? "0" : nil)
+        }, onCollected: { session, listed in try session.plan(listed) })
+    }
+}

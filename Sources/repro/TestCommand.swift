@@ -1,0 +1,219 @@
+import ArgumentParser
+import Core
+import Foundation
+import Recipe
+import Sandbox
+import Store
+import TestRun
+
+/// `repro test RECIPE`: the recipe's [test] step in the sandbox, per-test telemetry.
+struct TestCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "test",
+        abstract: "Run a recipe's test suite in the sandbox, in the learned order, and record every test.",
+        discussion: """
+        Builds the recipe first (a cache hit never rebuilds), then runs its [test] step
+        (docs/testing.md) over the build's working tree with the outputs read-only at
+        /out. Each test's verdict, times, CPU and peak RSS are committed to the store's
+        telemetry as it ends. The default order is the model trained on the recipe's own
+        runs once it has history (else the suite's own order).
+
+        Examples:
+          repro test recipes/boltons.toml
+          repro test recipes/cjson.toml --order failed-first --rerun-failures 3
+          repro test recipes/boltons.toml --filter 'tests/test_cacheutils.py::*' --json
+          repro test history recipes/boltons.toml
+          repro test export 12 --junit results.xml
+
+        Exit 0 when every test passed (flaky tests are reported, not failed), 1 when a
+        test failed, 2 on bad input (no [test] step, a filter that matches nothing, a
+        stale lock), 130 when interrupted (the run is kept as `interrupted`).
+        """,
+        subcommands: [TestRunCommand.self, TestHistoryCommand.self, TestShowCommand.self, TestExportCommand.self,
+                      TestFlakyCommand.self],
+        defaultSubcommand: TestRunCommand.self)
+}
+
+struct TestStoreOption: ParsableArguments {
+    @Option(help: "Store directory (default $REPRO_HOME or ~/.cache/repro).")
+    var store: String?
+
+    func open() throws -> (Store, Telemetry) {
+        let s = try Store(root: store)
+        return (s, try Telemetry(path: s.root + "/telemetry.sqlite"))
+    }
+}
+
+struct TestRunCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Run the suite (the default: `repro test RECIPE` is `repro test run RECIPE`).")
+
+    @Argument(help: "The recipe file (with a [test] step and a lock).")
+    var recipe: String
+
+    @Option(help: "original, random, random:SEED, failed-first or model (default: model once the recipe has history).")
+    var order: String?
+
+    @Option(help: "Run only tests whose id matches: a glob with * ? [ ], else a substring.")
+    var filter: String?
+
+    @Option(name: .customLong("rerun-failures"), help: "Rerun each failing test up to N times under variations (reverse order, one CPU, another TZ, another seed); a test that both passed and failed is flaky.")
+    var rerunFailures = 0
+
+    @Flag(name: .customLong("fail-fast"), help: "Stop at the first failing test.")
+    var failFast = false
+
+    @Flag(help: "Fail instead of fetching anything the store lacks.")
+    var offline = false
+
+    @Flag(name: .customLong("allow-degrade"), help: "Run even when a limit cannot be enforced on this host.")
+    var allowDegrade = false
+
+    @Option(name: .customLong("log-limit"), help: "Bytes of the suite's output kept in its log, head and tail (default 8M).")
+    var logLimit: String = "8M"
+
+    @OptionGroup var storeOption: TestStoreOption
+
+    @Flag(help: "Print the run's summary as JSON on stdout.")
+    var json = false
+
+    func validate() throws {
+        if let order { _ = try? OrderStrategy.parse(order) }
+        guard rerunFailures >= 0, rerunFailures <= 100 else {
+            throw ValidationError("--rerun-failures \(rerunFailures): use 0 to 100")
+        }
+    }
+
+    func run() throws {
+        let summary: TestRunSummary = try reporting {
+            let r = try Recipe.load(path: recipe)
+            let lock: LockFile
+            do { lock = try LockFile.read(path: r.lockPath) } catch let e as ReproError where !FileManager.default.fileExists(atPath: r.lockPath) {
+                throw ReproError(.invalidInput, "\(r.lockPath) does not exist; run 'repro lock \(recipe)' first", cause: e)
+            }
+            var options = TestOptions()
+            options.order = try order.map(OrderStrategy.parse)
+            options.filter = filter
+            options.rerunFailures = rerunFailures
+            options.failFast = failFast
+            options.offline = offline
+            options.allowDegrade = allowDegrade
+            options.logLimit = Int(try parseSize(logLimit, option: "--log-limit"))
+            let (store, _) = try storeOption.open()
+            let runner = try TestRunner(store: store, runner: try SandboxRunner())
+            TestSignals.install()
+            let live = LiveTestLine(enabled: isatty(2) != 0 && !json)
+            defer { live.clear() }
+            return try runner.run(r, lock: lock, options: options, progress: live)
+        }
+        if json { try printJSON(summary, pretty: true) } else { TestReport.print(summary) }
+        switch summary.status {
+        case .passed: return
+        case .interrupted: throw ExitCode(130)
+        default: throw ExitCode(ExitStatus.failed)
+        }
+    }
+}
+
+/// SIGINT/SIGTERM set TestRunner.interrupted; the run stops, keeps what it recorded and
+/// reads as `interrupted`. A second SIGINT exits at once.
+enum TestSignals {
+    static func install() {
+        // A parent may start us with these blocked (Foundation's Process does): unblock
+        // them, or an interrupt would wait until the run ended.
+        var set = sigset_t()
+        sigemptyset(&set)
+        for s in [SIGINT, SIGTERM, SIGHUP] { sigaddset(&set, s) }
+        sigprocmask(SIG_UNBLOCK, &set, nil)
+        for s in [SIGINT, SIGTERM, SIGHUP] {
+            signal(s) { sig in
+                if TestRunner.interrupted.isSet { _exit(128 + sig) }
+                TestRunner.interrupted.set()
+            }
+        }
+        signal(SIGPIPE, SIG_IGN)
+    }
+}
+
+/// The one live line on a terminal: tests done/total, failures, elapsed, ETA.
+final class LiveTestLine: TestProgress, @unchecked Sendable {
+    let enabled: Bool
+    private let lock = NSLock()
+    private var total = 0, done = 0, failures = 0
+    private var current = ""
+    private let start = Date()
+    private var lastDraw = Date.distantPast
+
+    init(enabled: Bool) { self.enabled = enabled }
+
+    func note(_ text: String) {
+        lock.lock(); defer { lock.unlock() }
+        if enabled { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
+        FileHandle.standardError.write(Data("repro: \(Escape.controls(text))\n".utf8))
+    }
+    func planned(total: Int) { lock.lock(); self.total = total; lock.unlock(); draw(force: true) }
+    func started(_ id: String) { lock.lock(); current = id; lock.unlock(); draw(force: false) }
+    func finished(_ e: TestExecutionRow) {
+        lock.lock()
+        if e.attempt == 0 { done += 1 }
+        if e.verdict.isFailure && !e.flaky { failures += 1 }
+        lock.unlock()
+        if e.verdict.isFailure, enabled {
+            lock.lock()
+            FileHandle.standardError.write(Data("\r\u{1B}[K\(e.verdict.rawValue.uppercased()) \(Escape.controls(e.test))\n".utf8))
+            lock.unlock()
+        }
+        draw(force: false)
+    }
+
+    func draw(force: Bool) {
+        guard enabled else { return }
+        lock.lock(); defer { lock.unlock() }
+        let now = Date()
+        guard force || now.timeIntervalSince(lastDraw) > 0.1 else { return }
+        lastDraw = now
+        let elapsed = now.timeIntervalSince(start)
+        let eta = done > 0 && total > done ? String(format: " eta %.0fs", elapsed / Double(done) * Double(total - done)) : ""
+        var line = "tests \(done)/\(total), \(failures) failed, \(String(format: "%.1f", elapsed))s\(eta)  \(Escape.controls(current))"
+        if line.count > 120 { line = String(line.prefix(117)) + "..." }
+        FileHandle.standardError.write(Data("\r\u{1B}[K\(line)".utf8))
+    }
+
+    func clear() { if enabled { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) } }
+}
+
+/// Control characters in names shown to a person become escapes (a test id with a
+/// newline must not forge a line of the report); JSON keeps them exact.
+enum Escape {
+    static func controls(_ s: String) -> String {
+        guard s.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) else { return s }
+        return String(s.unicodeScalars.map { $0.value < 0x20 || $0.value == 0x7F ? String(format: "\\x%02x", $0.value) : String($0) }.joined())
+    }
+}
+
+/// The human summary of a run.
+enum TestReport {
+    static func print(_ s: TestRunSummary) {
+        var out = ""
+        for f in s.failures {
+            out += "\(f.verdict.rawValue.uppercased()) \(Escape.controls(f.test))"
+            if f.attempts > 1 { out += " (failed all \(f.attempts) attempts)" }
+            out += "\n"
+            if let m = f.message, !m.isEmpty {
+                for line in m.split(separator: "\n").prefix(8) { out += "    \(Escape.controls(String(line)))\n" }
+            }
+        }
+        for t in s.flaky { out += "FLAKY \(Escape.controls(t)) (passed and failed on identical inputs)\n" }
+        out += "run \(s.run): \(s.status.rawValue): \(s.passed) passed, \(s.failed) failed, \(s.skipped) skipped"
+        if !s.flaky.isEmpty { out += ", \(s.flaky.count) flaky" }
+        if s.notRun > 0 { out += ", \(s.notRun) not run" }
+        out += " of \(s.tests) (order \(s.order)"
+        if let c = s.changedFiles { out += ", \(c) files changed since the last run" }
+        if let w = s.wallSeconds { out += String(format: ", %.2fs", w) }
+        out += ")\n"
+        if let m = s.message { out += "note: \(Escape.controls(m))\n" }
+        if let l = s.logPath ?? s.log { out += "suite log: \(l)\(s.logTruncatedBytes.map { " (\($0) bytes cut from the middle)" } ?? "")\n" }
+        FileHandle.standardError.write(Data(out.utf8))
+    }
+}
