@@ -23,6 +23,7 @@ public struct RemoteSummary: Codable, Sendable {
     public var instance: String
     /// The REAPI Action digest the result is cached under.
     public var reapiAction: String?
+    public var reapiActionSize: Int64?
     /// `local-hit`, `remote-hit`, `uploaded`, `executed` or `unavailable`.
     public var outcome: String
     public var downloadedBytes: Int64 = 0
@@ -33,7 +34,7 @@ public struct RemoteSummary: Codable, Sendable {
 
     enum CodingKeys: String, CodingKey {
         case endpoint, instance, outcome, keyid, warning
-        case reapiAction = "reapi_action", downloadedBytes = "downloaded_bytes", uploadedBytes = "uploaded_bytes"
+        case reapiAction = "reapi_action", reapiActionSize = "reapi_action_size", downloadedBytes = "downloaded_bytes", uploadedBytes = "uploaded_bytes"
     }
 }
 
@@ -58,6 +59,7 @@ public struct RemoteBuilder: Sendable {
         }
         let action = try RemoteAction(recipe: recipe, lock: lock, reproAction: reproAction, actionFormat: Builder.actionFormat)
         summary.reapiAction = action.digest.description
+        summary.reapiActionSize = action.digest.size
         let client = try RemoteClient(remote.endpoint, retries: 4)
         defer { client.closeBlocking() }
         let trusted = remote.trusted

@@ -218,8 +218,9 @@ public final class Worker: Sendable {
                 let d = try Build_Bazel_Remote_Execution_V2_Directory(serializedBytes: try blocking { try await client.fetch(sub.digest.digest) })
                 blobs += d.files.map(\.digest.digest)
             }
-            let present = try blocking { Set(try await client.findMissing(blobs)) }
-            let available = blobs.filter { !present.contains($0) }
+            let pinned = blobs
+            let absent = try blocking { Set(try await client.findMissing(pinned)) }
+            let available = pinned.filter { !absent.contains($0) }
             try blocking { _ = try await client.download(available, into: store) }
         }
         let recipe = try Recipe.load(path: work + "/" + recipeName)
