@@ -17,7 +17,7 @@ struct RankExplain: ParsableCommand {
     var history: String
     @OptionGroup var options: RankHistoryOptions
     @Argument(help: "The run id.")
-    var run: String
+    var runID: String
     @Argument(help: "The test id.")
     var test: String
     @Option(help: "A model file from `repro rank train` (default: train on the runs before RUN).")
@@ -30,7 +30,7 @@ struct RankExplain: ParsableCommand {
     func run() throws {
         let e = try reporting {
             let runs = try options.load(history)
-            return try Explainer.explain(runs, runID: run, test: test, model: try model.map { try ModelFile.load(path: $0).model })
+            return try Explainer.explain(runs, runID: runID, test: test, model: try model.map { try ModelFile.load(path: $0).model })
         }
         if json { return try printJSON(e, pretty: true) }
         print("\(e.test) in run \(e.run): position \(e.position) of \(e.tests), p = \(fixed(e.probability, 4)), tier \(e.tier == 1 ? "1 (strong change evidence: ranked before tier 0)" : "0")")
