@@ -110,7 +110,11 @@ enum RemoteResult {
             r.stdoutDigest = RE(size)
             blobs.append(size)
         }
-        if let a = try store.attestation(action: local.action) {
+        // Every SBOM format the build recorded (one provenance envelope for all).
+        let records = try ["spdx", "cyclonedx"].compactMap { f in
+            try store.attestation(action: local.action, format: f).flatMap { $0.sbomFormat == f ? $0 : nil }
+        }
+        if let a = records.first {
             let pem = try signer.pem()
             guard signer.keyID == a.keyid else {
                 throw ReproError(.invalidInput, "the provenance of \(local.action) is signed by keyid \(a.keyid), not by the key given (\(signer.keyID)); pass the key that built it")
@@ -118,9 +122,12 @@ enum RemoteResult {
             let pemDigest = Digest.of(pem)
             messages.append((pemDigest, pem))
             file(ResultFiles.provenance, a.envelope)
-            file(ResultFiles.sbomPrefix + a.sbomFormat + ".json", a.sbom)
             file(ResultFiles.signer, pemDigest)
-            blobs += [a.envelope, a.sbom]
+            blobs.append(a.envelope)
+            for r in records where r.envelope == a.envelope {
+                file(ResultFiles.sbomPrefix + r.sbomFormat + ".json", r.sbom)
+                blobs.append(r.sbom)
+            }
             if let (name, d) = try BuildAttestation.archive(of: a, store: store), store.contains(d) {
                 let full = try Digest.ofFile(try store.path(for: d))
                 file(ResultFiles.archivePrefix + name, full)
@@ -154,11 +161,13 @@ enum RemoteResult {
         var stats = try await client.download([tree], into: store)
         let manifest = try store.manifest(tree: tree)
         stats = stats + (try await client.download(manifest.blobDigests, into: store))
-        guard let envelopeDigest = files[ResultFiles.provenance], let signerDigest = files[ResultFiles.signer],
-              let (sbomPath, sbomDigest) = files.first(where: { $0.key.hasPrefix(ResultFiles.sbomPrefix) }) else {
+        let sboms = files.filter { $0.key.hasPrefix(ResultFiles.sbomPrefix) && $0.key.hasSuffix(".json") }
+            .map { (format: String($0.key.dropFirst(ResultFiles.sbomPrefix.count).dropLast(".json".count)), digest: $0.value) }
+            .sorted { $0.format < $1.format }
+        guard let envelopeDigest = files[ResultFiles.provenance], let signerDigest = files[ResultFiles.signer], !sboms.isEmpty else {
             throw ReproError(.verificationFailed, "the remote action result for \(action.digest) carries no signed provenance; refused")
         }
-        var extra = [envelopeDigest, signerDigest, sbomDigest]
+        var extra = [envelopeDigest, signerDigest] + sboms.map(\.digest)
         if r.hasStdoutDigest { extra.append(r.stdoutDigest.digest) }
         let archive = files.first { $0.key.hasPrefix(ResultFiles.archivePrefix) }
         if let archive { extra.append(archive.value) }
@@ -189,9 +198,10 @@ enum RemoteResult {
         try store.recordTree(tree)
         try store.recordAction(ActionResult(action: action.reproAction, tree: tree, manifest: tree, exitCode: 0,
                                             log: r.hasStdoutDigest ? r.stdoutDigest.digest : nil))
-        let format = String(sbomPath.dropFirst(ResultFiles.sbomPrefix.count).dropLast(".json".count))
-        try store.recordAttestation(AttestationRecord(action: action.reproAction, tree: tree, envelope: envelopeDigest,
-                                                      sbom: sbomDigest, sbomFormat: format, keyid: signer.keyID))
+        for sbom in sboms {
+            try store.recordAttestation(AttestationRecord(action: action.reproAction, tree: tree, envelope: envelopeDigest,
+                                                          sbom: sbom.digest, sbomFormat: sbom.format, keyid: signer.keyID))
+        }
         if let archive {
             try store.pin(archive.value, note: "output archive \(archive.key.dropFirst(ResultFiles.archivePrefix.count)) (remote)")
         }

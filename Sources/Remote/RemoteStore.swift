@@ -16,8 +16,10 @@ public enum RemoteTransfers {
             if let a = try store.lookupAction(d) {
                 out += try treeBlobs(a.tree, store)
                 if let log = a.log { out.append(try full(log, store)) }
+                for f in ["spdx", "cyclonedx"] {
+                    if let at = try store.attestation(action: d, format: f), at.sbomFormat == f { out += [at.envelope, at.sbom] }
+                }
                 if let at = try store.attestation(action: d) {
-                    out += [at.envelope, at.sbom]
                     if let (_, ar) = try BuildAttestation.archive(of: at, store: store), store.contains(ar) { out.append(try full(ar, store)) }
                 }
             } else if store.contains(d) {

@@ -115,8 +115,11 @@ public final class Worker: Sendable {
         var leases: [Lease] = []
         var completed = Set<String>()
         for var lease in s.leases {
+            let known = running.withLock { $0.contains(lease.id) } || finished.withLock { $0[lease.id] != nil }
             switch lease.state {
-            case .pending:
+            case .pending, .active where !known:
+                // New work. BuildGrid hands leases out already ACTIVE; the protocol's
+                // PENDING is accepted by sending it back ACTIVE.
                 lease.state = .active
                 let id = lease.id, payload = lease.payload
                 running.withLock { _ = $0.insert(id) }
@@ -131,14 +134,8 @@ public final class Worker: Sendable {
                 if let done = finished.withLock({ $0[lease.id] }) {
                     leases.append(done)
                     completed.insert(done.id)
-                } else if running.withLock({ $0.contains(lease.id) }) {
-                    leases.append(lease)
                 } else {
-                    // A lease this process never started (a previous session's): give it back.
-                    var l = lease
-                    l.state = .completed
-                    l.status = Self.status(.aborted, "the worker restarted; requeue")
-                    leases.append(l)
+                    leases.append(lease)
                 }
             case .cancelled:
                 options.log("lease \(lease.id): cancelled by the server")
