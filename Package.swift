@@ -10,6 +10,7 @@ let package = Package(
     products: [
         .executable(name: "repro", targets: ["repro"]),
         .executable(name: "repro-sandbox", targets: ["repro-sandbox"]),
+        .executable(name: "repro-remote", targets: ["repro-remote"]),
         .library(name: "ReproKit", targets: ["Core", "Sandbox", "Rank", "Store", "Recipe", "Fetch"]),
     ],
     dependencies: [
@@ -72,6 +73,9 @@ let package = Package(
         ]),
         // Test ordering: history, features, model, metrics. Pure Swift.
         .target(name: "Rank", dependencies: ["Core"]),
+        // Where the remote is (flags, $REPRO_REMOTE, config.toml) and what it did: no gRPC,
+        // so that `repro` itself never links it.
+        .target(name: "RemoteSettings", dependencies: ["Core", "Recipe"]),
         // Generated REAPI v2, Bots, ByteStream, Operations messages and gRPC stubs
         // (scripts/gen-remote-api regenerates them; never edited by hand).
         .target(name: "RemoteAPI", dependencies: [
@@ -82,16 +86,23 @@ let package = Package(
         // REAPI v2 client (CAS, ByteStream, action cache, execution), remote cache,
         // push/pull and the Bots API worker.
         .target(name: "Remote", dependencies: [
-            "Core", "Store", "Recipe", "Build", "Attest", "Sandbox", "RemoteAPI",
+            "Core", "Store", "Recipe", "Build", "Attest", "Sandbox", "RemoteAPI", "RemoteSettings",
             .product(name: "GRPCCore", package: "grpc-swift-2"),
             .product(name: "GRPCNIOTransportHTTP2Posix", package: "grpc-swift-nio-transport"),
             .product(name: "SwiftProtobuf", package: "swift-protobuf"),
         ]),
         // The CLI, one file per subcommand.
         .executableTarget(name: "repro", dependencies: [
-            "Core", "Sandbox", "Rank", "Store", "Recipe", "Fetch", "Build", "Attest", "Verify", "TestRun", "Remote",
+            "Core", "Sandbox", "Rank", "Store", "Recipe", "Fetch", "Build", "Attest", "Verify", "TestRun", "RemoteSettings",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Plot", package: "Plot"),
+        ]),
+
+        // The gRPC half of the CLI: `repro` runs it for build --remote, store push/pull
+        // and worker (docs/remote.md), so gRPC never loads on `repro run`'s path.
+        .executableTarget(name: "repro-remote", dependencies: [
+            "Core", "Store", "Recipe", "Build", "Attest", "Sandbox", "Remote", "RemoteSettings",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
         // What every test target uses to run the built binaries (not a test suite).

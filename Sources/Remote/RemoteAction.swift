@@ -1,4 +1,5 @@
 import Core
+import RemoteSettings
 import Foundation
 import Recipe
 import RemoteAPI

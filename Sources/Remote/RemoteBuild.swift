@@ -3,6 +3,8 @@ import Build
 import Core
 import Foundation
 import Recipe
+import RemoteSettings
+import Sandbox
 import Store
 
 /// How `repro build` uses a remote (docs/remote.md).
@@ -12,128 +14,102 @@ public struct RemoteBuildOptions: Sendable {
     public var required = false
     /// Run the action on the remote's workers (Execute) on a cache miss.
     public var execute = false
+    /// Skip the remote action cache (`--no-cache`).
+    public var noCache = false
     /// Keys a remote result's provenance must be signed by (empty: any that verifies).
     public var trusted: [PublicKey] = []
     public init(endpoint: RemoteEndpoint) { self.endpoint = endpoint }
 }
 
-/// What the remote did for a build (the `remote` object of `repro build --json`).
-public struct RemoteSummary: Codable, Sendable {
-    public var endpoint: String
-    public var instance: String
-    /// The REAPI Action digest the result is cached under.
-    public var reapiAction: String?
-    public var reapiActionSize: Int64?
-    /// `local-hit`, `remote-hit`, `uploaded`, `executed` or `unavailable`.
-    public var outcome: String
-    public var downloadedBytes: Int64 = 0
-    public var uploadedBytes: Int64 = 0
-    /// The keyid that signed a remote result's provenance.
-    public var keyid: String?
-    public var warning: String?
-
-    enum CodingKeys: String, CodingKey {
-        case endpoint, instance, outcome, keyid, warning
-        case reapiAction = "reapi_action", reapiActionSize = "reapi_action_size", downloadedBytes = "downloaded_bytes", uploadedBytes = "uploaded_bytes"
+/// The two remote phases of `repro build --remote`, around the local build (which `repro`
+/// runs itself, so that gRPC stays out of its binary; `repro-remote` runs these):
+///
+/// 1. `lookup`: the remote action cache; on a miss with `execute`, remote execution. A
+///    result is taken into the local store (verified) so that the local build that
+///    follows is a cache hit. Outcome `remote-hit`, `executed`, `miss` or `unavailable`.
+/// 2. `publish` (after a local build on a miss): outputs, log and provenance up, then
+///    UpdateActionResult. Outcome `uploaded` or `unavailable`.
+public enum RemotePhases {
+    struct Context {
+        let action: RemoteAction
+        let client: RemoteClient
+        var summary: RemoteSummary
     }
-}
 
-/// `repro build --remote`: look the action up in the remote action cache; on a hit,
-/// take the outputs, log and signed provenance into the local store (verified) and
-/// finish as a local cache hit; on a miss, build locally (or on the remote's workers
-/// with `execute`) and publish the result.
-public struct RemoteBuilder: Sendable {
-    public let builder: Builder
-    public init(builder: Builder) { self.builder = builder }
-
-    public func build(_ recipe: Recipe, lock: LockFile, options: BuildOptions, remote: RemoteBuildOptions,
-                      warn: @Sendable (String) -> Void) throws -> (BuildOutcome, RemoteSummary) {
-        let store = builder.store
-        var summary = RemoteSummary(endpoint: "grpc://\(remote.endpoint.host):\(remote.endpoint.port)",
-                                    instance: remote.endpoint.instance, outcome: "local-hit")
-        let toolchain = Builder.toolchainID(of: lock)
-        let reproAction = try Builder.actionDigest(recipe: recipe, lock: lock, toolchain: toolchain,
-                                                   policy: try builder.runner.policyVersion())
-        if !options.noCache, try store.lookupAction(reproAction) != nil {
-            return (try builder.build(recipe, lock: lock, options: options), summary)
-        }
+    static func context(_ recipe: Recipe, lock: LockFile, runner: SandboxRunner, remote: RemoteBuildOptions) throws -> Context {
+        let reproAction = try Builder.actionDigest(recipe: recipe, lock: lock, toolchain: Builder.toolchainID(of: lock),
+                                                   policy: try runner.policyVersion())
         let action = try RemoteAction(recipe: recipe, lock: lock, reproAction: reproAction, actionFormat: Builder.actionFormat)
+        var summary = RemoteSummary(endpoint: "grpc://\(remote.endpoint.host):\(remote.endpoint.port)",
+                                    instance: remote.endpoint.instance, outcome: "miss")
         summary.reapiAction = action.digest.description
         summary.reapiActionSize = action.digest.size
-        let client = try RemoteClient(remote.endpoint, retries: 4)
+        return Context(action: action, client: try RemoteClient(remote.endpoint), summary: summary)
+    }
+
+    /// A remote that cannot be reached: an error when required, else a warning and the
+    /// build goes on locally.
+    static func unavailable(_ e: ReproError, _ remote: RemoteBuildOptions, _ summary: inout RemoteSummary,
+                            doing: String, warn: (String) -> Void) throws {
+        guard e.code == .remoteUnavailable, !remote.required else { throw e }
+        warn("warning: \(e.message); \(doing) (pass --remote-required to fail instead)")
+        summary.outcome = "unavailable"
+        summary.warning = e.message
+    }
+
+    public static func lookup(_ recipe: Recipe, lock: LockFile, store: Store, runner: SandboxRunner,
+                              remote: RemoteBuildOptions, warn: (String) -> Void) throws -> RemoteSummary {
+        var ctx = try context(recipe, lock: lock, runner: runner, remote: remote)
+        let client = ctx.client, action = ctx.action, trusted = remote.trusted, recipeDigest = recipe.digest
         defer { client.closeBlocking() }
-        let trusted = remote.trusted
-        let recipeDigest = recipe.digest
-
-        /// A remote that cannot be reached: an error when required, else a warning and
-        /// the build goes on locally.
-        func unavailable(_ e: ReproError) throws {
-            guard e.code == .remoteUnavailable, !remote.required else { throw e }
-            warn("warning: \(e.message); building locally (pass --remote-required to fail instead)")
-            summary.outcome = "unavailable"
-            summary.warning = e.message
-        }
-
-        // 1. The remote action cache.
         var hit: REActionResult?
-        if !options.noCache {
-            do {
+        do {
+            if !remote.noCache {
                 hit = try blocking { try await client.getActionResult(action.digest) }
-            } catch let e as ReproError {
-                try unavailable(e)
-                return (try builder.build(recipe, lock: lock, options: options), summary)
             }
-        }
-        // 2. Remote execution on a miss.
-        if hit == nil, remote.execute {
-            do {
+            if hit == nil, remote.execute {
+                let noCache = remote.noCache
                 hit = try blocking {
                     try await action.upload(client, store: store)
-                    let resp = try await client.execute(action.digest, skipCacheLookup: options.noCache)
-                    return resp.result
+                    return try await client.execute(action.digest, skipCacheLookup: noCache).result
                 }
-            } catch let e as ReproError {
-                try unavailable(e)
-                return (try builder.build(recipe, lock: lock, options: options), summary)
-            }
-            if let r = hit, r.exitCode != 0 {
-                var tail = ""
-                if r.hasStdoutDigest, let log = try? blocking({ try await client.fetch(r.stdoutDigest.digest) }) {
-                    tail = String(decoding: log, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false)
-                        .suffix(30).joined(separator: "\n")
+                if let r = hit, r.exitCode != 0 {
+                    var tail = ""
+                    if r.hasStdoutDigest, let log = try? blocking({ try await client.fetch(r.stdoutDigest.digest) }) {
+                        tail = String(decoding: log, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false)
+                            .suffix(30).joined(separator: "\n")
+                    }
+                    throw ReproError(.failed, "remote build of \(recipe.file) failed on a worker (exit \(r.exitCode))\(tail.isEmpty ? "" : ":\n" + tail)")
                 }
-                throw ReproError(.failed, "remote build of \(recipe.file) failed on a worker (exit \(r.exitCode))\(tail.isEmpty ? "" : ":\n" + tail)")
+                ctx.summary.outcome = "executed"
             }
-            summary.outcome = "executed"
+        } catch let e as ReproError {
+            try unavailable(e, remote, &ctx.summary, doing: "building locally", warn: warn)
+            return ctx.summary
         }
-        if let r = hit {
-            let got = try blocking {
-                try await RemoteResult.receive(client, result: r, action: action, recipeDigest: recipeDigest,
-                                               store: store, trusted: trusted)
-            }
-            if summary.outcome != "executed" { summary.outcome = "remote-hit" }
-            summary.downloadedBytes = got.stats.bytes
-            summary.keyid = got.keyid
-            var local = options
-            local.noCache = false
-            var outcome = try builder.build(recipe, lock: lock, options: local)
-            outcome.cached = summary.outcome == "remote-hit"
-            return (outcome, summary)
+        guard let r = hit else { return ctx.summary }
+        let got = try blocking {
+            try await RemoteResult.receive(client, result: r, action: action, recipeDigest: recipeDigest,
+                                           store: store, trusted: trusted)
         }
-        // 3. A miss: build here, then publish.
-        let outcome = try builder.build(recipe, lock: lock, options: options)
-        guard let key = options.attest.signingKey else { return (outcome, summary) }
+        if ctx.summary.outcome != "executed" { ctx.summary.outcome = "remote-hit" }
+        ctx.summary.downloadedBytes = got.stats.bytes
+        ctx.summary.keyid = got.keyid
+        return ctx.summary
+    }
+
+    public static func publish(_ recipe: Recipe, lock: LockFile, store: Store, runner: SandboxRunner,
+                               remote: RemoteBuildOptions, signer: PublicKey, warn: (String) -> Void) throws -> RemoteSummary {
+        var ctx = try context(recipe, lock: lock, runner: runner, remote: remote)
+        let client = ctx.client, action = ctx.action
+        defer { client.closeBlocking() }
         do {
-            let stats = try blocking {
-                try await RemoteResult.publish(client, store: store, action: action, signer: key.publicKey)
-            }
-            summary.outcome = "uploaded"
-            summary.uploadedBytes = stats.bytes
-        } catch let e as ReproError where e.code == .remoteUnavailable && !remote.required {
-            warn("warning: the result was not uploaded: \(e.message)")
-            summary.outcome = "unavailable"
-            summary.warning = e.message
+            let stats = try blocking { try await RemoteResult.publish(client, store: store, action: action, signer: signer) }
+            ctx.summary.outcome = "uploaded"
+            ctx.summary.uploadedBytes = stats.bytes
+        } catch let e as ReproError {
+            try unavailable(e, remote, &ctx.summary, doing: "the result was not uploaded", warn: warn)
         }
-        return (outcome, summary)
+        return ctx.summary
     }
 }

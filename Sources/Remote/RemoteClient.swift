@@ -1,4 +1,5 @@
 import Core
+import RemoteSettings
 import Foundation
 import GRPCCore
 import GRPCNIOTransportHTTP2Posix
@@ -17,11 +18,6 @@ extension Build_Bazel_Remote_Execution_V2_Digest {
     var digest: Digest { Digest(hex: hash, size: sizeBytes) }
 }
 
-extension ReproError.Code {
-    /// The REAPI server cannot be reached or keeps failing (exit 70; a build goes on
-    /// locally unless the remote is required).
-    public static let remoteUnavailable = ReproError.Code("remote-unavailable", exitStatus: ExitStatus.internalError)
-}
 
 /// A connection to one REAPI v2 server (grpc-swift-2 over HTTP/2, plaintext): the
 /// Capabilities, ContentAddressableStorage, ByteStream, ActionCache and Execution

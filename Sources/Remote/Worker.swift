@@ -1,6 +1,7 @@
 import Attest
 import Build
 import Core
+import RemoteSettings
 import Foundation
 import GRPCCore
 import Recipe

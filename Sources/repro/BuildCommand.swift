@@ -4,7 +4,7 @@ import Build
 import Core
 import Foundation
 import Recipe
-import Remote
+import RemoteSettings
 import Sandbox
 import Store
 
@@ -81,8 +81,8 @@ struct BuildCommand: ParsableCommand {
             options.attest = try attestOptions(progress: options.progress)
             let builder = Builder(store: try Store(root: store), runner: try SandboxRunner())
             let outcome: BuildOutcome, summary: RemoteSummary?
-            if let remote = try remoteOptions() {
-                (outcome, summary) = try RemoteBuilder(builder: builder).build(r, lock: lock, options: options, remote: remote) { warn($0) }
+            if let remote = try remoteEndpoint() {
+                (outcome, summary) = try buildWithRemote(r, lock: lock, options: options, builder: builder, remote: remote)
             } else {
                 (outcome, summary) = (try builder.build(r, lock: lock, options: options), nil)
             }
@@ -96,7 +96,7 @@ struct BuildCommand: ParsableCommand {
     }
 
     /// The remote to use, from the flags, $REPRO_REMOTE or the config file; nil: none.
-    func remoteOptions() throws -> RemoteBuildOptions? {
+    func remoteEndpoint() throws -> (RemoteEndpoint, RemoteConfig)? {
         let config = try RemoteConfig.load()
         guard let endpoint = try config.endpoint(flag: remote, instance: instance) else {
             if remoteExec || remoteRequired || !trustedKey.isEmpty {
@@ -104,11 +104,47 @@ struct BuildCommand: ParsableCommand {
             }
             return nil
         }
-        var o = RemoteBuildOptions(endpoint: endpoint)
-        o.required = remoteRequired || config.required
-        o.execute = remoteExec || config.execute
-        o.trusted = try (trustedKey.isEmpty ? config.trustedKeys : trustedKey).map { try PublicKey(path: $0) }
-        return o
+        return (endpoint, config)
+    }
+
+    /// The build with a remote (docs/remote.md): a local cache hit needs none; else
+    /// `repro-remote build-lookup` takes a remote hit (or a remote execution) into the
+    /// store, the build runs here (a cache hit then), and on a miss `repro-remote
+    /// build-publish` uploads the result. gRPC runs only in repro-remote.
+    func buildWithRemote(_ r: Recipe, lock: LockFile, options: BuildOptions, builder: Builder,
+                         remote: (RemoteEndpoint, RemoteConfig)) throws -> (BuildOutcome, RemoteSummary) {
+        let (endpoint, config) = remote
+        let url = "grpc://\(endpoint.host.contains(":") ? "[\(endpoint.host)]" : endpoint.host):\(endpoint.port)"
+        let action = try Builder.actionDigest(recipe: r, lock: lock, toolchain: Builder.toolchainID(of: lock),
+                                              policy: try builder.runner.policyVersion())
+        if !noCache, try builder.store.lookupAction(action) != nil {
+            return (try builder.build(r, lock: lock, options: options), RemoteSummary(endpoint: url, instance: endpoint.instance, outcome: "local-hit"))
+        }
+        var args = [recipe, "--store", builder.store.root, "--remote", url, "--instance", endpoint.instance]
+        if remoteExec || config.execute { args.append("--remote-exec") }
+        if remoteRequired || config.required { args.append("--remote-required") }
+        if noCache { args.append("--no-cache") }
+        for k in trustedKey.isEmpty ? config.trustedKeys : trustedKey { args += ["--trusted-key", k] }
+        if let key { args += ["--key", key] }
+        func phase(_ name: String) throws -> RemoteSummary {
+            let (status, out) = try RemoteTool.run([name] + args)
+            guard status == 0 else { throw ExitCode(status) }
+            do { return try JSONDecoder().decode(RemoteSummary.self, from: out) } catch {
+                throw ReproError(.internal, "repro-remote \(name) printed no summary: \(String(decoding: out, as: UTF8.self))")
+            }
+        }
+        var summary = try phase("build-lookup")
+        var local = options
+        if summary.outcome == "remote-hit" || summary.outcome == "executed" { local.noCache = false }
+        var outcome = try builder.build(r, lock: lock, options: local)
+        if summary.outcome == "remote-hit" { outcome.cached = true }
+        if summary.outcome == "miss" {
+            let up = try phase("build-publish")
+            summary.outcome = up.outcome
+            summary.uploadedBytes = up.uploadedBytes
+            summary.warning = up.warning
+        }
+        return (outcome, summary)
     }
 
     /// The signing key (loaded before anything is built, so a bad key fails first) and

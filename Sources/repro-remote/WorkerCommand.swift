@@ -4,6 +4,7 @@ import Build
 import Core
 import Foundation
 import Remote
+import RemoteSettings
 import Sandbox
 import Store
 

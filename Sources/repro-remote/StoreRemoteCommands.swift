@@ -5,6 +5,7 @@ import Core
 import Foundation
 import Recipe
 import Remote
+import RemoteSettings
 import Sandbox
 import Store
 
