@@ -4,6 +4,7 @@ import Core
 import RemoteSettings
 import Foundation
 import Recipe
+import RemoteAPI
 import Store
 
 /// What `repro store push` sends for a digest.
@@ -11,11 +12,12 @@ public enum RemoteTransfers {
     /// A tree: its manifest and files; an action: its tree, log, provenance, SBOM and
     /// archive; anything else: the blob itself.
     /// - Throws: `ReproError(.invalidInput)` for a digest the store does not have.
-    public static func blobs(of digests: [Digest], in store: Store) throws -> [Digest] {
-        var out: [Digest] = []
+    public static func blobs(of digests: [Digest], in store: Store) throws -> (blobs: [Digest], trees: [Digest]) {
+        var out: [Digest] = [], trees: [Digest] = []
         for d in digests {
             if let a = try store.lookupAction(d) {
                 out += try treeBlobs(a.tree, store)
+                trees.append(try full(a.tree, store))
                 if let log = a.log { out.append(try full(log, store)) }
                 for f in ["spdx", "cyclonedx"] {
                     if let at = try store.attestation(action: d, format: f), at.sbomFormat == f { out += [at.envelope, at.sbom] }
@@ -25,12 +27,30 @@ public enum RemoteTransfers {
                 }
             } else if store.contains(d) {
                 let full = try full(d, store)
-                if let m = try? store.manifest(tree: full) { out += m.blobDigests + [full] } else { out.append(full) }
+                if let m = try? store.manifest(tree: full) {
+                    out += m.blobDigests + [full]
+                    trees.append(full)
+                } else {
+                    out.append(full)
+                }
             } else {
                 throw ReproError(.invalidInput, "\(d) is not in the store at \(store.root) (neither a tree, an action nor a blob)")
             }
         }
-        return out
+        return (out, trees)
+    }
+
+    /// `sha256:HEX/SIZE` as given; `sha256:HEX` through the tree pointer `push` records.
+    /// - Throws: `ReproError(.invalidInput)` when the remote has no tree of that digest.
+    public static func resolve(_ text: String, client: RemoteClient) throws -> Digest {
+        if let slash = text.lastIndex(of: "/"), let size = Int64(text[text.index(after: slash)...]) {
+            return try Digest.parse(String(text[..<slash]), size: size)
+        }
+        let d = try Digest.parse(text)
+        guard let tree = try blocking({ try await TreePointer.resolve(client, hex: d.hex) }) else {
+            throw ReproError(.invalidInput, "the remote at \(client.endpoint) has no tree \(d) (push it with `repro store push`); for a plain blob give its size: \(d)/SIZE")
+        }
+        return tree
     }
 
     static func treeBlobs(_ tree: Digest, _ store: Store) throws -> [Digest] {
@@ -69,5 +89,42 @@ public struct RecipeAction: Sendable {
         }
         return try await RemoteResult.receive(client, result: r, action: remote, recipeDigest: recipeDigest,
                                               store: store, trusted: trusted)
+    }
+}
+
+/// How a tree is found by its digest alone: REAPI names blobs by hash *and* size, and a
+/// tree digest (`sha256:HEX`, as repro prints it) has no size. `repro store push`
+/// records, for every tree it sends, an action result under the Action
+/// `{command: ["repro-tree", "sha256:HEX"], input_root: empty}` whose output file
+/// `.repro/manifest` is the manifest with its size; `pull` looks it up.
+public enum TreePointer {
+    static func action(_ hex: String) throws -> (digest: Digest, messages: [(Digest, Data)]) {
+        var command = Build_Bazel_Remote_Execution_V2_Command()
+        command.arguments = ["repro-tree", "sha256:" + hex]
+        let commandBytes: Data = try command.serializedBytes()
+        let empty = Data()
+        var action = Build_Bazel_Remote_Execution_V2_Action()
+        action.commandDigest = RE(Digest.of(commandBytes))
+        action.inputRootDigest = RE(Digest.of(empty))
+        let actionBytes: Data = try action.serializedBytes()
+        return (Digest.of(actionBytes), [(Digest.of(actionBytes), actionBytes), (Digest.of(commandBytes), commandBytes),
+                                         (Digest.of(empty), empty)])
+    }
+
+    public static func publish(_ client: RemoteClient, tree: Digest) async throws {
+        let (digest, messages) = try action(tree.hex)
+        try await client.put(messages)
+        var r = Build_Bazel_Remote_Execution_V2_ActionResult()
+        var f = Build_Bazel_Remote_Execution_V2_OutputFile()
+        f.path = ResultFiles.manifest
+        f.digest = RE(tree)
+        r.outputFiles = [f]
+        try await client.updateActionResult(digest, r)
+    }
+
+    /// The tree's digest with its size, or nil when the remote has no pointer.
+    public static func resolve(_ client: RemoteClient, hex: String) async throws -> Digest? {
+        guard let r = try await client.getActionResult(try action(hex).digest) else { return nil }
+        return r.outputFiles.first { $0.path == ResultFiles.manifest && $0.digest.hash == hex }?.digest.digest
     }
 }

@@ -66,8 +66,12 @@ struct StorePush: ParsableCommand {
             let store = try Store(root: options.store)
             let client = try options.client()
             defer { client.closeBlocking() }
-            let wanted = try RemoteTransfers.blobs(of: try digests.map { try Digest.parse($0) }, in: store)
-            var stats = try blocking { try await client.upload(wanted, from: store) }
+            let (wanted, trees) = try RemoteTransfers.blobs(of: try digests.map { try Digest.parse($0) }, in: store)
+            var stats = try blocking {
+                let s = try await client.upload(wanted, from: store)
+                for t in trees { try await TreePointer.publish(client, tree: t) }
+                return s
+            }
             var reapi: String?
             if let action = try options.recipeAction(Builder(store: store, runner: try SandboxRunner())) {
                 let signer = try BuildAttestation.signingKey(explicit: key) { warn($0) }
@@ -95,7 +99,7 @@ struct StorePull: ParsableCommand {
     @Option(name: .customLong("trusted-key"), help: "A PEM public key the pulled provenance may be signed by (repeatable).")
     var trustedKey: [String] = []
 
-    @Argument(help: "Digests (sha256:HEX) of trees or blobs.")
+    @Argument(help: "Digests of trees (sha256:HEX, found through the pointer push records) or blobs (sha256:HEX/SIZE).")
     var digests: [String] = []
 
     func validate() throws {
@@ -109,7 +113,7 @@ struct StorePull: ParsableCommand {
             defer { client.closeBlocking() }
             var stats = TransferStats()
             for text in digests {
-                let d = try Digest.parse(text)
+                let d = try RemoteTransfers.resolve(text, client: client)
                 let s = try blocking { try await client.download([d], into: store) }
                 stats.blobs += s.blobs; stats.bytes += s.bytes
                 // A manifest names a tree: take its files too and record it.

@@ -62,9 +62,12 @@ final class OwnServer {
         process.waitUntilExit()
     }
 
+    /// SIGTERM, then SIGKILL after 5 s (bgd can take long to wind down its threads).
     func stop() {
-        if process.isRunning { Glibc.kill(process.processIdentifier, SIGTERM) }
-        process.waitUntilExit()
+        guard process.isRunning else { return }
+        Glibc.kill(process.processIdentifier, SIGTERM)
+        waitUntil(seconds: 5) { !process.isRunning }
+        kill()
     }
 
     deinit { stop() }
