@@ -132,8 +132,10 @@ let package = Package(
         .testTarget(name: "BuildTests", dependencies: ["TestKit", "Build", "Attest", "Recipe", "Store", "Sandbox", "Core"]),
         .testTarget(name: "VerifyTests", dependencies: ["TestKit", "Verify", "Build", "Recipe", "Store", "Core"], exclude: ["Fixtures"]),
         .testTarget(name: "TestRunTests", dependencies: ["TestKit", "TestRun", "Recipe", "Store", "Core"]),
-            "Core", "Sandbox", "Rank", "Store", "Recipe", "Fetch", "Build", "Attest", "Verify", "Diff", "TestRun", "Faults", "Results",
-            "RemoteSettings",
+        .testTarget(name: "CLITests", dependencies: ["TestKit", "Core"]),
+        .testTarget(name: "DiffTests", dependencies: ["TestKit", "Diff", "TestRun", "Store", "Core"]),
+        // Needs the services of scripts/services (PostgreSQL, BuildGrid, repro worker).
+        .testTarget(name: "RemoteTests", dependencies: ["TestKit", "Core"], exclude: ["Fixtures"]),
         .testTarget(name: "FetchTests", dependencies: ["TestKit", "Fetch", "Recipe", "Store", "Core"]),
     ]
 )
