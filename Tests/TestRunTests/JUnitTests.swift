@@ -5,7 +5,7 @@ import TestKit
 @testable import TestRun
 
 /// JUnit import of real reports (pytest --junitxml, ctest --output-junit) and of broken ones.
-@Suite(.serialized) struct JUnitTests {
+@Suite(.serialized, .tags(.unit)) struct JUnitTests {
     static let suite = """
     import pytest
 

@@ -7,7 +7,7 @@ import TestKit
 
 /// repro-testexec for real: directly on the host, and inside the launcher over the
 /// host's /usr bound read-only, as the runner uses it.
-@Suite(.serialized) struct TestExecTests {
+@Suite(.serialized, .tags(.sandbox)) struct TestExecTests {
     static func sh(_ id: String, _ script: String, file: String? = nil) -> TestExecPlan.Entry {
         TestExecPlan.Entry(id: id, file: file, argv: ["/bin/sh", "-c", script])
     }

@@ -5,7 +5,7 @@ import Testing
 /// `repro test` with faults and named results, end to end over the host toolchain
 /// (Debian's pytest on the host): the fault supervisor under a real suite, and the
 /// results check against the last passed run (exit 3 on a regression).
-@Suite(.serialized) struct TestFaultsResultsTests {
+@Suite(.serialized, .tags(.sandbox)) struct TestFaultsResultsTests {
     let dir: String
     let env: [String: String]
     var store: String { dir + "/store" }

@@ -4,7 +4,7 @@ import Testing
 
 /// `repro test` with the ctest and junit frameworks, end to end over the host toolchain
 /// (cmake, cc and ctest from the host's /usr, bound read-only).
-@Suite(.serialized) struct TestFrameworksTests {
+@Suite(.serialized, .tags(.sandbox)) struct TestFrameworksTests {
     let dir: String
     let env: [String: String]
     var store: String { dir + "/store" }
