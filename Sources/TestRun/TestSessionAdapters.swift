@@ -68,8 +68,8 @@ extension TestSession {
     // MARK: junit
 
     /// Runs the script once (no ordering: the suite runs as it likes), then imports every
-    /// report. A malformed report keeps the results before the error and fails the run
-    /// with its line and column.
+    /// report. A malformed report keeps the results before the error, then ends the run
+    /// as bad input (exit 2) with its line and column; a report not written fails it.
     mutating func runJUnit() throws {
         for r in test.reports {
             if let host = box.hostPath(r) { try? FileManager.default.removeItem(atPath: host) }
@@ -82,6 +82,7 @@ extension TestSession {
         }
         var results: [TestResult] = []
         var problems: [String] = []
+        var malformed: [String] = []
         for r in test.reports {
             guard let host = box.hostPath(r) else {
                 problems.append("report \(r) is not under /build or \(TestSandbox.recordsDir); write it there")
@@ -89,7 +90,10 @@ extension TestSession {
             }
             let report = JUnit.parse(file: host)
             results += report.results
-            if let e = report.error { problems.append(e.message.replacingOccurrences(of: host, with: r)) }
+            if let e = report.error {
+                let m = e.message.replacingOccurrences(of: host, with: r)
+                if e.code == .invalidInput { malformed.append(m) } else { problems.append(m) }
+            }
         }
         if let f = options.filter {
             let all = results.count
@@ -104,6 +108,9 @@ extension TestSession {
         try telemetry.setRequestedOrder(runID, requested.map(\.id))
         progress?.planned(total: requested.count)
         for r in results { try record(r, attempt: 0, variation: nil) }
+        // Bad input (exit 2), after what was read is committed: the run reads `error`
+        // with the line and column, and its test cases are in the telemetry.
+        if !malformed.isEmpty { throw ReproError(.invalidInput, (malformed + problems).joined(separator: "; ")) }
         if done.result.timedOut { problems.append("the junit script timed out (\(done.result.summary))") }
         if results.isEmpty, problems.isEmpty {
             problems.append("the junit script (\(done.result.summary)) wrote no test cases to \(test.reports.joined(separator: ", "))")
