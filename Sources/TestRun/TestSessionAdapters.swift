@@ -2,119 +2,108 @@ import Core
 import Foundation
 import Sandbox
 
-/// The ctest and junit adapters inside a session (pytest's is in TestSession.swift).
+// The ctest and junit frameworks of a test session.
 extension TestSession {
-    // MARK: ctest
-
-    /// Lists with `ctest --show-only=json-v1` in the sandbox, orders, then runs each test's
-    /// own command through repro-testexec (one process group per test, its own timeout,
-    /// wait4 CPU and RSS). A test that brings the sandbox down is handled by
-    /// `runUntilDone`, which starts a fresh testexec over the tests left.
+    /// ctest: list with `ctest --show-only=json-v1` in the sandbox, then run each test's
+    /// own command through repro-testexec (one process per test, wait4 for CPU and RSS)
+    /// in the requested order.
     mutating func runCTest(attempt: Int, variation: Variation?, only: [TestCase]?) throws {
-        let listing = try listCTest()
-        if attempt == 0, !listing.unsupported.isEmpty {
-            let names = listing.unsupported.keys.sorted()
-            progress?.note("ctest: \(names.count) test(s) use properties repro does not apply (\(Set(listing.unsupported.values.joined()).sorted().joined(separator: ", "))): \(names.prefix(5).joined(separator: ", "))\(names.count > 5 ? ", ..." : "")")
+        if ctestListing == nil {
+            let spec = box.spec(command: CTest.listCommand + test.args)
+            let listed = try runner.run(spec, output: .capture)
+            guard listed.result.succeeded else {
+                let err = String(decoding: listed.stderr.suffix(2000), as: UTF8.self)
+                throw ReproError(.failed, "ctest --show-only=json-v1 in \(test.directory) failed (\(listed.result.summary)): \(err)")
+            }
+            let listing: CTest.Listing
+            do {
+                // Files relative to /build/src, like the changed files they are matched with.
+                listing = try CTest.parse(Data(listed.stdout), defaultTimeout: Double(test.testTimeout), sourceRoot: "/build/src")
+            } catch let e as ReproError {
+                throw ReproError(.invalidInput, "\(box.recipe.file):\(test.line): \(e.message)")
+            }
+            for (name, props) in listing.unsupported.sorted(by: { $0.key < $1.key }) {
+                progress?.note("ctest test \(name): \(props.joined(separator: ", ")) not honoured (its exit status decides)")
+            }
+            ctestListing = listing
         }
-        var initial: [TestCase]
-        if let only { initial = only } else { initial = try plan(listing.tests) }
-        let known = Set(listing.tests.map(\.id))
-        for t in initial where !known.contains(t.id) {
-            runnerFailure = "test \(t.id) was requested but not listed by ctest"
-        }
-        initial.removeAll { !known.contains($0.id) }
+        var listing = ctestListing!
         // Each test is held to the smaller of its TIMEOUT property and the recipe's
         // test-timeout (the launch kills at the latter in any case).
         let cap = Double(test.testTimeout)
-        let entries = listing.plan.entries.map { e -> TestExecPlan.Entry in
+        listing.plan.entries = listing.plan.entries.map { e in
             var e = e
             e.timeout = e.timeout > 0 ? min(e.timeout, cap) : cap
             return e
         }
         let exe = try TestExecPlan.locateExecutable(launcher: runner.launcher)
-        let bin = box.lib + "/bin"
-        try FileManager.default.createDirectory(atPath: bin, withIntermediateDirectories: true)
-        let inside = bin + "/" + TestExecPlan.executableName
-        if !FileManager.default.fileExists(atPath: inside) {
-            do { try FileManager.default.copyItem(atPath: exe, toPath: inside) } catch {
-                throw ReproError(.system, "cannot copy \(exe) to \(inside): \(error.localizedDescription)")
-            }
+        let inside = TestSandbox.libDir + "/bin/" + TestExecPlan.executableName
+        let copy = box.lib + "/bin/" + TestExecPlan.executableName
+        if !FileManager.default.fileExists(atPath: copy) {
+            try FileManager.default.copyItem(atPath: exe, toPath: copy)
         }
-        let planPath = box.run + "/plan"
+        var initial = try only ?? plan(listing.tests)
+        let known = Set(listing.tests.map(\.id))
+        for t in initial where !known.contains(t.id) { runnerFailure = "test \(t.id) was requested but not listed by ctest" }
+        initial.removeAll { !known.contains($0.id) }
         let box = self.box
+        let planPath = box.run + "/plan"
         try runUntilDone(attempt: attempt, variation: variation, initial: initial, makeSpec: { remaining in
-            let ids = (remaining ?? initial).map(\.id)
-            try TestExecPlan(entries: entries).ordered(by: ids).plan.write(to: planPath)
-            return box.spec(command: [TestSandbox.libDir + "/bin/" + TestExecPlan.executableName, TestSandbox.recordsDir + "/plan"],
-                            extraEnv: variation?.env ?? [], cpuAffinity: variation?.oneCPU == true ? "0" : nil)
+            let (ordered, missing) = listing.plan.ordered(by: (remaining ?? []).map(\.id))
+            if !missing.isEmpty {
+                throw ReproError(.internal, "ctest plan has no entry for \(missing.prefix(3).joined(separator: ", "))")
+            }
+            try ordered.write(to: planPath)
+            return box.spec(command: [inside, TestSandbox.recordsDir + "/plan"], extraEnv: variation?.env ?? [],
+                            cpuAffinity: variation?.oneCPU == true ? "0" : nil)
         }, onCollected: nil)
     }
 
-    /// `ctest --show-only=json-v1 ARGS` in the test directory, inside the sandbox.
-    func listCTest() throws -> CTest.Listing {
-        let spec = box.spec(command: CTest.listCommand + test.args)
-        let done = try runner.run(spec, output: .capture)
-        guard done.result.succeeded else {
-            let err = String(done.stderrText.suffix(2000))
-            throw ReproError(.failed, "\(box.recipe.file):\(test.line): listing the ctest suite failed (\(done.result.summary)) in \(test.directory): \(err)")
-        }
-        do {
-            return try CTest.parse(Data(done.stdout), defaultTimeout: Double(test.testTimeout), sourceRoot: "/build/src")
-        } catch let e as ReproError {
-            throw ReproError(.invalidInput, "\(box.recipe.file):\(test.line): \(e.message)")
-        }
-    }
-
-    // MARK: junit
-
-    /// Runs the script once (no ordering: the suite runs as it likes), then imports every
-    /// report. A malformed report keeps the results before the error, then ends the run
-    /// as bad input (exit 2) with its line and column; a report not written fails it.
+    /// junit: run the script, then import its JUnit XML reports in document order. A
+    /// malformed report keeps the tests read before the error and fails the run with
+    /// the error's line and column.
     mutating func runJUnit() throws {
+        // A report left in the working tree by the build must not pass for this run's.
         for r in test.reports {
             if let host = box.hostPath(r) { try? FileManager.default.removeItem(atPath: host) }
         }
-        let spec = box.spec(command: ["/bin/sh", "-ec", test.script ?? ""])
-        let log = self.log
-        let done = try runner.run(spec, output: .stream, onOutput: { _, chunk in log.append(chunk) })
-        if let setup = done.result.setupError {
-            throw ReproError(.failed, "the junit script's sandbox did not start: \(setup.message)")
-        }
+        let script = "exec 2>&1\nset -e\n" + (test.script ?? "")
+        let spec = box.spec(command: ["/bin/sh", "-c", script])
+        let launch = TestLaunch(runner: runner, spec: spec, dir: box.run, testTimeout: .infinity, log: log)
+        let outcome = try launch.run(onRecord: { _, _ in .proceed }, onBatch: {}, shouldStop: { TestRunner.interrupted.isSet })
+        if outcome.stopped, TestRunner.interrupted.isSet { interrupted = true; return }
+        if let e = outcome.error { throw e }
         var results: [TestResult] = []
-        var problems: [String] = []
-        var malformed: [String] = []
-        for r in test.reports {
-            guard let host = box.hostPath(r) else {
-                problems.append("report \(r) is not under /build or \(TestSandbox.recordsDir); write it there")
-                continue
+        var failure: ReproError?
+        for report in test.reports {
+            guard let host = box.hostPath(report) else {
+                throw ReproError(.invalidInput, "\(box.recipe.file):\(test.line): report \(report) is outside /build and \(TestSandbox.recordsDir); write JUnit XML under /build")
             }
-            let report = JUnit.parse(file: host)
-            results += report.results
-            if let e = report.error {
-                let m = e.message.replacingOccurrences(of: host, with: r)
-                if e.code == .invalidInput { malformed.append(m) } else { problems.append(m) }
-            }
-        }
-        if let f = options.filter {
-            let all = results.count
-            results = results.filter { Self.matches($0.id, f) }
-            if results.isEmpty, all > 0 {
-                throw ReproError(.invalidInput, "--filter '\(f)' matches none of the \(all) tests in the JUnit reports")
+            let r = JUnit.parse(file: host)
+            results += r.results
+            if let e = r.error, failure == nil {
+                // Name the report as the recipe does, not by the run's temporary host path.
+                failure = ReproError(e.code, "\(box.recipe.file):\(test.line): " + e.message.replacingOccurrences(of: host, with: report))
             }
         }
         var seen: Set<String> = []
-        requested = results.compactMap { seen.insert($0.id).inserted ? TestCase(id: $0.id, file: $0.file) : nil }
+        results = results.filter { seen.insert($0.id).inserted }
+        if let f = options.filter { results = results.filter { Self.matches($0.id, f) } }
+        requested = results.map { TestCase(id: $0.id, file: $0.file) }
         requestedPos = Dictionary(requested.enumerated().map { ($1.id, $0) }, uniquingKeysWith: { a, _ in a })
         try telemetry.setRequestedOrder(runID, requested.map(\.id))
         progress?.planned(total: requested.count)
         for r in results { try record(r, attempt: 0, variation: nil) }
-        // Bad input (exit 2), after what was read is committed: the run reads `error`
-        // with the line and column, and its test cases are in the telemetry.
-        if !malformed.isEmpty { throw ReproError(.invalidInput, (malformed + problems).joined(separator: "; ")) }
-        if done.result.timedOut { problems.append("the junit script timed out (\(done.result.summary))") }
-        if results.isEmpty, problems.isEmpty {
-            problems.append("the junit script (\(done.result.summary)) wrote no test cases to \(test.reports.joined(separator: ", "))")
+        try flush()
+        if let failure { throw failure }
+        if results.isEmpty {
+            if options.filter != nil {
+                throw ReproError(.invalidInput, "--filter '\(options.filter!)' matches none of the tests in the JUnit reports")
+            }
+            throw ReproError(.failed, "the junit script wrote no test cases to \(test.reports.joined(separator: ", ")) (\(outcome.sandbox?.summary ?? "no status"))")
         }
-        if !problems.isEmpty { runnerFailure = problems.joined(separator: "; ") }
+        if let s = outcome.sandbox, !s.succeeded, !results.contains(where: { $0.verdict.isFailure }) {
+            runnerFailure = "the test script ended with \(s.summary) although its reports show no failure"
+        }
     }
 }
