@@ -165,6 +165,16 @@ import TestKit
         #expect(run.records.last == .done)
     }
 
+    @Test func filesUnderTheSourceRootAreNamedRelativeToIt() throws {
+        // Inside the sandbox the root is /build/src; here the temporary folder's parent.
+        let root = (NSTemporaryDirectory() as NSString).standardizingPath
+        let run = try Self.run(python: "/usr/bin/python3", order: [Self.t + "test_pass"], env: ["REPRO_SOURCE_ROOT": root])
+        guard case .collected(let tests)? = run.records.first else { Issue.record("no collected record"); return }
+        let file = try #require(tests.first?.file)
+        #expect(file.hasPrefix("pytest-plugin-") && file.hasSuffix("/proj/tests/test_a.py"), "\(file)")
+        #expect(Support.results(run.records)[Self.t + "test_pass"]?.file == file)
+    }
+
     @Test func withoutReproTestDirItDoesNothing() throws {
         let run = try Self.run(python: "/usr/bin/python3", order: [Self.t + "test_pass"], reproDir: false)
         #expect(run.records.isEmpty)
