@@ -13,6 +13,8 @@ struct RankBench: ParsableCommand {
     @Option var tests = 10_000
     @Option var runs = 500
     @Option var repeats = 5
+    @Flag(help: "Synthetic history without changed files (the issue 6 setting).")
+    var withoutChanges = false
 
     func run() throws {
         let clock = ContinuousClock()
@@ -35,7 +37,7 @@ struct RankBench: ParsableCommand {
             print("train on \(replay) (\(history.runs.count) runs, \(history.executionCount) executions): \(fixed(train, 1)) ms; anchor (failure-rate replay, no model): \(fixed(anchor, 1)) ms; ratio \(ratio(train, anchor)); target <= 10000 ms")
         }
         // Synthetic history with change data, so the change features are computed too.
-        let synthetic = SyntheticHistory.generate(tests: tests, runs: runs + 1, seed: 7, changes: true)
+        let synthetic = SyntheticHistory.generate(tests: tests, runs: runs + 1, seed: 7, changes: !withoutChanges)
         var state = FeatureState()
         var model = LogisticModel(features: FeatureSet.names.count, seed: 1)
         let build = clock.measure {
