@@ -58,7 +58,7 @@ struct BuildCommand: ParsableCommand {
     var json = false
 
     func run() throws {
-        try reporting {
+        do {
             let r = try Recipe.load(path: recipe)
             let lock: LockFile
             do { lock = try LockFile.read(path: r.lockPath) } catch let e as ReproError where !FileManager.default.fileExists(atPath: r.lockPath) {

@@ -4,7 +4,7 @@ import Testing
 
 /// Issue 13's reliability findings around a build, each with the reproducer that
 /// failed before its fix.
-@Suite(.serialized) struct HardeningTests {
+@Suite(.serialized, .tags(.sandbox)) struct HardeningTests {
     let dir: String
     let env: [String: String]
     var store: String { dir + "/store" }

@@ -2,7 +2,7 @@ import Foundation
 import TestKit
 import Testing
 @testable import Core
-@testable import Verify
+@testable import Diff
 
 /// Issue 13, finding 10: `repro diff` could be spoofed by file names. A name with a
 /// newline printed a fake report line; human output escapes control characters now,
