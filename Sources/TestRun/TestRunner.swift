@@ -32,6 +32,9 @@ public struct TestOptions: Sendable {
     public var tolerances = Tolerances()
     /// Also write the signed test result (a DSSE envelope, one JSON line) here.
     public var attestationFile: String?
+    /// Also restore the build's working tree (as the tests start from it) here: a new or
+    /// empty directory, to look at or to run the suite by hand.
+    public var keepWorktree: String?
     public init() {}
 }
 
@@ -100,6 +103,7 @@ public struct TestRunner: Sendable {
         }
         defer { try? RemoveTree.remove(tmp) }
         try store.restoreTree(worktree.tree, to: dirs.work)
+        if let keep = options.keepWorktree { try store.restoreTree(worktree.tree, to: keep) }
         try store.restoreTree(outputs.tree, to: dirs.out)
 
         let epoch: Int64

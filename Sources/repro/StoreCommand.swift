@@ -9,7 +9,7 @@ struct StoreCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "store",
         abstract: "Verify, collect, export and import the content-addressed store.",
-        subcommands: [Verify.self, GC.self, Export.self, Import.self, Path.self]
+        subcommands: [Verify.self, GC.self, Export.self, Import.self, Path.self, StorePushCommand.self, StorePullCommand.self]
     )
 
     struct Options: ParsableArguments {

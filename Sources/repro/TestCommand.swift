@@ -99,6 +99,9 @@ struct TestRunCommand: ParsableCommand {
     @Option(help: "Also write the signed test result (in-toto test-result statement, DSSE envelope) to this file.")
     var attestation: String?
 
+    @Option(name: .customLong("keep-worktree"), help: "Also restore the build's working tree (/build as the tests start from it) into this new or empty directory.")
+    var keepWorktree: String?
+
     @OptionGroup var storeOption: TestStoreOption
 
     @Flag(help: "Print the run's summary as JSON on stdout.")
@@ -144,6 +147,7 @@ struct TestRunCommand: ParsableCommand {
             options.tolerances = Tolerances(default: Tolerances.parseValue(tolerance)!, overrides: toleranceFor.compactMap(Tolerances.parseOverride))
             options.signingKey = key
             options.attestationFile = attestation
+            options.keepWorktree = keepWorktree
             let (store, _) = try storeOption.open()
             let runner = try TestRunner(store: store, runner: try SandboxRunner())
             TestSignals.install()
