@@ -71,7 +71,7 @@ import Testing
         let store = dir + "/store"
         let marker = "repro-kill-test-\(UUID().uuidString.prefix(8))"
         // The step never ends by itself: repro is killed while it runs, whatever the load.
-        let slow = try recipe("slow", "echo partial > $REPRO_OUT/a\nsleep 600 # \(marker)\necho done > $REPRO_OUT/b")
+        let slow = try recipe("slow", "echo partial > $REPRO_OUT/a\nsh -c 'sleep 600' \(marker)\necho done > $REPRO_OUT/b")
         #expect(try repro(["lock", slow, "--store", store]).status == 0)
 
         let p = Process()
@@ -105,7 +105,7 @@ import Testing
         // A gate the two build steps wait on: a file in their /build, which is a folder
         // of the store's tmp on the host. Opened once both steps run, so the two builds
         // overlap for certain rather than by timing.
-        let r = try recipe("twice", "while [ ! -e /build/open ]; do sleep 0.05; done # gate-\(dir.suffix(6))\nseq 1 20000 > $REPRO_OUT/numbers; echo x > $REPRO_OUT/x")
+        let r = try recipe("twice", "sh -c 'while [ ! -e /build/open ]; do sleep 0.05; done' gate-\(dir.suffix(6))\nseq 1 20000 > $REPRO_OUT/numbers; echo x > $REPRO_OUT/x")
         #expect(try repro(["lock", r, "--store", store]).status == 0)
         let results = Locked<[TestKit.Output]>([])
         let group = DispatchGroup()
@@ -114,7 +114,8 @@ import Testing
                 if let o = try? repro(["build", r, "--store", store, "--no-cache"]) { results.mutate { $0.append(o) } }
             }
         }
-        // Both steps are waiting at the gate: two shells whose command line has it.
+        // Both steps are waiting at the gate: two shells whose command line has it (the
+        // script itself is a file, /.repro/build.sh, so the gate is a child shell's $0).
         let bothWaiting = waitFor(seconds: 120) { shells(matching: "gate-\(dir.suffix(6))").count >= 2 }
         // Open every gate, again until both builds end (one that started late waits too).
         repeat {
