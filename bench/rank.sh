@@ -13,11 +13,12 @@ cd "$(dirname "$0")/.."
 data=${1:-../shared/data/tcp/iofrol.csv}
 scratch=${REPRO_BENCH_SCRATCH:-.build-rank}
 swift build -c release --scratch-path "$scratch" --product repro >/dev/null
+swift build -c release --scratch-path "$scratch" --product rank-bench >/dev/null
 bin="$scratch/release/repro"
 echo "host: $(nproc) cores, $(uname -sr), load: $(cut -d' ' -f1-3 /proc/loadavg)"
-"$bin" rank bench --replay "$data" --tests 10000 --runs 500 --repeats 5
+"$scratch/release/rank-bench" --replay "$data" --tests 10000 --runs 500 --repeats 5
 echo "the same without change data (the issue 6 setting):"
-"$bin" rank bench --tests 10000 --runs 500 --repeats 5 --without-changes | head -2
+"$scratch/release/rank-bench" --tests 10000 --runs 500 --repeats 5 --without-changes | head -2
 echo "full replay (all strategies scored, model trained run by run):"
 start=$(date +%s%N)
 "$bin" rank eval --replay "$data" --format retecs >/dev/null

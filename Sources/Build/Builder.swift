@@ -87,7 +87,30 @@ public struct Builder: Sendable {
         if options.progress { FileHandle.standardError.write(Data("repro: \(text)\n".utf8)) }
     }
 
+    /// Runs the build; with `outDir`, all or nothing: when any step fails, the output
+    /// directory, the provenance and SBOM beside it and the output archive are removed
+    /// again (those this call created), so a failed `--out` leaves nothing behind.
     public func build(_ recipe: Recipe, lock: LockFile, options: BuildOptions) throws -> BuildOutcome {
+        guard let outDir = options.outDir else { return try buildOnce(recipe, lock: lock, options: options) }
+        let base = outDir.hasSuffix("/") ? String(outDir.dropLast()) : outDir
+        let parent = (base as NSString).deletingLastPathComponent
+        var placed = [base, base + ".intoto.jsonl", base + options.attest.sbomFormat.suffix]
+        if let name = recipe.archiveFileName { placed.append((parent.isEmpty ? "." : parent) + "/" + name) }
+        let fresh = placed.filter { p in
+            var isDir: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: p, isDirectory: &isDir) else { return true }
+            // An empty output directory is the user's, but holds nothing to lose.
+            return p == base && isDir.boolValue && (try? FileManager.default.contentsOfDirectory(atPath: p))?.isEmpty == true
+        }
+        do {
+            return try buildOnce(recipe, lock: lock, options: options)
+        } catch {
+            for p in fresh { try? RemoveTree.remove(p) }
+            throw error
+        }
+    }
+
+    private func buildOnce(_ recipe: Recipe, lock: LockFile, options: BuildOptions) throws -> BuildOutcome {
         let stale = lock.changes(for: recipe, contentDigests: try Locker.pathDigests(recipe)).filter(\.affectsPins)
         if !stale.isEmpty {
             throw ReproError(.invalidInput, "\(recipe.lockPath) is stale: \(stale.map(\.message).joined(separator: "; ")); run 'repro lock \(recipe.file)'")
@@ -185,8 +208,8 @@ public struct Builder: Sendable {
         }
 
         if options.variant?.reverseDirectoryOrder == true { try BuildVariant.reverseDirectoryOrder(work) }
-        var spec = sandbox(recipe: recipe, root: root, work: work, out: out, epoch: epoch, patches: patches,
-                           allowDegrade: options.allowDegrade)
+        var spec = try sandbox(recipe: recipe, root: root, work: work, out: out, epoch: epoch, patches: patches,
+                               allowDegrade: options.allowDegrade, scriptFile: tmp + "/build.sh")
         options.variant?.apply(to: &spec)
         say(options, "build: sandbox with \(toolchainID == "host" ? "the host toolchain" : "toolchain \(toolchainID.prefix(19))…")")
         let el = Self.effectiveLimits(recipe.limits)
@@ -307,8 +330,11 @@ public struct Builder: Sendable {
 
     /// The sandbox of a build: the toolchain root read-only as /, synthesized /etc
     /// files, /build (sources under /build/src) and /out writable, nothing else.
+    /// The script reaches the sandbox as a read-only file at `scriptInside`, written to
+    /// `scriptFile` on the host: on the command line, a script over 128 KiB (Linux's
+    /// MAX_ARG_STRLEN) made posix_spawn fail with E2BIG (exit 70).
     func sandbox(recipe: Recipe, root: String?, work: String, out: String, epoch: Int64,
-                 patches: [(String, [String])], allowDegrade: Bool) -> SandboxSpec {
+                 patches: [(String, [String])], allowDegrade: Bool, scriptFile: String) throws -> SandboxSpec {
         let uid: UInt32 = recipe.build.user == .root ? 0 : 1000
         var mounts: [SandboxSpec.Mount] = root.map { Self.rootMounts($0) } ?? HostToolchain.mounts()
         mounts += SandboxView.etcFiles(uid: uid, gid: uid, home: "/build")
@@ -324,7 +350,9 @@ public struct Builder: Sendable {
             for p in list { script += "patch -p1 --quiet --no-backup-if-mismatch < '\(p)'\n" }
         }
         script += "cd /build\n" + recipe.build.script
-        var spec = SandboxSpec(command: ["/bin/sh", "-c", script], mounts: mounts, environment: env)
+        try Data(script.utf8).write(to: URL(fileURLWithPath: scriptFile))
+        mounts.append(.readOnly(host: scriptFile, inside: Self.scriptInside))
+        var spec = SandboxSpec(command: ["/bin/sh", Self.scriptInside], mounts: mounts, environment: env)
         spec.uid = uid; spec.gid = uid
         spec.workingDirectory = "/build"
         let l = Self.effectiveLimits(recipe.limits)
@@ -334,6 +362,9 @@ public struct Builder: Sendable {
         spec.allowDegrade = allowDegrade
         return spec
     }
+
+    /// Where the build script is inside the sandbox.
+    static let scriptInside = "/.repro/build.sh"
 
     /// Bytes of build log kept when the recipe sets no `[limits] log-size`: 64 MiB.
     public static let defaultLogSize: Int64 = 64 << 20

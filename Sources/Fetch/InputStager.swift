@@ -122,6 +122,12 @@ public struct InputStager {
     /// view: a blob linked into /build could be changed by the build, so what lands
     /// there is always a copy.
     func link(_ from: String, _ to: String) throws {
+        // `to` may already hold the file: apt downloads a source package into
+        // tmp/src-PACKAGE, the same folder as tmp/src-INPUT when the input is named
+        // after its package (a fresh store: hello, cjson).
+        if Glibc.unlink(to) != 0 && errno != ENOENT {
+            throw ReproError(.system, "unlink \(to): \(String(cString: strerror(errno)))")
+        }
         if Glibc.link(from, to) == 0 { return }
         try FileManager.default.copyItem(atPath: from, toPath: to)
     }

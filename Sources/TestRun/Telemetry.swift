@@ -106,6 +106,16 @@ public final class Telemetry: Sendable {
         try write { db in try e.insert(db) }
     }
 
+    /// Commits executions (and flaky marks) in one transaction.
+    public func record(_ executions: [TestExecutionRow], flaky: [String], run: Int64) throws {
+        try write { db in
+            for var e in executions { try e.insert(db) }
+            for t in flaky {
+                try db.execute(sql: "UPDATE test_executions SET flaky = 1 WHERE run_id = ? AND test = ?", arguments: [run, t])
+            }
+        }
+    }
+
     /// Marks every execution of `test` in run `run` flaky.
     public func markFlaky(run: Int64, test: String) throws {
         try write { db in

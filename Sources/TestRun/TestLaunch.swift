@@ -42,7 +42,10 @@ final class TestLaunch: @unchecked Sendable {
 
     /// Runs the sandbox to its end. `onRecord` sees every record in order and may ask
     /// to stop (the sandbox is then killed); `shouldStop` is polled (SIGINT).
-    func run(onRecord: (TestRecord, Double) throws -> Reply, shouldStop: () -> Bool) throws -> Outcome {
+    /// `onBatch` follows each read of the stream that found records (the caller commits
+    /// what it buffered: one transaction per batch, not per test).
+    func run(onRecord: (TestRecord, Double) throws -> Reply, onBatch: () throws -> Void,
+             shouldStop: () -> Bool) throws -> Outcome {
         FileManager.default.createFile(atPath: recordsPath, contents: nil)
         let thread = Thread { [self] in
             do {
@@ -82,9 +85,13 @@ final class TestLaunch: @unchecked Sendable {
                 if n <= 0 { break }
                 pending.append(contentsOf: buf[0..<n])
             }
-            while let nl = pending.firstIndex(of: 0x0A) {
-                let line = pending[..<nl]
-                pending.removeSubrange(...nl)
+            var any = false
+            var start = pending.startIndex
+            defer { pending.removeSubrange(..<start) }
+            while let nl = pending[start...].firstIndex(of: 0x0A) {
+                any = true
+                let line = pending[start..<nl]
+                start = nl + 1
                 if line.isEmpty { continue }
                 guard !killed || !outcome.timedOut else { continue }
                 let record = try TestRecord.parse(Substring(decoding: line, as: UTF8.self))
@@ -97,7 +104,8 @@ final class TestLaunch: @unchecked Sendable {
                 }
                 if try onRecord(record, now) == .stop { outcome.stopped = true; kill("stop") }
             }
-            if pending.count > TestRecord.lineLimit {
+            if any { try onBatch() }
+            if pending.count - start > TestRecord.lineLimit {
                 throw ReproError(.internal, "the test adapter wrote a record line over \(TestRecord.lineLimit) bytes")
             }
         }

@@ -1,4 +1,5 @@
 import Core
+import Faults
 import Foundation
 import Recipe
 import Sandbox
@@ -27,6 +28,16 @@ struct TestSession {
     var interrupted = false
     /// Set when the runner could not run some tests (an adapter that broke).
     var runnerFailure: String?
+    /// Time spent committing executions to telemetry, and how many (bench/test.sh).
+    var recordingNanos: UInt64 = 0
+    var recorded = 0
+    /// Executions read from the stream and not yet committed (at most one read's worth).
+    var pendingRows: [TestExecutionRow] = []
+    var pendingFlaky: [String] = []
+    /// The ctest listing, kept for reruns.
+    var ctestListing: CTest.Listing?
+    /// Faults the supervisor injected, per kind (FAMILY:ERRNO), over every launch.
+    var faultsInjected: [String: UInt64] = [:]
 
     var test: Recipe.Test { box.test }
 
@@ -72,9 +83,20 @@ struct TestSession {
         let all = before + [r.verdict]
         let flaky = all.contains(.pass) && all.contains(where: \.isFailure)
         row.flaky = flaky
-        try telemetry.record(row)
-        if flaky { try telemetry.markFlaky(run: runID, test: r.id) }
+        pendingRows.append(row)
+        if flaky { pendingFlaky.append(r.id) }
         progress?.finished(row)
+    }
+
+    /// Commits the executions buffered since the last call, in one transaction.
+    mutating func flush() throws {
+        guard !pendingRows.isEmpty || !pendingFlaky.isEmpty else { return }
+        let t0 = DispatchTime.now().uptimeNanoseconds
+        try telemetry.record(pendingRows, flaky: pendingFlaky, run: runID)
+        recordingNanos += DispatchTime.now().uptimeNanoseconds - t0
+        recorded += pendingRows.count
+        pendingRows.removeAll(keepingCapacity: true)
+        pendingFlaky.removeAll()
     }
 
     // MARK: the run
@@ -121,9 +143,12 @@ struct TestSession {
     mutating func runUntilDone(attempt: Int, variation: Variation?, initial: [TestCase]?,
                                makeSpec: (_ remaining: [TestCase]?) throws -> SandboxSpec,
                                onCollected: ((inout TestSession, [TestCase]) throws -> [TestCase])?) throws {
+        // The tests still to run: `remaining` minus `done` (filtered only when a new
+        // sandbox starts, not at each result: 10,000 tests must not cost 10^8 compares).
         var remaining: [TestCase]? = initial
         var done: Set<String> = []
-        while remaining.map({ !$0.isEmpty }) ?? true {
+        while remaining.map({ $0.contains { !done.contains($0.id) } }) ?? true {
+            remaining = remaining?.filter { !done.contains($0.id) }
             if TestRunner.interrupted.isSet { interrupted = true; return }
             let spec = try makeSpec(remaining)
             let launch = TestLaunch(runner: runner, spec: spec, dir: box.run, testTimeout: Double(test.testTimeout), log: log)
@@ -145,11 +170,10 @@ struct TestSession {
                         progressMade = true
                         guard !done.contains(r.id) else { return .proceed }
                         done.insert(r.id)
-                        remaining?.removeAll { $0.id == r.id }
                         try me.record(r, attempt: attempt, variation: variation?.name)
                         if me.options.failFast, r.verdict.isFailure { return .stop }
                     case let .missing(id):
-                        remaining?.removeAll { $0.id == id }
+                        done.insert(id)
                         me.runnerFailure = "test \(id) was requested but not collected"
                     case .done:
                         break
@@ -159,19 +183,21 @@ struct TestSession {
                     return .stop
                 }
                 return .proceed
-            }, shouldStop: { TestRunner.interrupted.isSet })
+            }, onBatch: { try me.flush() }, shouldStop: { TestRunner.interrupted.isSet })
             self = me
+            try flush()
+            for (kind, n) in outcome.sandbox?.faults?.injected ?? [:] { faultsInjected[kind, default: 0] += n }
             if let pendingError { throw pendingError }
             if let u = outcome.unfinished, !done.contains(u.id), !(outcome.stopped && !outcome.timedOut) {
                 done.insert(u.id)
-                remaining?.removeAll { $0.id == u.id }
                 let verdict: TestVerdict = outcome.timedOut ? .timeout : .crashed
                 let why = outcome.timedOut ? "killed after its \(test.testTimeout) s timeout"
                     : "the test process ended during this test (\(outcome.sandbox?.summary ?? "no status"))"
-                try record(TestResult(id: u.id, file: requested.first { $0.id == u.id }?.file, verdict: verdict,
+                try record(TestResult(id: u.id, file: requestedPos[u.id].map { requested[$0].file } ?? nil, verdict: verdict,
                                       wallMs: (Date().timeIntervalSince1970 - u.started) * 1000,
                                       exitStatus: outcome.sandbox?.exitCode, signal: outcome.sandbox?.signal,
                                       message: why), attempt: attempt, variation: variation?.name)
+                try flush()
             }
             if outcome.stopped {
                 if TestRunner.interrupted.isSet { interrupted = true }

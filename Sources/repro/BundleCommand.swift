@@ -1,5 +1,6 @@
 import ArgumentParser
 import Core
+import Diff
 import Foundation
 import Sandbox
 import Store
@@ -69,7 +70,7 @@ struct BundleCommand: ParsableCommand {
             try reporting {
                 let tmp = NSTemporaryDirectory() + "repro-bundle-\(getpid())-\(UUID().uuidString.prefix(8))"
                 defer { try? FileManager.default.removeItem(atPath: tmp) }
-                let c = try Verify.Bundle.read(file, into: tmp)
+                let c = try BundleGit.read(file, into: tmp)
                 if json { try printJSON(c.info) } else {
                     let i = c.info
                     print("""

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Core
+import Diff
 import Foundation
 import Verify
 

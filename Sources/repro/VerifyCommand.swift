@@ -1,6 +1,7 @@
 import ArgumentParser
 import Build
 import Core
+import Diff
 import Foundation
 import Recipe
 import Sandbox
@@ -88,7 +89,7 @@ struct VerifyCommand: ParsableCommand {
             let lock: LockFile
             var provenance: String?
             if let against {
-                let contents = try Verify.Bundle.read(against, into: scratch + "/bundle")
+                let contents = try BundleGit.read(against, into: scratch + "/bundle")
                 if let key { provenance = try BundleProvenance.verify(contents, bundleFile: against, keyPath: key) }
                 r = try Recipe.load(path: contents.recipePath)
                 lock = try LockFile.read(path: r.lockPath)

@@ -2,11 +2,11 @@ import ArgumentParser
 import Foundation
 import Rank
 
-/// `repro rank bench` (hidden): the timings bench/rank.sh prints.
+/// `rank-bench`: the timings bench/rank.sh prints (not part of the shipped CLI).
+@main
 struct RankBench: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "bench", abstract: "Time ranking and training (used by bench/rank.sh).",
-        shouldDisplay: false)
+        commandName: "rank-bench", abstract: "Time ranking and training (used by bench/rank.sh).")
 
     @Option(help: "RETECS history to time training on.")
     var replay: String?
@@ -25,7 +25,7 @@ struct RankBench: ParsableCommand {
         }
         func ratio(_ a: Double, _ b: Double) -> String { b > 0 ? fixed(a / b, 1) + "x" : "-" }
         if let replay {
-            let history = try reporting { try HistoryImporter.load(path: replay, format: .retecs) }
+            let history = try HistoryImporter.load(path: replay, format: .retecs)
             let train = median { _ = Trainer.train(history, seed: 1) }
             let anchor = median {
                 var state = FeatureState()
@@ -70,3 +70,5 @@ struct RankBench: ParsableCommand {
         print("(building the \(runs)-run history state: \(fixed(ms(build), 0)) ms, once)")
     }
 }
+
+func fixed(_ x: Double, _ digits: Int = 3) -> String { String(format: "%.\(digits)f", x) }
