@@ -10,6 +10,7 @@ let package = Package(
     products: [
         .executable(name: "repro", targets: ["repro"]),
         .executable(name: "repro-sandbox", targets: ["repro-sandbox"]),
+        .executable(name: "repro-remote", targets: ["repro-remote"]),
         .library(name: "ReproKit", targets: ["Core", "Faults", "Results", "Sandbox", "Rank", "Store", "Recipe", "Fetch"]),
     ],
     dependencies: [
@@ -17,6 +18,11 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         // XML/HTML DSL for the SVG plot of `repro rank eval --plot` (no string concatenation).
         .package(url: "https://github.com/JohnSundell/Plot", exact: "0.14.0"),
+        // REAPI v2 / Bots API over gRPC (Remote targets only; never on `repro run`'s path).
+        .package(url: "https://github.com/grpc/grpc-swift-2", exact: "2.4.3"),
+        .package(url: "https://github.com/grpc/grpc-swift-nio-transport", exact: "2.9.2"),
+        .package(url: "https://github.com/grpc/grpc-swift-protobuf", exact: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-protobuf", exact: "1.39.0"),
     ],
     targets: [
         // System libraries (pkg-config names; apt packages CI installs).
@@ -75,9 +81,28 @@ let package = Package(
         .target(name: "Results", dependencies: ["Core", .product(name: "GRDB", package: "GRDB.swift")]),
         // Test ordering: history, features, model, metrics. Pure Swift.
         .target(name: "Rank", dependencies: ["Core"]),
+        // Where the remote is (flags, $REPRO_REMOTE, config.toml) and what it did: no gRPC,
+        // so that `repro` itself never links it.
+        .target(name: "RemoteSettings", dependencies: ["Core", "Recipe"]),
+        // Generated REAPI v2, Bots, ByteStream, Operations messages and gRPC stubs
+        // (scripts/gen-remote-api regenerates them; never edited by hand).
+        .target(name: "RemoteAPI", dependencies: [
+            .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            .product(name: "GRPCCore", package: "grpc-swift-2"),
+            .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
+        ]),
+        // REAPI v2 client (CAS, ByteStream, action cache, execution), remote cache,
+        // push/pull and the Bots API worker.
+        .target(name: "Remote", dependencies: [
+            "Core", "Store", "Recipe", "Build", "Attest", "Sandbox", "RemoteAPI", "RemoteSettings",
+            .product(name: "GRPCCore", package: "grpc-swift-2"),
+            .product(name: "GRPCNIOTransportHTTP2Posix", package: "grpc-swift-nio-transport"),
+            .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+        ]),
         // The CLI, one file per subcommand.
         .executableTarget(name: "repro", dependencies: [
             "Core", "Sandbox", "Rank", "Store", "Recipe", "Fetch", "Build", "Attest", "Verify", "Diff", "TestRun", "Faults", "Results",
+            "RemoteSettings",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Plot", package: "Plot"),
         ]),
@@ -86,6 +111,13 @@ let package = Package(
         .executableTarget(name: "rank-bench", dependencies: [
             "Rank", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], path: "bench/RankBench"),
+
+        // The gRPC half of the CLI: `repro` runs it for build --remote, store push/pull
+        // and worker (docs/remote.md), so gRPC never loads on `repro run`'s path.
+        .executableTarget(name: "repro-remote", dependencies: [
+            "Core", "Store", "Recipe", "Build", "Attest", "Sandbox", "Remote", "RemoteSettings",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
 
         // What every test target uses to run the built binaries (not a test suite).
         .target(name: "TestKit", path: "Tests/TestKit"),
@@ -100,7 +132,10 @@ let package = Package(
         .testTarget(name: "BuildTests", dependencies: ["TestKit", "Build", "Attest", "Recipe", "Store", "Sandbox", "Core"]),
         .testTarget(name: "VerifyTests", dependencies: ["TestKit", "Verify", "Build", "Recipe", "Store", "Core"], exclude: ["Fixtures"]),
         .testTarget(name: "TestRunTests", dependencies: ["TestKit", "TestRun", "Recipe", "Store", "Core"]),
-        .testTarget(name: "DiffTests", dependencies: ["TestKit", "Diff", "Store", "Core"]),
+        .testTarget(name: "CLITests", dependencies: ["TestKit", "Core"]),
+        .testTarget(name: "DiffTests", dependencies: ["TestKit", "Diff", "TestRun", "Store", "Core"]),
+        // Needs the services of scripts/services (PostgreSQL, BuildGrid, repro worker).
+        .testTarget(name: "RemoteTests", dependencies: ["TestKit", "Core"], exclude: ["Fixtures"]),
         .testTarget(name: "FetchTests", dependencies: ["TestKit", "Fetch", "Recipe", "Store", "Core"]),
     ]
 )

@@ -64,7 +64,12 @@ public struct BuildOptions: Sendable {
     public var allowDegrade = false
     /// Show the build log on stderr as it runs.
     public var showLog = false
+    /// Copy the build's /build (unpacked inputs under src/, and what the build left
+    /// there) to this new directory after the sandbox ends, whether it succeeded or not.
+    public var keepBuild: String?
     public var progress = false
+    /// The live status line on a terminal (BuildProgress), when neither verbose nor quiet.
+    public var display: BuildProgress?
     /// Signing key, SBOM format, builder id and the user's parameters for provenance.
     public var attest = AttestOptions()
     public init() {}
@@ -91,6 +96,7 @@ public struct Builder: Sendable {
     /// directory, the provenance and SBOM beside it and the output archive are removed
     /// again (those this call created), so a failed `--out` leaves nothing behind.
     public func build(_ recipe: Recipe, lock: LockFile, options: BuildOptions) throws -> BuildOutcome {
+        defer { options.display?.finish() }
         guard let outDir = options.outDir else { return try buildOnce(recipe, lock: lock, options: options) }
         let base = outDir.hasSuffix("/") ? String(outDir.dropLast()) : outDir
         let parent = (base as NSString).deletingLastPathComponent
@@ -165,7 +171,13 @@ public struct Builder: Sendable {
         var root: String?
         if !pins.isEmpty {
             say(options, "toolchain: \(pins.count) packages")
+            if let d = options.display {
+                let missing = pins.filter { !store.contains($0.digest) }.count
+                d.phase("toolchain", missing == 0 ? "\(pins.count) packages in the store" : "fetching")
+                if missing > 0 { d.watch(stager.debDirectory(tmp: tmp), total: missing) }
+            }
             let debs = try stager.debs(pins, tmp: tmp)
+            options.display?.phase("assembling the root", "\(pins.count) packages")
             root = try ToolchainRoot.assemble(debs, cacheDir: store.root, progress: options.progress)
         }
 
@@ -190,6 +202,7 @@ public struct Builder: Sendable {
                 throw ReproError(.invalidInput, "\(recipe.lockPath) has no pin for input '\(input.name)'; run 'repro lock \(recipe.file)'")
             }
             say(options, "input \(input.name): \(input.kind) \(input.spec)")
+            options.display?.phase("staging input \(input.name)", "\(input.kind) \(input.spec)")
             let p = try stager.stage(input, pin: pin, recipe: recipe, work: work, tmp: tmp)
             if !p.isEmpty { patches.append((input.name, p)) }
         }
@@ -220,13 +233,20 @@ public struct Builder: Sendable {
         // in memory, whatever the build prints.
         let buildLog = try BuildLog(dir: tmp, cap: recipe.limits.logSize ?? Self.defaultLogSize)
         var logError: Error?
+        options.display?.phase("building")
         let run = try runner.run(spec, output: .stream) { _, chunk in
+            options.display?.log(chunk)
             if options.showLog { FileHandle.standardError.write(Data(chunk)) }
             if logError == nil { do { try buildLog.append(chunk) } catch { logError = error } }
         }
         if let logError { throw logError }
         try buildLog.finish()
         let logDigest = try store.put(file: buildLog.path)
+        if let keep = options.keepBuild {
+            try FileManager.default.copyItem(atPath: work, toPath: keep)
+            FileHandle.standardError.write(Data("repro: kept /build in \(keep) (inputs under src/)\n".utf8))
+        }
+        if !run.result.succeeded { options.display?.finish() }
         guard run.result.succeeded else {
             if let d = sizedOut, d.isFull {
                 throw ReproError(.failed, "build of \(recipe.file) failed: it filled /out, whose output-size limit is \(d.bytes) bytes; raise [limits] output-size or write less; full log: \(logDigest) in the store")
@@ -238,7 +258,7 @@ public struct Builder: Sendable {
                 let tail = buildLog.tail(lines: 30)
                 FileHandle.standardError.write(Data((tail.hasSuffix("\n") ? tail : tail + "\n").utf8))
             }
-            throw ReproError(.failed, "build of \(recipe.file) failed: \(run.result.summary); full log: \(logDigest) in the store")
+            throw ReproError(.failed, "build of \(recipe.file) failed: \(run.result.summary); \(options.showLog ? "" : "the log's last lines are above; ")full log (\(buildLog.total) bytes): less \(store.blobPath(logDigest.hex))  (repro store path \(logDigest) prints it)")
         }
         // A tree over the limit is rejected before anything of it is stored.
         if let limit = recipe.limits.outputSize {
@@ -247,6 +267,7 @@ public struct Builder: Sendable {
                 throw ReproError(.failed, "outputs are over the recipe's output-size limit of \(limit) bytes (\(bytes) counted so far); nothing was stored")
             }
         }
+        options.display?.phase("hashing and storing the outputs")
         let (tree, manifest) = try store.putTree(out)
         if options.variant != nil {
             // A varied build (repro verify) records nothing: its tree is only compared.
@@ -288,6 +309,7 @@ public struct Builder: Sendable {
             recipe: recipe, lock: lock, manifest: manifest, tree: tree, action: action, toolchain: toolchainID,
             archive: archive, epoch: epoch, policy: policy, launcher: runner.launcher, log: logDigest,
             started: buildStarted, finished: Date(), store: store, options: options.attest)
+        options.display?.phase("signing provenance and writing the SBOM")
         let signer = try options.attest.signingKey ?? BuildAttestation.signingKey(explicit: nil) { say(options, $0) }
         let attestation = try BuildAttestation.make(facts, key: signer, format: options.attest.sbomFormat, store: store,
                                                     action: action, tree: tree)

@@ -22,8 +22,22 @@ public struct FaultReport: Codable, Sendable, Equatable {
         }
     }
 
+    /// One injected fault (the first 256 of a run): which call of which family, and
+    /// when (Unix seconds, the host's clock).
+    public struct Event: Codable, Sendable, Equatable {
+        public var family: String
+        public var errno: String
+        public var call: UInt64
+        public var time: Double
+        public init(family: String, errno: String, call: UInt64, time: Double) {
+            self.family = family; self.errno = errno; self.call = call; self.time = time
+        }
+    }
+
     public var seed: UInt64
     public var clauses: [Clause]
+    /// The first injected faults in the order they were injected.
+    public var events: [Event]?
     /// Injected faults per kind, e.g. ["write:EIO": 27].
     public var injected: [String: UInt64]
     /// A supervisor failure (faults may be missing), or nil.

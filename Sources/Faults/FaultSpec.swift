@@ -174,8 +174,8 @@ extension FaultSpec {
                 guard bytes >= 1 << 20 else { throw it.error(at: v, "memory below 1 MiB leaves nothing to run: give e.g. memory=64m") }
                 spec.memory = bytes
             case "cpu":
-                guard let c = Double(value), c.isFinite, c > 0, c <= 1024 else {
-                    throw it.error(at: v, "cpu must be a share of CPUs above 0, e.g. cpu=0.25, not '\(value)'")
+                guard let c = Double(value), c.isFinite, c >= 0.01, c <= 4096 else {
+                    throw it.error(at: v, "cpu must be a share of CPUs from 0.01 (the kernel's smallest quota) to 4096, e.g. cpu=0.25, not '\(value)'")
                 }
                 spec.cpu = c
             default: // clock

@@ -52,6 +52,9 @@ public struct InputStager {
     /// Where downloads go: a shared apt state (`$REPRO_APT_STATE`) keeps them for the
     /// next store (apt verifies a kept file against its pin before reusing it);
     /// otherwise `tmp`, as the store keeps the verified blob.
+    /// Where `debs` has apt download the toolchain packages (progress displays watch it).
+    public func debDirectory(tmp: String) -> String { downloads(tmp) + "/debs" }
+
     func downloads(_ tmp: String) -> String {
         Locker.sharedAptState.map { $0 + "/downloads" } ?? tmp
     }

@@ -33,7 +33,11 @@ public final class Store: Sendable {
         var path = root ?? Store.defaultRoot
         while path.count > 1, path.hasSuffix("/") { path.removeLast() }
         self.root = path
-        try FileManager.default.createDirectory(atPath: path + "/cas/sha256", withIntermediateDirectories: true)
+        do {
+            try FileManager.default.createDirectory(atPath: path + "/cas/sha256", withIntermediateDirectories: true)
+        } catch {
+            throw ReproError(.system, "cannot create the store at \(path): \((error as NSError).localizedDescription); check its permissions or use another (--store DIR, REPRO_HOME)")
+        }
         try FileSupport.makeDirectory(path + "/tmp")
         db = try Database(path: path + "/index.sqlite", lockPath: path + "/index.lock")
         try StoreSchema.migrator.migrate(db)

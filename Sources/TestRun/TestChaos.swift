@@ -44,7 +44,14 @@ public struct ChaosReport: Codable, Sendable {
         public var run: Int64?
         public var spec: String?
         public var injected: [String: UInt64]?
+        /// The first fault injected while the test ran in that run, e.g. write EIO at call 17.
+        public var firstFault: FaultReport.Event?
         public var message: String?
+
+        enum CodingKeys: String, CodingKey {
+            case test, verdict, seed, run, spec, injected, message
+            case firstFault = "first_fault"
+        }
     }
 
     public var profile: String
@@ -76,7 +83,8 @@ public struct ChaosReport: Codable, Sendable {
             for e in try runner.telemetry.executions(run: s.run) where e.attempt == 0 && e.verdict.isFailure {
                 if firstFailure[e.test] == nil && !failedClean.contains(e.test) {
                     firstFailure[e.test] = Entry(test: e.test, verdict: .faultSensitive, seed: seed, run: s.run, spec: s.faults?.spec,
-                                                 injected: s.faults?.injected, message: e.message)
+                                                 injected: s.faults?.injected, firstFault: s.faults?.firstFaults[e.test],
+                                                 message: e.message)
                 }
             }
         }

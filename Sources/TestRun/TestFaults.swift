@@ -13,6 +13,14 @@ public enum TestFaults {
         public var seed: UInt64
         /// Faults injected per kind (FAMILY:ERRNO), summed over every launch of the suite.
         public var injected: [String: UInt64]
+        /// Per failing test: the first fault injected while it ran (after the previous
+        /// test's result arrived), when there was one.
+        public var firstFaults: [String: FaultReport.Event]
+
+        enum CodingKeys: String, CodingKey {
+            case spec, seed, injected
+            case firstFaults = "first_faults"
+        }
     }
 
     static func spec(options: TestOptions, test: Recipe.Test, recipe: Recipe) throws -> FaultSpec? {

@@ -94,8 +94,12 @@ final class TestLaunch: @unchecked Sendable {
                 start = nl + 1
                 if line.isEmpty { continue }
                 guard !killed || !outcome.timedOut else { continue }
-                let record = try TestRecord.parse(Substring(decoding: line, as: UTF8.self))
-                let now = Date().timeIntervalSince1970
+                let text = Substring(decoding: line, as: UTF8.self)
+                let record = try TestRecord.parse(text)
+                var now = Date().timeIntervalSince1970
+                // A start record's own time (stamped in the sandbox) is when the test began;
+                // reading it here may come later on a loaded host.
+                if case .start = record, let t = TestRecord.startTime(text) { now = t }
                 switch record {
                 case let .start(id, pos): outcome.unfinished = (id, pos, now)
                 case .result: outcome.unfinished = nil

@@ -32,6 +32,9 @@ public struct TestOptions: Sendable {
     public var tolerances = Tolerances()
     /// Also write the signed test result (a DSSE envelope, one JSON line) here.
     public var attestationFile: String?
+    /// Also restore the build's working tree (as the tests start from it) here: a new or
+    /// empty directory, to look at or to run the suite by hand.
+    public var keepWorktree: String?
     public init() {}
 }
 
@@ -100,6 +103,7 @@ public struct TestRunner: Sendable {
         }
         defer { try? RemoveTree.remove(tmp) }
         try store.restoreTree(worktree.tree, to: dirs.work)
+        if let keep = options.keepWorktree { try store.restoreTree(worktree.tree, to: keep) }
         try store.restoreTree(outputs.tree, to: dirs.out)
 
         let epoch: Int64
@@ -192,7 +196,13 @@ public struct TestRunner: Sendable {
                                             truncatedLog: session.log.truncatedBytes, wall: Date().timeIntervalSince(started))
         summary.logPath = try? store.path(for: logDigest)
         summary.recordingMsPerExecution = session.recorded > 0 ? Double(session.recordingNanos) / 1e6 / Double(session.recorded) : nil
-        if let faults { summary.faults = TestFaults.Summary(spec: faults.canonical, seed: faults.seed, injected: session.faultsInjected) }
+        if let faults {
+            try telemetry.setFaultsInjected(runID, session.faultsInjected)
+            var first: [String: FaultReport.Event] = [:]
+            for f in summary.failures { first[f.test] = session.firstFault(before: f.test) }
+            summary.faults = TestFaults.Summary(spec: faults.canonical, seed: faults.seed, injected: session.faultsInjected,
+                                                firstFaults: first)
+        }
         // Named results are checked on runs without faults only: a faulted run must not
         // become (or fail against) a baseline.
         if status != .interrupted && faults == nil {

@@ -28,6 +28,14 @@ struct TestSession {
     var interrupted = false
     /// Set when the runner could not run some tests (an adapter that broke).
     var runnerFailure: String?
+    /// Faults the supervisor injected, per kind (FAMILY:ERRNO), over every launch.
+    var faultsInjected: [String: UInt64] = [:]
+    /// The faults injected, with their times, and when each test started (the start
+    /// record's own time): the first fault from a failing test's start to the next
+    /// test's start is the one that preceded its failure (tests of one runner run one
+    /// after another).
+    var faultEvents: [FaultReport.Event] = []
+    var testStarts: [(id: String, time: Double)] = []
     /// Time spent committing executions to telemetry, and how many (bench/test.sh).
     var recordingNanos: UInt64 = 0
     var recorded = 0
@@ -36,8 +44,6 @@ struct TestSession {
     var pendingFlaky: [String] = []
     /// The ctest listing, kept for reruns.
     var ctestListing: CTest.Listing?
-    /// Faults the supervisor injected, per kind (FAMILY:ERRNO), over every launch.
-    var faultsInjected: [String: UInt64] = [:]
 
     var test: Recipe.Test { box.test }
 
@@ -155,7 +161,7 @@ struct TestSession {
             var progressMade = false
             var pendingError: (any Error)?
             var me = self
-            let outcome = try launch.run(onRecord: { record, _ in
+            let outcome = try launch.run(onRecord: { record, at in
                 do {
                     switch record {
                     case let .collected(tests):
@@ -165,6 +171,7 @@ struct TestSession {
                         try Self.writeOrder((remaining ?? []).map(\.id), to: me.box.run + "/order")
                     case let .start(id, _):
                         progressMade = true
+                        me.testStarts.append((id, at))
                         me.progress?.started(id)
                     case let .result(r):
                         progressMade = true
@@ -185,8 +192,9 @@ struct TestSession {
                 return .proceed
             }, onBatch: { try me.flush() }, shouldStop: { TestRunner.interrupted.isSet })
             self = me
-            try flush()
             for (kind, n) in outcome.sandbox?.faults?.injected ?? [:] { faultsInjected[kind, default: 0] += n }
+            faultEvents += outcome.sandbox?.faults?.events ?? []
+            try flush()
             if let pendingError { throw pendingError }
             if let u = outcome.unfinished, !done.contains(u.id), !(outcome.stopped && !outcome.timedOut) {
                 done.insert(u.id)
@@ -211,6 +219,13 @@ struct TestSession {
                 throw ReproError(.failed, "\(runnerFailure!)\(tail.isEmpty ? "" : ":\n" + tail)")
             }
         }
+    }
+
+    /// The first fault injected from `test`'s (first) start to the next test's start.
+    func firstFault(before test: String) -> FaultReport.Event? {
+        guard let i = testStarts.firstIndex(where: { $0.id == test }) else { return nil }
+        let from = testStarts[i].time, to = i + 1 < testStarts.count ? testStarts[i + 1].time : .infinity
+        return faultEvents.first { $0.time >= from && $0.time < to }
     }
 
     static func logTail(_ path: String, lines: Int = 20) -> String {

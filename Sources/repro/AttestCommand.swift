@@ -32,7 +32,7 @@ struct AttestCommand: ParsableCommand {
         var output: String
 
         func run() throws {
-            try reporting {
+            do {
                 let keyPath = Keys.signingKeyPath(explicit: key)
                 let privateKey = try PrivateKey(path: keyPath)
                 let payload: Data
@@ -123,7 +123,7 @@ struct AttestCommand: ParsableCommand {
         }
 
         func run() throws {
-            try reporting {
+            do {
                 let publicKey = try PublicKey(path: key)
                 let data = try AttestCommand.read(envelope, what: "envelope")
                 if signatureOnly, artifact != nil || builderId != nil || recipeDigest != nil || source != nil || testResult != nil {
@@ -193,7 +193,7 @@ struct AttestCommand: ParsableCommand {
         var json = false
 
         func run() throws {
-            try reporting {
+            do {
                 let data = try AttestCommand.read(envelope, what: "envelope")
                 let env: DSSEEnvelope
                 do { env = try DSSEEnvelope.parse(data, source: envelope) } catch let e as ReproError {

@@ -40,7 +40,7 @@ struct BundleCommand: ParsableCommand {
         var json = false
 
         func run() throws {
-            try reporting {
+            do {
                 let st = try Store(root: store)
                 let policy = try SandboxRunner().policyVersion()
                 let info = try BundleExport.export(build, recipe: recipe, store: st, policy: policy,
@@ -67,7 +67,7 @@ struct BundleCommand: ParsableCommand {
         var json = false
 
         func run() throws {
-            try reporting {
+            do {
                 let tmp = NSTemporaryDirectory() + "repro-bundle-\(getpid())-\(UUID().uuidString.prefix(8))"
                 defer { try? FileManager.default.removeItem(atPath: tmp) }
                 let c = try BundleGit.read(file, into: tmp)

@@ -109,10 +109,10 @@ struct ResultsCommand: ParsableCommand {
         var failed = false
 
         func run() throws {
-            let c = try reporting {
+            let c = try {
                 try ResultCheck.check(store: try options.open(), recipe: check.recipe, results: try check.read(), label: label,
                                       passed: !failed, baseline: check.baseline, tolerances: check.tolerances)
-            }
+            }()
             try ResultsCommand.report(c, json: options.json, recorded: true)
         }
     }
@@ -124,10 +124,10 @@ struct ResultsCommand: ParsableCommand {
         @OptionGroup var check: Check
 
         func run() throws {
-            let c = try reporting {
+            let c = try {
                 try ResultCheck.check(store: try options.open(), recipe: check.recipe, results: try check.read(), label: nil,
                                       passed: true, baseline: check.baseline, tolerances: check.tolerances, record: false)
-            }
+            }()
             try ResultsCommand.report(c, json: options.json, recorded: false)
         }
     }
@@ -146,7 +146,7 @@ struct ResultsCommand: ParsableCommand {
         var plot: String?
 
         func run() throws {
-            try reporting {
+            try {
                 let points = try options.open().history(recipe: recipe, name: name)
                 if points.isEmpty { throw ReproError(.invalidInput, "no result \(name) recorded for recipe \(recipe)") }
                 if let plot {
@@ -162,7 +162,7 @@ struct ResultsCommand: ParsableCommand {
                     let status = p.status.rawValue.padding(toLength: 11, withPad: " ", startingAt: 0)
                     print("\(run)\(status)\(String(format: "%.17g", p.value))\(p.label.map { "  " + $0 } ?? "")")
                 }
-            }
+            }()
         }
 
         /// Non-finite values as strings in JSON.
@@ -183,11 +183,11 @@ struct ResultsCommand: ParsableCommand {
         var recipe: String
 
         func run() throws {
-            try reporting {
+            try {
                 let runs = try options.open().runs(recipe: recipe)
                 if options.json { try printJSON(runs); return }
                 for r in runs { print("#\(r.id)  \(r.status.rawValue)\(r.label.map { "  " + $0 } ?? "")") }
-            }
+            }()
         }
     }
 }

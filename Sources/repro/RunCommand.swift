@@ -271,7 +271,7 @@ struct RunOptions {
 
     func run() throws {
         var completed: SandboxRunner.Completed?
-        try reporting {
+        do {
             let runner = try SandboxRunner()
             // Without --json nothing is left for repro to do: the launcher takes over
             // the process and its exit status is the command's.

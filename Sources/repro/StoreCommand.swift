@@ -9,7 +9,7 @@ struct StoreCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "store",
         abstract: "Verify, collect, export and import the content-addressed store.",
-        subcommands: [Verify.self, GC.self, Export.self, Import.self, Path.self]
+        subcommands: [Verify.self, GC.self, Export.self, Import.self, Path.self, StorePushCommand.self, StorePullCommand.self]
     )
 
     struct Options: ParsableArguments {
@@ -36,7 +36,7 @@ struct StoreCommand: ParsableCommand {
         var repair = false
 
         func run() throws {
-            try reporting {
+            do {
                 let store = try options.open()
                 StoreCommand.progress("verifying \(store.root)")
                 var report = try store.verify()
@@ -80,7 +80,7 @@ struct StoreCommand: ParsableCommand {
         var olderThan: String?
 
         func run() throws {
-            try reporting {
+            do {
                 let roots = try keep.map { try Digest.parse($0) }
                 let age = try olderThan.map { try StoreCommand.parseAge($0) }
                 let store = try options.open()
@@ -113,7 +113,7 @@ struct StoreCommand: ParsableCommand {
         var trees: [String] = []
 
         func run() throws {
-            try reporting {
+            do {
                 var digests = try trees.map { try Digest.parse($0) }
                 let store = try options.open()
                 // An action's output archive (named by its provenance) goes with it, so that
@@ -143,7 +143,7 @@ struct StoreCommand: ParsableCommand {
         var file: String
 
         func run() throws {
-            try reporting {
+            do {
                 guard FileManager.default.fileExists(atPath: file) else {
                     throw ReproError(.invalidInput, "\(file): no such file")
                 }
@@ -172,7 +172,7 @@ struct StoreCommand: ParsableCommand {
         }
 
         func run() throws {
-            try reporting {
+            do {
                 let d = try digest.map { try Digest.parse($0) }
                 let store = try options.open()
                 let path = try d.map { try store.path(for: $0) }

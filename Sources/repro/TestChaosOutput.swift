@@ -15,7 +15,8 @@ enum TestChaosOutput {
                 var line = "\(t.verdict.rawValue.uppercased()) \(Escape.controls(t.test))"
                 if let seed = t.seed, let run = t.run {
                     let injected = (t.injected ?? [:]).keys.sorted().map { "\($0) \(t.injected![$0]!)" }.joined(separator: ", ")
-                    line += ": failed under seed \(seed) (test run \(run); \(injected.isEmpty ? "no fault injected" : injected)); replay: --fault '\(t.spec ?? "")'"
+                    let first = t.firstFault.map { "first fault while it ran: \($0.family) \($0.errno) at call \($0.call); " } ?? ""
+                    line += ": failed under seed \(seed) (test run \(run); \(first)\(injected.isEmpty ? "no fault injected" : "injected " + injected)); replay: --fault '\(t.spec ?? "")'"
                 }
                 print(line)
             }

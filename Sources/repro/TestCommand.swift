@@ -99,6 +99,9 @@ struct TestRunCommand: ParsableCommand {
     @Option(help: "Also write the signed test result (in-toto test-result statement, DSSE envelope) to this file.")
     var attestation: String?
 
+    @Option(name: .customLong("keep-worktree"), help: "Also restore the build's working tree (/build as the tests start from it) into this new or empty directory.")
+    var keepWorktree: String?
+
     @OptionGroup var storeOption: TestStoreOption
 
     @Flag(help: "Print the run's summary as JSON on stdout.")
@@ -125,7 +128,7 @@ struct TestRunCommand: ParsableCommand {
 
     func run() throws {
         var chaosReport: ChaosReport?
-        let summary: TestRunSummary? = try reporting {
+        let summary: TestRunSummary? = try {
             let r = try Recipe.load(path: recipe)
             let lock: LockFile
             do { lock = try LockFile.read(path: r.lockPath) } catch let e as ReproError where !FileManager.default.fileExists(atPath: r.lockPath) {
@@ -144,6 +147,7 @@ struct TestRunCommand: ParsableCommand {
             options.tolerances = Tolerances(default: Tolerances.parseValue(tolerance)!, overrides: toleranceFor.compactMap(Tolerances.parseOverride))
             options.signingKey = key
             options.attestationFile = attestation
+            options.keepWorktree = keepWorktree
             let (store, _) = try storeOption.open()
             let runner = try TestRunner(store: store, runner: try SandboxRunner())
             TestSignals.install()
@@ -155,7 +159,7 @@ struct TestRunCommand: ParsableCommand {
                 return nil
             }
             return try runner.run(r, lock: lock, options: options, progress: live)
-        }
+        }()
         if let chaosReport { return try TestChaosOutput.finish(chaosReport, json: json) }
         guard let summary else { return }
         if json { try printJSON(summary, pretty: true) } else { TestReport.print(summary) }

@@ -22,7 +22,7 @@ struct TestReportCommand: ParsableCommand {
     @OptionGroup var storeOption: TestStoreOption
 
     func run() throws {
-        try reporting {
+        try {
             let (_, telemetry) = try storeOption.open()
             let page = try TestReportPage.load(run: runID, telemetry: telemetry)
             do {
@@ -30,7 +30,7 @@ struct TestReportCommand: ParsableCommand {
             } catch {
                 throw ReproError(.invalidInput, "\(output): cannot write the report; check the directory exists and is writable")
             }
-        }
+        }()
         print("wrote \(output)")
     }
 }

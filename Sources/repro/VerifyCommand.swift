@@ -76,7 +76,7 @@ struct VerifyCommand: ParsableCommand {
     }
 
     func run() throws {
-        let reproducible = try reporting { () -> Bool in
+        let reproducible = try { () -> Bool in
             let st = try Store(root: store)
             let scratch = st.root + "/tmp/verify-\(getpid())-\(UUID().uuidString.prefix(8))"
             try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
@@ -116,7 +116,7 @@ struct VerifyCommand: ParsableCommand {
             if against != nil { report.recipe = r.file.replacingOccurrences(of: scratch + "/bundle/", with: "") }
             if json { try printJSON(report) } else { FileHandle.standardOutput.write(Data(report.text.utf8)) }
             return report.reproducible
-        }
+        }()
         if !reproducible { throw ExitCode(ExitStatus.notReproducible) }
     }
 }

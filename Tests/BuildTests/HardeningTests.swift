@@ -4,7 +4,7 @@ import Testing
 
 /// Issue 13's reliability findings around a build, each with the reproducer that
 /// failed before its fix.
-@Suite(.serialized) struct HardeningTests {
+@Suite(.serialized, .tags(.sandbox)) struct HardeningTests {
     let dir: String
     let env: [String: String]
     var store: String { dir + "/store" }
@@ -132,7 +132,7 @@ import Testing
         #expect(kb > 0 && kb < 120_000, "repro's peak RSS: \(kb) KiB")
         // The failure shows the log's tail and names the stored log.
         #expect(b.stderr.contains("last-line"), "\(b.stderr.suffix(500))")
-        guard let digest = b.stderr.firstMatch(of: /full log: (sha256:[0-9a-f]{64})/)?.1 else {
+        guard let digest = b.stderr.firstMatch(of: /repro store path (sha256:[0-9a-f]{64})/)?.1 else {
             Issue.record("no log digest in: \(b.stderr.suffix(500))"); return
         }
         let path = try repro(["store", "path", String(digest), "--store", store]).out

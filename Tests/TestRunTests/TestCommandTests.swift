@@ -4,7 +4,7 @@ import Testing
 
 /// `repro test` end to end over the host toolchain (python3 and Debian's pytest on the
 /// host, bound read-only): the real launcher, the real plugin, real SQLite telemetry.
-@Suite(.serialized) struct TestCommandTests {
+@Suite(.serialized, .tags(.sandbox)) struct TestCommandTests {
     let dir: String
     let env: [String: String]
     var store: String { dir + "/store" }

@@ -45,6 +45,7 @@ import Testing
     }
 
     struct Summary: Decodable {
+        var run: Int
         struct Failure: Decodable { var test: String }
         struct Faults: Decodable { var spec: String; var seed: UInt64; var injected: [String: UInt64] }
         var status: String
@@ -99,9 +100,12 @@ import Testing
         let f = try #require(s.faults)
         #expect(f.seed == 4 && f.spec == "write:EIO@0.05,path=/tmp;seed=4")
         #expect((f.injected["write:EIO"] ?? 0) > 0)
-        // The run's telemetry keeps the spec.
-        let history = try repro(["test", "history", recipe, "--store", store])
-        #expect(history.status == 0, "\(history.stderr)")
+        // The run's telemetry keeps the spec (seed included) and the faults injected.
+        struct Show: Decodable { struct Run: Decodable { var faults: String?; var faults_injected: String? }; var run: Run }
+        let show = try JSONDecoder().decode(Show.self, from: try repro(["test", "show", String(s.run), "--store", store, "--json"]).stdout)
+        #expect(show.run.faults == "write:EIO@0.05,path=/tmp;seed=4")
+        let counted = try JSONDecoder().decode([String: UInt64].self, from: Data((show.run.faults_injected ?? "{}").utf8))
+        #expect(counted == f.injected)
     }
 
     @Test func recipeFaultsAndBadSpecs() throws {
@@ -145,7 +149,8 @@ import Testing
 
 extension TestFaultsResultsTests {
     struct Chaos: Decodable {
-        struct Entry: Decodable { var test: String; var verdict: String; var seed: UInt64?; var spec: String?; var injected: [String: UInt64]? }
+        struct Event: Decodable { var family: String; var errno: String; var call: UInt64 }
+        struct Entry: Decodable { var test: String; var verdict: String; var seed: UInt64?; var spec: String?; var injected: [String: UInt64]?; var first_fault: Event? }
         var profile: String
         var runs: [Int]
         var tests: [Entry]
@@ -169,6 +174,10 @@ extension TestFaultsResultsTests {
         let fragile = try #require(v["tests/test_io.py::test_fragile"])
         #expect(fragile.verdict == "fault-sensitive")
         #expect(fragile.seed == 1 && fragile.spec?.hasSuffix("seed=1") == true && (fragile.injected?["write:EIO"] ?? 0) > 0, "\(fragile)")
+        // The fault that preceded the failure: the fragile test gives up at the first EIO
+        // of the run's /build writes, so it is the first write call the seed hits.
+        let first = try #require(fragile.first_fault, "\(fragile)")
+        #expect(first.family == "write" && first.errno == "EIO")
         #expect(c.resilience == 0.5)
         let bad = try repro(["test", recipe, "--store", store, "--chaos", "2", "--fault-profile", "nope"])
         #expect(bad.status == 2)

@@ -96,6 +96,12 @@ struct clause {
 };
 
 static struct clause clauses[MAX_CLAUSES];
+
+/* The first injected faults with their wall-clock time, so a caller can tell which
+ * fault preceded a failure it saw (repro test --chaos). */
+#define MAX_EVENTS 256
+static struct event { int clause; unsigned long long call; double time; } events[MAX_EVENTS];
+static int n_events;
 static int n_clauses;
 static unsigned long long seed;
 static int family_of_nr[1024];   /* x86_64 syscall number -> family index + 1 */
@@ -405,6 +411,11 @@ static void handle(int listener, struct seccomp_notif *req, struct seccomp_notif
         if (err) {
             c->injected++;
             if (c->n_first < MAX_FIRST) c->first[c->n_first++] = n;
+            if (n_events < MAX_EVENTS) {
+                struct timespec ts;
+                clock_gettime(CLOCK_REALTIME, &ts);
+                events[n_events++] = (struct event){ i, n, (double)ts.tv_sec + (double)ts.tv_nsec / 1e9 };
+            }
         }
         if (delay) c->delayed++;
     }
@@ -551,6 +562,13 @@ void faults_write_status(FILE *f)
     }
     fprintf(f, "],\"error\":");
     if (thread_error[0]) json_str(f, thread_error); else fprintf(f, "null");
+    fprintf(f, ",\"events\":[");
+    for (int i = 0; i < n_events; i++) {
+        const struct clause *c = &clauses[events[i].clause];
+        fprintf(f, "%s{\"call\":%llu,\"errno\":\"%s\",\"family\":\"%s\",\"time\":%.6f}", i ? "," : "",
+                events[i].call, errno_name(c->err), c->fam->name, events[i].time);
+    }
+    fprintf(f, "]");
     /* Injected faults per kind (FAMILY:ERRNO), summed over clauses. */
     fprintf(f, ",\"injected\":{");
     bool first = true;
