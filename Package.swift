@@ -26,8 +26,6 @@ let package = Package(
                        providers: [.apt(["libarchive-dev"])]),
         .systemLibrary(name: "CCrypto", path: "Sources/CCrypto", pkgConfig: "libcrypto",
                        providers: [.apt(["libssl-dev"])]),
-        .systemLibrary(name: "CSQLite", path: "Sources/CSQLite", pkgConfig: "sqlite3",
-                       providers: [.apt(["libsqlite3-dev"])]),
 
         // The launcher: plain C, usable on its own like bwrap.
         .executableTarget(
@@ -44,7 +42,9 @@ let package = Package(
         // Linux calls Swift's Glibc module leaves out (_GNU_SOURCE): syncfs.
         .target(name: "CLinux"),
         // Content-addressed store, action cache, SQLite index, locking, gc, export/import.
-        .target(name: "Store", dependencies: ["Core", "CSQLite", "CArchive", "CLinux"]),
+        .target(name: "Store", dependencies: [
+            "Core", "CArchive", "CLinux", .product(name: "GRDB", package: "GRDB.swift"),
+        ]),
         // TOML recipes and lock files, validated with line-numbered errors.
         .target(name: "Recipe", dependencies: ["Core"]),
         // Pinned inputs: Debian packages through a private apt state, local files, git;
@@ -86,7 +86,7 @@ let package = Package(
         .testTarget(name: "CoreTests", dependencies: ["TestKit", "Core"]),
         .testTarget(name: "SandboxTests", dependencies: ["TestKit", "Sandbox", "Core"], exclude: ["Probes"]),
         .testTarget(name: "RankTests", dependencies: ["TestKit", "Rank", "Core"]),
-        .testTarget(name: "StoreTests", dependencies: ["TestKit", "Store", "Core"]),
+        .testTarget(name: "StoreTests", dependencies: ["TestKit", "Store", "Core", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "RecipeTests", dependencies: ["TestKit", "Recipe", "Core"]),
         .testTarget(name: "AttestTests", dependencies: ["TestKit", "Attest", "Core"], exclude: ["conformance.py"]),
         .testTarget(name: "BuildTests", dependencies: ["TestKit", "Build", "Attest", "Recipe", "Store", "Sandbox", "Core"]),
