@@ -18,12 +18,7 @@ final class StoreIndex: Sendable {
     init(path: String, lockPath: String) throws {
         self.path = path
         self.lockPath = lockPath
-        var config = Configuration()
-        config.busyMode = .timeout(30)
-        config.prepareDatabase { db in
-            try db.execute(sql: "PRAGMA journal_mode=WAL")
-            try db.execute(sql: "PRAGMA synchronous=FULL")
-        }
+        let config = Configuration.repro(synchronous: "FULL")
         do {
             // Switching to WAL and migrating write: under the writers' lock, like any write.
             queue = try FileLock.with(lockPath, exclusive: true) {
@@ -68,6 +63,21 @@ final class StoreIndex: Sendable {
     static func describe(_ error: any Error) -> String {
         guard let e = error as? DatabaseError else { return "\(error)" }
         return (e.message ?? "\(e.resultCode)") + (e.sql.map { " (in: \($0.prefix(80)))" } ?? "")
+    }
+}
+
+extension Configuration {
+    /// How repro opens its SQLite files (the store's index, the test telemetry): WAL, a
+    /// 30 s busy timeout, and `synchronous` (FULL for the index, NORMAL where losing the
+    /// last transactions to a power cut is acceptable).
+    public static func repro(synchronous: String) -> Configuration {
+        var config = Configuration()
+        config.busyMode = .timeout(30)
+        config.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA journal_mode=WAL")
+            try db.execute(sql: "PRAGMA synchronous=\(synchronous)")
+        }
+        return config
     }
 }
 

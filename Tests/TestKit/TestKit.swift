@@ -51,7 +51,13 @@ public enum TestKit {
     }()
 
     public static var repro: String { buildDir + "/repro" }
-    public static var launcher: String { buildDir + "/repro-sandbox" }
+    /// `$REPRO_SANDBOX` (scripts/test points it at sandbox/build/repro-sandbox, the
+    /// Makefile's build that scripts/setup installs; `repro` itself honours it too),
+    /// else the one `swift build` put next to `repro`.
+    public static var launcher: String {
+        if let p = ProcessInfo.processInfo.environment["REPRO_SANDBOX"], !p.isEmpty { return p }
+        return buildDir + "/repro-sandbox"
+    }
 
     /// One private apt state (indexes and downloaded .debs) shared by every store the
     /// tests create, so that real builds do not fetch the toolchain again per test store

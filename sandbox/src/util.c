@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <math.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +16,9 @@
 static int report_fd = -1;
 
 void report_init(int fd) { report_fd = fd; }
+
+const int sb_forwarded_signals[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2 };
+const size_t sb_n_forwarded_signals = sizeof sb_forwarded_signals / sizeof sb_forwarded_signals[0];
 
 void send_msg(int type, int err, int status, const char *stage)
 {
