@@ -20,7 +20,10 @@ public enum JSONValue: Codable, Sendable, Equatable {
         var c = encoder.singleValueContainer()
         switch self {
         case let .string(s): try c.encode(s)
-        case let .number(d): try c.encode(d)
+        case let .number(d):
+            // RFC 8785's digits; a value it writes with an exponent (none of repro's own
+            // documents has one) as Foundation prints it.
+            if let t = try? CanonicalJSON.number(d), !t.contains("e") { try c.encode(CanonicalNumber(d)) } else { try c.encode(d) }
         case let .int(i): try c.encode(i)
         case let .bool(b): try c.encode(b)
         case let .array(a): try c.encode(a)
@@ -188,7 +191,7 @@ extension JSONValue {
         case .null: out.append(contentsOf: "null".utf8)
         case let .bool(b): out.append(contentsOf: (b ? "true" : "false").utf8)
         case let .int(i): out.append(contentsOf: String(i).utf8)
-        case let .number(d): out.append(contentsOf: try CanonicalJSON.encode(d)) // Foundation's spelling of doubles
+        case let .number(d): out.append(contentsOf: try CanonicalJSON.number(d).utf8) // RFC 8785's spelling
         case let .string(s): JSONValue.writeString(s, to: &out)
         case let .array(items):
             out.append(UInt8(ascii: "["))

@@ -166,6 +166,12 @@ public struct Builder: Sendable {
             return o
         }
 
+        // The build's row: written now (running), updated when it succeeds (below) or
+        // fails (whatever is thrown from here on).
+        let buildID = try store.beginBuild(recipe: recipe.digest, action: action)
+        var finished = false
+        defer { if !finished { try? store.finishBuild(buildID, tree: nil) } }
+
         // Toolchain root: the locked .debs from the store (or apt, verified), assembled
         // once per id and reused.
         var root: String?
@@ -294,8 +300,8 @@ public struct Builder: Sendable {
             try store.recordAction(ActionResult(action: Self.inputsKey(action), tree: inputsTree, manifest: inputsTree,
                                                 exitCode: 0, log: nil))
         }
-        let id = try store.beginBuild(recipe: recipe.digest, action: action)
-        try store.finishBuild(id, tree: tree)
+        try store.finishBuild(buildID, tree: tree)
+        finished = true
         // What the build was made from stays in the store through `repro store gc`, so
         // it can be rebuilt offline (and exported) later.
         for p in lock.toolchain.packages { try store.pin(p.digest, note: "toolchain of \(recipe.name): \(p.name)") }

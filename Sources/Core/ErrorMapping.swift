@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 
 extension ReproError {
     /// Any error as a `ReproError`, for the one place the CLI maps errors to exit codes:
@@ -10,6 +13,12 @@ extension ReproError {
         if let e = error as? ReproError { return e }
         var parts = [operation]
         if let path = path(of: error) { parts.append(path) }
+        if posixCode(of: error) == ENOSPC || posixCode(of: error) == EDQUOT
+            || (error as NSError).domain == NSCocoaErrorDomain && (error as NSError).code == CocoaError.fileWriteOutOfSpace.rawValue {
+            // Not a bug: the disk is full (as Syscall.check says it).
+            parts.append(Syscall.errorString(ENOSPC) + "; free space on that file system (`repro store gc` drops unreachable blobs) or point REPRO_HOME at a larger one")
+            return ReproError(.failed, parts.joined(separator: ": "))
+        }
         let what: String
         switch error {
         case let DecodingError.dataCorrupted(c), let DecodingError.keyNotFound(_, c),
@@ -24,6 +33,16 @@ extension ReproError {
         parts.append(what)
         return ReproError(.internal, parts.joined(separator: ": ") + " (internal error: please report it)",
                           cause: ErrorText(String(describing: error)))
+    }
+
+    /// The errno under a Foundation error (itself or its NSUnderlyingError).
+    static func posixCode(of error: any Error) -> Int32? {
+        var e: NSError? = error as NSError
+        while let n = e {
+            if n.domain == NSPOSIXErrorDomain { return Int32(n.code) }
+            e = n.userInfo[NSUnderlyingErrorKey] as? NSError
+        }
+        return nil
     }
 
     /// The file a Foundation error names (NSFilePathErrorKey, else NSURLErrorKey).

@@ -60,6 +60,19 @@ public struct CanonicalRecipe: Codable, Sendable, Equatable {
             case memory, pids, cpus, timeout
             case cpuTime = "cpu-time", outputSize = "output-size", logSize = "log-size", buildSize = "build-size"
         }
+
+        /// `cpus`, the one double of a recipe's digest, as RFC 8785 writes it.
+        public func encode(to encoder: any Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encodeIfPresent(memory, forKey: .memory)
+            try c.encodeIfPresent(pids, forKey: .pids)
+            try c.encodeIfPresent(cpus.map(CanonicalNumber.init), forKey: .cpus)
+            try c.encodeIfPresent(cpuTime, forKey: .cpuTime)
+            try c.encodeIfPresent(timeout, forKey: .timeout)
+            try c.encodeIfPresent(outputSize, forKey: .outputSize)
+            try c.encodeIfPresent(logSize, forKey: .logSize)
+            try c.encodeIfPresent(buildSize, forKey: .buildSize)
+        }
     }
 
     public struct Outputs: Codable, Sendable, Equatable {

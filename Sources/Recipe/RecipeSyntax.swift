@@ -1,3 +1,5 @@
+import Core
+
 /// The small grammars of recipe values: names, Debian specs, relative paths, sizes and
 /// durations. Each returns nil or false for bad input; the decoder words the error.
 enum RecipeSyntax {
@@ -93,24 +95,8 @@ enum RecipeSyntax {
         return parts.isEmpty ? "." : parts.joined(separator: "/")
     }
 
-    /// Bytes from `1048576`, `512K`, `512M`, `2G`, `1T`, `2GiB`, `100B` (binary units).
-    static func size(_ s: String) -> Int64? {
-        let t = s.trimmingSpaces
-        let digits = t.prefix { $0.isASCII && $0.isNumber }
-        guard !digits.isEmpty, let n = Int64(digits) else { return nil }
-        let unit = t.dropFirst(digits.count).trimmingSpaces
-        let shift: Int64
-        switch unit {
-        case "", "B": shift = 0
-        case "K", "k", "KiB": shift = 10
-        case "M", "m", "MiB": shift = 20
-        case "G", "g", "GiB": shift = 30
-        case "T", "t", "TiB": shift = 40
-        default: return nil
-        }
-        let (v, overflow) = n.multipliedReportingOverflow(by: Int64(1) << shift)
-        return overflow ? nil : v
-    }
+    /// Bytes, in the one size grammar (Core's `ByteSize`).
+    static func size(_ s: String) -> Int64? { ByteSize.parse(s) }
 
     /// Seconds from `90`, `90s`, `30m`, `2h`, `1d`, `1h30m`.
     static func duration(_ s: String) -> Int64? {

@@ -1,5 +1,6 @@
 import Core
 import Foundation
+import GRDB
 
 /// The content-addressed store under `$REPRO_HOME` (docs/store.md):
 ///
@@ -14,7 +15,7 @@ import Foundation
 /// check size and hash. Safe to use from several threads and several processes.
 public final class Store: Sendable {
     public let root: String
-    let db: Database
+    let db: StoreIndex
 
     var casDir: String { root + "/cas/sha256" }
     var tmpDir: String { root + "/tmp" }
@@ -39,8 +40,7 @@ public final class Store: Sendable {
             throw ReproError(.system, "cannot create the store at \(path): \((error as NSError).localizedDescription); check its permissions or use another (--store DIR, REPRO_HOME)")
         }
         try FileSupport.makeDirectory(path + "/tmp")
-        db = try Database(path: path + "/index.sqlite", lockPath: path + "/index.lock")
-        try StoreSchema.migrator.migrate(db)
+        db = try StoreIndex(path: path + "/index.sqlite", lockPath: path + "/index.lock")
     }
 
     /// Where the blob with `hex` lives (whether or not it is there).
@@ -169,12 +169,12 @@ public final class Store: Sendable {
     /// Records blobs in the index (already durable on disk).
     func index(blobs: [Digest]) throws {
         let now = FileSupport.now()
-        try db.write { c in
-            for d in blobs {
-                try c.execute("INSERT OR IGNORE INTO blobs (digest, size, added) VALUES (?, ?, ?)",
-                              [.text(d.hex), .int(d.size), .int(now)])
-            }
-        }
+        try db.write { db in try Store.insert(blobs: blobs, now: now, db) }
+    }
+
+    static func insert(blobs: [Digest], now: Int64, _ db: GRDB.Database) throws {
+        let statement = try db.cachedStatement(sql: "INSERT OR IGNORE INTO blobs (digest, size, added) VALUES (?, ?, ?)")
+        for d in blobs { try statement.execute(arguments: [d.hex, d.size, now]) }
     }
 
     // MARK: reading blobs

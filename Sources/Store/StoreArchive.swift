@@ -1,6 +1,7 @@
 import CArchive
 import Core
 import Foundation
+import GRDB
 
 /// What `export` wrote or `import` added.
 public struct TransferReport: Sendable, Codable, Hashable {
@@ -37,15 +38,15 @@ extension Store {
     ///   `ReproError(.verificationFailed)` when a blob is corrupt (nothing is written).
     @discardableResult
     public func export(to file: String, digests: [Digest] = []) throws -> TransferReport {
-        var (index, hexes) = try db.read { c -> (ExportIndex, Set<String>) in
-            let allTrees = try c.query("SELECT tree, manifest_size FROM trees").map { Digest(hex: $0[0].text!, size: $0[1].int!) }
-            let allActions = try Store.actions(c)
-            let allPins = try c.query("SELECT digest, size, note FROM pins").map {
-                ExportIndex.Pin(digest: Digest(hex: $0[0].text!, size: $0[1].int!), note: $0[2].text!)
+        var (index, hexes) = try db.read { db -> (ExportIndex, Set<String>) in
+            let allTrees = try Row.fetchAll(db, sql: "SELECT tree, manifest_size FROM trees").map { Digest(hex: $0[0], size: $0[1]) }
+            let allActions = try Store.actions(db)
+            let allPins = try PinRow.fetchAll(db).map {
+                ExportIndex.Pin(digest: Digest(hex: $0.digest, size: $0.size), note: $0.note)
             }
-            let allAttestations = try Store.attestations(c)
+            let allAttestations = try Store.attestations(db)
             if digests.isEmpty {
-                let blobs = Set(try c.query("SELECT digest FROM blobs").compactMap { $0[0].text })
+                let blobs = Set(try String.fetchAll(db, sql: "SELECT digest FROM blobs"))
                 return (ExportIndex(format: ExportIndex.currentFormat, trees: allTrees, actions: allActions, pins: allPins,
                                     attestations: allAttestations), blobs)
             }
@@ -152,26 +153,22 @@ extension Store {
             }
             let now = FileSupport.now()
             var attestations = 0
-            try db.write { c in
-                for d in blobs {
-                    try c.execute("INSERT OR IGNORE INTO blobs (digest, size, added) VALUES (?, ?, ?)",
-                                  [.text(d.hex), .int(d.size), .int(now)])
-                }
-                for (t, m) in trees { try Store.insert(tree: t, manifest: m, now: now, c) }
-                for a in actions where try c.query("SELECT 1 FROM actions WHERE action = ?", [.text(a.action.hex)]).isEmpty {
-                    try Store.insert(action: a, c)
+            try db.write { db in
+                try Store.insert(blobs: blobs, now: now, db)
+                for (t, m) in trees { try Store.insert(tree: t, manifest: m, now: now, db) }
+                for a in actions where try !ActionRow.exists(db, key: a.action.hex) {
+                    try Store.insert(action: a, db)
                 }
                 for p in index.pins where contains(p.digest) {
-                    try c.execute("INSERT OR IGNORE INTO pins (digest, size, note, added) VALUES (?, ?, ?, ?)",
-                                  [.text(p.digest.hex), .int(p.digest.size), .text(p.note), .int(now)])
+                    try PinRow(digest: p.digest.hex, size: p.digest.size, note: p.note, added: now).insert(db, onConflict: .ignore)
                 }
                 // An attestation travels with its blobs, for an action this store now has
                 // (imported or its own); one already recorded wins.
                 for r in index.attestations ?? [] where contains(r.envelope) && contains(r.sbom) {
-                    guard try !c.query("SELECT 1 FROM actions WHERE action = ? AND tree = ?", [.text(r.action.hex), .text(r.tree.hex)]).isEmpty
+                    guard try ActionRow.filter(Column("action") == r.action.hex && Column("tree") == r.tree.hex).fetchCount(db) > 0
                     else { continue }
-                    try Store.insert(attestation: r, replacing: false, c)
-                    attestations += c.changes
+                    try Store.insert(attestation: r, replacing: false, db)
+                    attestations += db.changesCount
                 }
             }
             return TransferReport(blobs: blobs.count, bytes: bytes, trees: trees.count, actions: actions.count,

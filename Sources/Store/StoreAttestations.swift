@@ -1,5 +1,6 @@
 import Core
 import Foundation
+import GRDB
 
 /// The signed provenance envelope and the SBOM of an action's build (docs/provenance.md).
 public struct AttestationRecord: Hashable, Sendable, Codable {
@@ -32,42 +33,42 @@ extension Store {
     public func recordAttestation(_ r: AttestationRecord) throws {
         try FileLock.with(gcLockPath, exclusive: false) {
             for d in [r.envelope, r.sbom] where !contains(d) { throw missing(d) }
-            try db.write { c in try Store.insert(attestation: r, replacing: true, c) }
+            try db.write { db in try Store.insert(attestation: r, replacing: true, db) }
         }
     }
 
-    static func insert(attestation r: AttestationRecord, replacing: Bool, _ c: Connection) throws {
-        try c.execute("""
+    static func insert(attestation r: AttestationRecord, replacing: Bool, _ db: GRDB.Database) throws {
+        try db.execute(sql: """
             INSERT OR \(replacing ? "REPLACE" : "IGNORE") INTO attestations
             (action, tree, envelope, envelope_size, sbom, sbom_size, sbom_format, keyid, created)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """, [.text(r.action.hex), .text(r.tree.hex), .text(r.envelope.hex), .int(r.envelope.size),
-                  .text(r.sbom.hex), .int(r.sbom.size), .text(r.sbomFormat), .text(r.keyid), .int(r.created)])
+            """, arguments: [r.action.hex, r.tree.hex, r.envelope.hex, r.envelope.size,
+                             r.sbom.hex, r.sbom.size, r.sbomFormat, r.keyid, r.created])
     }
 
     /// The newest attestation of an action (or of a tree), preferring `format` when
     /// given; nil when none was recorded.
     public func attestation(action: Digest? = nil, tree: Digest? = nil, format: String? = nil) throws -> AttestationRecord? {
-        var clauses: [String] = [], args: [SQLValue] = []
-        if let action { clauses.append("action = ?"); args.append(.text(action.hex)) }
-        if let tree { clauses.append("tree = ?"); args.append(.text(tree.hex)) }
-        let order = format.map { f -> String in args.append(.text(f)); return "sbom_format = ? DESC, " } ?? ""
-        return try db.read { c in
-            try Store.attestations(c, where: clauses.isEmpty ? "1" : clauses.joined(separator: " AND "),
-                                   orderBy: "\(order)created DESC LIMIT 1", args).first
+        var clauses: [String] = [], args: [any DatabaseValueConvertible] = []
+        if let action { clauses.append("action = ?"); args.append(action.hex) }
+        if let tree { clauses.append("tree = ?"); args.append(tree.hex) }
+        let order = format.map { f -> String in args.append(f); return "sbom_format = ? DESC, " } ?? ""
+        return try db.read { db in
+            try Store.attestations(db, where: clauses.isEmpty ? "1" : clauses.joined(separator: " AND "),
+                                   orderBy: "\(order)created DESC LIMIT 1", StatementArguments(args)).first
         }
     }
 
-    static func attestations(_ c: Connection, where clause: String = "1", orderBy: String = "action, sbom_format",
-                             _ args: [SQLValue] = []) throws -> [AttestationRecord] {
-        try c.query("""
+    static func attestations(_ db: GRDB.Database, where clause: String = "1", orderBy: String = "action, sbom_format",
+                             _ args: StatementArguments = []) throws -> [AttestationRecord] {
+        try Row.fetchAll(db, sql: """
             SELECT action, tree, envelope, envelope_size, sbom, sbom_size, sbom_format, keyid, created
             FROM attestations WHERE \(clause) ORDER BY \(orderBy)
-            """, args).map { row in
-            AttestationRecord(action: Digest(hex: row[0].text!, size: -1), tree: Digest(hex: row[1].text!, size: -1),
-                              envelope: Digest(hex: row[2].text!, size: row[3].int!),
-                              sbom: Digest(hex: row[4].text!, size: row[5].int!), sbomFormat: row[6].text!,
-                              keyid: row[7].text!, created: row[8].int!)
+            """, arguments: args).map { row in
+            AttestationRecord(action: Digest(hex: row[0], size: -1), tree: Digest(hex: row[1], size: -1),
+                              envelope: Digest(hex: row[2], size: row[3]),
+                              sbom: Digest(hex: row[4], size: row[5]), sbomFormat: row[6],
+                              keyid: row[7], created: row[8])
         }
     }
 }

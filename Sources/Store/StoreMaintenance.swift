@@ -1,5 +1,6 @@
 import Core
 import Foundation
+import GRDB
 
 /// What `verify` found. `ok` when nothing is corrupt or missing.
 public struct VerifyReport: Sendable, Codable, Hashable {
@@ -46,10 +47,10 @@ extension Store {
     /// Rehashes every blob on disk (in parallel) and checks that everything the index,
     /// recorded trees, actions and pins need is present. Read-only.
     public func verify() throws -> VerifyReport {
-        let (indexed, roots) = try db.read { c in
-            (Dictionary(try c.query("SELECT digest, size FROM blobs").map { ($0[0].text!, $0[1].int!) },
+        let (indexed, roots) = try db.read { db in
+            (Dictionary(try Row.fetchAll(db, sql: "SELECT digest, size FROM blobs").map { ($0[0] as String, $0[1] as Int64) },
                         uniquingKeysWith: { a, _ in a }),
-             try rootDigests(c))
+             try rootDigests(db))
         }
         let files = try blobFiles()
         let actual = try TreeHasher.parallel(files, workers: nil) { hex, scratch in
@@ -80,9 +81,9 @@ extension Store {
 
     /// Roots of reachability: recorded trees (with the trees of actions and builds) and
     /// lone blobs (action logs, pins).
-    func rootDigests(_ c: Connection) throws -> (trees: Set<String>, blobs: Set<String>) {
-        let trees = Set(try c.query("SELECT tree FROM trees UNION SELECT tree FROM actions UNION SELECT manifest FROM actions UNION SELECT tree FROM builds WHERE tree IS NOT NULL").compactMap { $0[0].text })
-        let blobs = Set(try c.query("SELECT log FROM actions WHERE log IS NOT NULL UNION SELECT digest FROM pins UNION SELECT envelope FROM attestations UNION SELECT sbom FROM attestations").compactMap { $0[0].text })
+    func rootDigests(_ db: GRDB.Database) throws -> (trees: Set<String>, blobs: Set<String>) {
+        let trees = Set(try String.fetchAll(db, sql: "SELECT tree FROM trees UNION SELECT tree FROM actions UNION SELECT manifest FROM actions UNION SELECT tree FROM builds WHERE tree IS NOT NULL"))
+        let blobs = Set(try String.fetchAll(db, sql: "SELECT log FROM actions WHERE log IS NOT NULL UNION SELECT digest FROM pins UNION SELECT envelope FROM attestations UNION SELECT sbom FROM attestations"))
         return (trees, blobs)
     }
 
@@ -93,7 +94,7 @@ extension Store {
     ///   or corrupt (gc would not know what it needs): run `repro store verify`.
     public func gc(keep: [Digest] = []) throws -> GCReport {
         try FileLock.with(gcLockPath, exclusive: true) {
-            var (trees, blobs) = try db.read { c in try rootDigests(c) }
+            var (trees, blobs) = try db.read { db in try rootDigests(db) }
             for d in keep {
                 if let m = try? manifest(tree: d) {
                     trees.insert(d.hex)
@@ -126,11 +127,11 @@ extension Store {
                 unlink(tmpDir + "/" + name)
             }
             removeStaleTemporaries()
-            try db.write { c in
-                for hex in removed { try c.execute("DELETE FROM blobs WHERE digest = ?", [.text(hex)]) }
-                let rows = try c.query("SELECT digest FROM blobs").compactMap { $0[0].text }
-                for hex in rows where FileSupport.size(blobPath(hex)) == nil {
-                    try c.execute("DELETE FROM blobs WHERE digest = ?", [.text(hex)])
+            try db.write { db in
+                let delete = try db.cachedStatement(sql: "DELETE FROM blobs WHERE digest = ?")
+                for hex in removed { try delete.execute(arguments: [hex]) }
+                for hex in try String.fetchAll(db, sql: "SELECT digest FROM blobs") where FileSupport.size(blobPath(hex)) == nil {
+                    try delete.execute(arguments: [hex])
                 }
             }
             return GCReport(kept: kept, removed: removed.count, bytesFreed: freed)
@@ -160,23 +161,22 @@ extension Store {
     /// Trees in `keep` stay. Holds the gc lock, like gc.
     public func forget(before cutoff: Int64, keep: [Digest] = []) throws -> ForgetReport {
         try FileLock.with(gcLockPath, exclusive: true) {
-            try db.write { c in
+            try db.write { db in
                 var r = ForgetReport()
                 let kept = keep.map(\.hex)
                 let keepClause = kept.isEmpty ? "" : " AND tree NOT IN (\(kept.map { _ in "?" }.joined(separator: ",")))"
-                let keepArgs = kept.map { SQLValue.text($0) }
-                func run(_ sql: String, _ args: [SQLValue]) throws -> Int {
-                    try c.execute(sql, args)
-                    return Int(try c.query("SELECT changes()")[0][0].int ?? 0)
+                func run(_ sql: String, _ args: [any DatabaseValueConvertible]) throws -> Int {
+                    try db.execute(sql: sql, arguments: StatementArguments(args))
+                    return db.changesCount
                 }
-                r.actions = try run("DELETE FROM actions WHERE created < ?" + keepClause, [.int(cutoff)] + keepArgs)
-                r.builds = try run("DELETE FROM builds WHERE started < ? AND finished IS NOT NULL" + keepClause, [.int(cutoff)] + keepArgs)
+                r.actions = try run("DELETE FROM actions WHERE created < ?" + keepClause, [cutoff] + kept)
+                r.builds = try run("DELETE FROM builds WHERE started < ? AND finished IS NOT NULL" + keepClause, [cutoff] + kept)
                 r.attestations = try run("DELETE FROM attestations WHERE action NOT IN (SELECT action FROM actions)", [])
-                r.pins = try run("DELETE FROM pins WHERE added < ?", [.int(cutoff)])
+                r.pins = try run("DELETE FROM pins WHERE added < ?", [cutoff])
                 r.trees = try run("""
                     DELETE FROM trees WHERE added < ?\(keepClause)
                     AND tree NOT IN (SELECT tree FROM actions) AND tree NOT IN (SELECT tree FROM builds WHERE tree IS NOT NULL)
-                    """, [.int(cutoff)] + keepArgs)
+                    """, [cutoff] + kept)
                 return r
             }
         }

@@ -1,5 +1,6 @@
 import Core
 import Foundation
+import GRDB
 import Synchronization
 
 /// A recorded tree: its digest (= the manifest blob's digest) and totals.
@@ -49,30 +50,26 @@ extension Store {
                 try FileSupport.syncDirectory("\(casDir)/\(shard)")
             }
             let now = FileSupport.now()
-            try db.write { c in
-                for d in blobs {
-                    try c.execute("INSERT OR IGNORE INTO blobs (digest, size, added) VALUES (?, ?, ?)",
-                                  [.text(d.hex), .int(d.size), .int(now)])
-                }
-                try Store.insert(tree: tree, manifest: manifest, now: now, c)
+            try db.write { db in
+                try Store.insert(blobs: blobs, now: now, db)
+                try Store.insert(tree: tree, manifest: manifest, now: now, db)
             }
             return (tree, manifest)
         }
     }
 
-    static func insert(tree: Digest, manifest: Manifest, now: Int64, _ c: Connection) throws {
-        try c.execute("""
+    static func insert(tree: Digest, manifest: Manifest, now: Int64, _ db: GRDB.Database) throws {
+        try db.execute(sql: """
             INSERT OR IGNORE INTO trees (tree, manifest, manifest_size, files, bytes, added)
             VALUES (?, ?, ?, ?, ?, ?)
-            """, [.text(tree.hex), .text(tree.hex), .int(tree.size), .int(Int64(manifest.files)),
-                  .int(manifest.bytes), .int(now)])
+            """, arguments: [tree.hex, tree.hex, tree.size, Int64(manifest.files), manifest.bytes, now])
     }
 
     /// Recorded trees, sorted by digest.
     public func trees() throws -> [TreeRecord] {
-        try db.read { c in
-            try c.query("SELECT tree, manifest_size, files, bytes FROM trees ORDER BY tree").map {
-                TreeRecord(tree: Digest(hex: $0[0].text!, size: $0[1].int!), files: $0[2].int!, bytes: $0[3].int!)
+        try db.read { db in
+            try Row.fetchAll(db, sql: "SELECT tree, manifest_size, files, bytes FROM trees ORDER BY tree").map {
+                TreeRecord(tree: Digest(hex: $0[0], size: $0[1]), files: $0[2], bytes: $0[3])
             }
         }
     }

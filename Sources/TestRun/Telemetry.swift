@@ -1,6 +1,7 @@
 import Core
 import Foundation
 import GRDB
+import Store
 
 /// Per-test telemetry: one SQLite database in the store (`$REPRO_HOME/telemetry.sqlite`),
 /// through GRDB. A run's row is written when it starts and updated when it ends; each
@@ -15,12 +16,7 @@ public final class Telemetry: Sendable {
     /// - Throws: `ReproError(.system)` naming the file when SQLite cannot open it.
     public init(path: String) throws {
         self.path = path
-        var config = Configuration()
-        config.busyMode = .timeout(30)
-        config.prepareDatabase { db in
-            try db.execute(sql: "PRAGMA journal_mode=WAL")
-            try db.execute(sql: "PRAGMA synchronous=NORMAL")
-        }
+        let config = Configuration.repro(synchronous: "NORMAL")
         do {
             db = try DatabaseQueue(path: path, configuration: config)
             try Self.migrator.migrate(db)

@@ -129,7 +129,12 @@ struct RunOptions {
 
     /// `repro run ...` with valid options, parsed by hand: ArgumentParser builds its whole
     /// command tree by reflection, which is most of repro's start-up, and `repro run` is
-    /// on the path of every sandboxed command. Accepts exactly what `RunCommand` accepts:
+    /// on the path of every sandboxed command. Kept because it saves far more than the
+    /// 0.3 ms that would justify it (issue 12): on the static build of scripts/setup,
+    /// `bench/launch.sh` (both ways in one interleaved run, 2 CPUs under a load of ~17)
+    /// gave `repro run -- true` 18.8 vs 35.7 ms median with REPRO_NO_FAST_PARSE=1 (300
+    /// rounds) and 21.3 vs 34.6 ms (200 rounds); `perf stat -e task-clock` CPU time
+    /// 4.7-5.0 vs 8.1-8.7 ms. Accepts exactly what `RunCommand` accepts:
     /// `--name value` and `--name=value`, arrays by repetition, flags without values,
     /// then `--` and the command. Anything else (help, an unknown or repeated option, a
     /// value that starts with '-' or is empty or not a number, a failed validation) gives

@@ -11,15 +11,10 @@ func warn(_ text: String) {
     FileHandle.standardError.write(Data("repro: \(text)\n".utf8))
 }
 
-/// Sizes like 512m, 2g, 1048576.
+/// A size option, in the one size grammar (Core's `ByteSize`).
 func parseSize(_ s: String, option: String) throws -> Int64 {
-    let lower = s.lowercased()
-    var digits = lower, mult: Double = 1
-    for (suffix, m) in [("k", 1024.0), ("m", 1024.0 * 1024), ("g", 1024.0 * 1024 * 1024)] {
-        if lower.hasSuffix(suffix) { digits = String(lower.dropLast()); mult = m }
+    guard let v = ByteSize.parse(s) else {
+        throw ValidationError("\(option): '\(s)' is not a size (\(ByteSize.grammar))")
     }
-    guard let v = Double(digits), v >= 0, v.isFinite else {
-        throw ValidationError("\(option): '\(s)' is not a size (a number with an optional k, m or g suffix)")
-    }
-    return Int64(v * mult)
+    return v
 }

@@ -1,4 +1,5 @@
 import Foundation
+import Store
 import TestKit
 import Testing
 
@@ -132,6 +133,26 @@ import Testing
         // used it (it used to fail: "signing.pem exists").
         #expect(outs.filter { $0.stderr.contains("generated a signing key") }.count == 1, "\(outs.map(\.stderr))")
         try expectWholeStore(store)
+    }
+
+    /// The store's `builds` row is written when the build starts and updated when it
+    /// ends, failed or not (docs/store.md).
+    @Test func buildsAreRecordedAsTheyStartAndEnd() throws {
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let store = dir + "/store"
+        let bad = try recipe("bad", "echo x > $REPRO_OUT/a; exit 3")
+        #expect(try repro(["lock", bad, "--store", store]).status == 0)
+        #expect(try repro(["build", bad, "--store", store]).status == 1)
+        var builds = try Store(root: store).builds()
+        #expect(builds.map(\.status) == [.failed])
+        #expect(builds.first?.finished != nil && builds.first?.tree == nil)
+        let good = try recipe("good", "echo x > $REPRO_OUT/a")
+        #expect(try repro(["lock", good, "--store", store]).status == 0)
+        #expect(try repro(["build", good, "--store", store]).status == 0)
+        #expect(try repro(["build", good, "--store", store]).status == 0) // a cache hit: no row
+        builds = try Store(root: store).builds()
+        #expect(builds.map(\.status) == [.failed, .succeeded])
+        #expect(builds.last?.tree != nil)
     }
 
     @Test func missingInputFileIsBadInputNamingIt() throws {

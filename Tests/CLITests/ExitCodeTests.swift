@@ -67,4 +67,13 @@ import Testing
         #expect(e.code.exitStatus == 70)
         #expect(e.message.contains("repro rank order: cannot decode at a"), "\(e.message)")
     }
+
+    /// A full disk is not a bug: exit 1 saying what to do, like Syscall.check.
+    @Test func aFullDiskIsAFailureNotABug() {
+        let e = ReproError.from(NSError(domain: NSCocoaErrorDomain, code: CocoaError.fileWriteOutOfSpace.rawValue), operation: "repro build")
+        #expect(e.code == .failed && e.message.contains("free space"), "\(e.message)")
+        let posix = NSError(domain: NSCocoaErrorDomain, code: 512,
+                            userInfo: [NSUnderlyingErrorKey: NSError(domain: NSPOSIXErrorDomain, code: Int(ENOSPC))])
+        #expect(ReproError.from(posix, operation: "repro build").code == .failed)
+    }
 }

@@ -61,12 +61,65 @@ import Testing
         #expect(printed == doc, "regenerate with: repro-sandbox --print-policy > sandbox/POLICY.md")
     }
 
+    /// The launcher runs a precompiled copy of the default policy. It must have been made
+    /// from today's rules: its header records the policy version and a hash of the rule
+    /// table, which the launcher computes from its source without libseccomp, so this
+    /// holds on any host. Where the host's libseccomp is the one that made the copy, the
+    /// program itself must also be byte for byte what it makes today.
     @Test func builtInFilterIsTheCompiledPolicy() throws {
-        // The launcher runs a precompiled copy of the default policy; it must be what
-        // libseccomp makes of the rules today.
         let exported = try TestSupport.sh([TestSupport.launcher, "--export-default-bpf"]).out
         let committed = try String(contentsOfFile: TestSupport.sourceRoot + "/sandbox/src/default_filter.inc", encoding: .utf8)
-        #expect(exported == committed, "regenerate with: repro-sandbox --export-default-bpf > sandbox/src/default_filter.inc")
+        let fix = "regenerate with: repro-sandbox --export-default-bpf > sandbox/src/default_filter.inc"
+        func line(_ text: String, _ marker: String) -> String? {
+            text.split(separator: "\n").first { $0.contains(marker) }.map(String.init)
+        }
+        func libseccomp(_ text: String) -> String? {
+            guard let l = line(text, "libseccomp"), let r = l.range(of: "libseccomp ") else { return nil }
+            return String(l[r.upperBound...].prefix { $0 != ")" })
+        }
+        #expect(line(exported, "rules fnv1a-64") != nil)
+        #expect(line(exported, "rules fnv1a-64") == line(committed, "rules fnv1a-64"), "\(fix)")
+        #expect(line(exported, "policy-") == line(committed, "policy-").map { $0.replacingOccurrences(of: libseccomp(committed) ?? "", with: libseccomp(exported) ?? "") }, "\(fix)")
+        if libseccomp(exported) == libseccomp(committed) {
+            #expect(exported == committed, "\(fix)")
+        }
+    }
+
+    /// One way to build the launcher: the Makefile (what scripts/setup installs) and the
+    /// SwiftPM target compile it with the same language and warning flags.
+    @Test func makefileAndPackageBuildTheLauncherAlike() throws {
+        let makefile = try String(contentsOfFile: TestSupport.sourceRoot + "/sandbox/Makefile", encoding: .utf8)
+        let package = try String(contentsOfFile: TestSupport.sourceRoot + "/Package.swift", encoding: .utf8)
+        let warn = try #require(makefile.split(separator: "\n").first { $0.hasPrefix("WARN :=") })
+        let make = warn.dropFirst("WARN :=".count).split(separator: " ").map(String.init)
+        let line = try #require(package.split(separator: "\n").first { $0.contains("cSettings: [.unsafeFlags([") })
+        let swiftpm = line.split(separator: "\"").enumerated().filter { $0.offset % 2 == 1 }.map { String($0.element) }
+        #expect(!make.isEmpty && make == swiftpm, "Makefile \(make) vs Package.swift \(swiftpm)")
+    }
+
+    /// The launcher forwards the signals init forwards (SIGUSR1 and SIGUSR2 included):
+    /// SIGUSR1 sent to the launcher reaches the command, whose handler decides the exit.
+    @Test(.timeLimit(.minutes(1))) func launcherForwardsSIGUSR1ToTheCommand() throws {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: TestSupport.launcher)
+        p.arguments = ["--ro-bind", "/usr", "/usr", "--symlink", "usr/bin", "/bin", "--symlink", "usr/lib", "/lib",
+                       "--symlink", "usr/lib64", "/lib64", "--proc", "/proc", "--dev", "/dev", "--",
+                       "/bin/sh", "-c", "trap 'echo got-usr1; exit 7' USR1; echo ready; while :; do sleep 0.05; done"]
+        let out = Pipe()
+        p.standardOutput = out
+        try p.run()
+        defer { if p.isRunning { kill(p.processIdentifier, SIGKILL) } }
+        var seen = Data()
+        while !String(decoding: seen, as: UTF8.self).contains("ready") {
+            let chunk = out.fileHandleForReading.availableData
+            if chunk.isEmpty { break }
+            seen.append(chunk)
+        }
+        #expect(kill(p.processIdentifier, SIGUSR1) == 0)
+        seen.append(out.fileHandleForReading.readDataToEndOfFile())
+        p.waitUntilExit()
+        #expect(p.terminationStatus == 7, "\(String(decoding: seen, as: UTF8.self))")
+        #expect(String(decoding: seen, as: UTF8.self).contains("got-usr1"))
     }
 
     @Test func doctorReportsAWorkingSandbox() throws {

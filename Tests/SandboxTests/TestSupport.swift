@@ -8,7 +8,7 @@ import TestKit
 enum TestSupport {
     static let buildDir = TestKit.buildDir
 
-    static var launcher: String { buildDir + "/repro-sandbox" }
+    static var launcher: String { TestKit.launcher }
     static var repro: String { buildDir + "/repro" }
     static let sourceRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         .deletingLastPathComponent().deletingLastPathComponent().path

@@ -1,5 +1,6 @@
 import Core
 import Foundation
+import GRDB
 import TestKit
 import Testing
 @testable import Store
@@ -110,9 +111,17 @@ import Testing
         #expect(throws: ReproError.self) {
             try store.recordAction(ActionResult(action: Digest.of("b"), tree: Digest.of("not there"), manifest: Digest.of("not there"), exitCode: 0, log: nil))
         }
+        // A build's row is written when it starts and updated when it ends, either way.
         let id = try store.beginBuild(recipe: Digest.of("recipe"), action: action)
+        #expect(try store.builds().map(\.status) == [.running])
+        #expect(try store.builds().first?.finished == nil)
         try store.finishBuild(id, tree: tree)
-        #expect(try store.builds().map(\.tree) == [tree])
+        let failed = try store.beginBuild(recipe: Digest.of("recipe"), action: action)
+        try store.finishBuild(failed, tree: nil)
+        let builds = try store.builds()
+        #expect(builds.map(\.tree) == [tree, nil])
+        #expect(builds.map(\.status) == [.succeeded, .failed])
+        #expect(builds.allSatisfy { $0.finished != nil })
     }
 
     @Test func gcKeepsReachableAndRemovesUnreachable() throws {
@@ -250,7 +259,7 @@ import Testing
         let report = try store.verify()
         #expect(report.ok)
         #expect(report.checked == 40 + 8 * 40)
-        let rows: Int64 = try store.db.read { c in try c.query("SELECT COUNT(*) FROM blobs")[0][0].int ?? -1 }
+        let rows = try store.db.read { db in try Int64.fetchOne(db, sql: "SELECT COUNT(*) FROM blobs") }
         #expect(rows == 360)
         #expect(try FileManager.default.contentsOfDirectory(atPath: root + "/tmp").isEmpty)
     }
@@ -260,16 +269,54 @@ import Testing
         defer { StoreTestSupport.remove(tmp) }
         _ = try Store(root: tmp)
         let store = try Store(root: tmp)
-        let names = try store.db.read { c in try c.query("SELECT name FROM migrations").compactMap { $0[0].text } }
-        #expect(names == ["v1-blobs-trees-actions-builds-pins", "v2-attestations"])
-        // A store made before attestations existed is upgraded when opened.
-        try store.db.write { c in
-            try c.execute("DROP TABLE attestations")
-            try c.execute("DELETE FROM migrations WHERE name = 'v2-attestations'")
-        }
-        let upgraded = try Store(root: tmp)
-        #expect(try upgraded.attestation(action: Digest.of("x")) == nil)
-        let mode = try store.db.read { c in try c.query("PRAGMA journal_mode")[0][0].text }
+        let names = try store.db.read { db in try StoreSchema.migrator.appliedIdentifiers(db) }
+        #expect(names == ["v1-blobs-trees-actions-builds-pins", "v2-attestations", "v3-grdb-build-status"])
+        let mode = try store.db.read { db in try String.fetchOne(db, sql: "PRAGMA journal_mode") }
         #expect(mode == "wal")
     }
+
+    /// A store written by the SQLite layer before GRDB (its own `migrations` table, v1
+    /// and v2, builds without a status) opens, keeps its rows and is migrated.
+    @Test func aStoreFromBeforeGRDBIsUpgraded() throws {
+        let tmp = try StoreTestSupport.tempDir("legacy")
+        defer { StoreTestSupport.remove(tmp) }
+        try FileManager.default.createDirectory(atPath: tmp, withIntermediateDirectories: true)
+        let legacy = try DatabaseQueue(path: tmp + "/index.sqlite")
+        try legacy.write { db in
+            try db.execute(sql: Self.legacySchema)
+            try db.execute(sql: """
+                INSERT INTO migrations VALUES ('v1-blobs-trees-actions-builds-pins', 1700000000), ('v2-attestations', 1700000000);
+                INSERT INTO actions VALUES ('\(Digest.of("a").hex)', 'aa', 'aa', 7, 0, NULL, NULL, 1700000000);
+                INSERT INTO builds (recipe, action, tree, started, finished) VALUES ('r', 'a', 'aa', 1, 2), ('r', 'a', NULL, 3, NULL);
+                INSERT INTO pins VALUES ('bb', 3, 'input x', 1700000000);
+                """)
+        }
+        try legacy.close()
+        let store = try Store(root: tmp)
+        #expect(try store.lookupAction(Digest.of("a"))?.tree.hex == "aa")
+        #expect(try store.builds().map(\.status) == [.succeeded, .running])
+        let tables = try store.db.read { db in try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name") }
+        #expect(!tables.contains("migrations") && tables.contains("grdb_migrations") && tables.contains("pins"))
+        #expect(try store.db.read { db in try StoreSchema.migrator.appliedIdentifiers(db) }.count == 3)
+        // Opening it again changes nothing.
+        #expect(try Store(root: tmp).builds().count == 2)
+    }
+
+    /// The schema of stores made before GRDB (Database.swift's Migrator), verbatim.
+    static let legacySchema = """
+        CREATE TABLE migrations (name TEXT PRIMARY KEY, applied INTEGER NOT NULL);
+        CREATE TABLE blobs (digest TEXT PRIMARY KEY, size INTEGER NOT NULL, added INTEGER NOT NULL);
+        CREATE TABLE trees (tree TEXT PRIMARY KEY, manifest TEXT NOT NULL, manifest_size INTEGER NOT NULL,
+            files INTEGER NOT NULL, bytes INTEGER NOT NULL, added INTEGER NOT NULL);
+        CREATE TABLE actions (action TEXT PRIMARY KEY, tree TEXT NOT NULL, manifest TEXT NOT NULL,
+            manifest_size INTEGER NOT NULL, exit_code INTEGER NOT NULL, log TEXT, log_size INTEGER, created INTEGER NOT NULL);
+        CREATE TABLE builds (id INTEGER PRIMARY KEY AUTOINCREMENT, recipe TEXT NOT NULL, action TEXT NOT NULL,
+            tree TEXT, started INTEGER NOT NULL, finished INTEGER);
+        CREATE INDEX builds_action ON builds (action);
+        CREATE TABLE pins (digest TEXT PRIMARY KEY, size INTEGER NOT NULL, note TEXT NOT NULL, added INTEGER NOT NULL);
+        CREATE TABLE attestations (action TEXT NOT NULL, tree TEXT NOT NULL, envelope TEXT NOT NULL,
+            envelope_size INTEGER NOT NULL, sbom TEXT NOT NULL, sbom_size INTEGER NOT NULL, sbom_format TEXT NOT NULL,
+            keyid TEXT NOT NULL, created INTEGER NOT NULL, PRIMARY KEY (action, sbom_format));
+        CREATE INDEX attestations_tree ON attestations (tree);
+        """
 }

@@ -21,6 +21,21 @@ public enum TestLayer {
     public static let skipped: Comment = "scripts/test --fast (REPRO_TEST_FAST) skips network and real builds"
 }
 
+/// The one size grammar's cases (Core's ByteSize): CoreTests hold the Swift parser to
+/// them, SandboxTests the launcher's C parser (`repro-sandbox --check-size`). nil: not
+/// a size.
+public enum SizeCases {
+    public static let all: [(text: String, bytes: Int64?)] = [
+        ("0", 0), ("1048576", 1_048_576), ("100B", 100), ("512K", 512 << 10), ("512k", 512 << 10),
+        ("1KiB", 1024), ("512M", 512 << 20), ("512m", 512 << 20), ("64MiB", 64 << 20), ("2G", 2 << 30),
+        ("2g", 2 << 30), ("2GiB", 2 << 30), ("1T", 1 << 40), ("1t", 1 << 40), ("3TiB", 3 << 40),
+        (" 2G ", 2 << 30), ("2 GiB", 2 << 30), ("9223372036854775807", Int64.max), ("8388607T", 8_388_607 << 40),
+        ("", nil), (" ", nil), ("G", nil), ("-1", nil), ("+1", nil), ("1.5G", nil), ("1e3", nil), ("2GB", nil),
+        ("2KB", nil), ("2Gi", nil), ("2gib", nil), ("2 G B", nil), ("0x10", nil), ("lots", nil),
+        ("9223372036854775808", nil), ("8388608T", nil), ("99999999999999999999", nil), ("2G2", nil),
+    ]
+}
+
 /// What every test target needs to run the real binaries: where `swift build` put them,
 /// a way to run a host process and collect its output, and fresh temporary folders.
 public enum TestKit {
@@ -36,7 +51,13 @@ public enum TestKit {
     }()
 
     public static var repro: String { buildDir + "/repro" }
-    public static var launcher: String { buildDir + "/repro-sandbox" }
+    /// `$REPRO_SANDBOX` (scripts/test points it at sandbox/build/repro-sandbox, the
+    /// Makefile's build that scripts/setup installs; `repro` itself honours it too),
+    /// else the one `swift build` put next to `repro`.
+    public static var launcher: String {
+        if let p = ProcessInfo.processInfo.environment["REPRO_SANDBOX"], !p.isEmpty { return p }
+        return buildDir + "/repro-sandbox"
+    }
 
     /// One private apt state (indexes and downloaded .debs) shared by every store the
     /// tests create, so that real builds do not fetch the toolchain again per test store

@@ -30,7 +30,6 @@
 #define CLOSE_RANGE_CLOEXEC (1U << 2)
 #endif
 
-static const int forwarded[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2 };
 
 static void set_rlimit(int res, long long v, const char *name)
 {
@@ -112,7 +111,13 @@ static void on_signal(int sig) { (void)sig; }
 /* init inherits the launcher's argv, which names host paths (bind sources, the
  * launcher's location); /proc/1/cmdline inside would show them. Every string the
  * options point into is copied first, then the argv area is overwritten. */
-static char *dup_or_null(const char *s) { return s ? strdup(s) : NULL; }
+static char *dup_or_null(const char *s)
+{
+    if (!s) return NULL;
+    char *d = strdup(s);
+    if (!d) fail_stage(ENOMEM, "copy the options");
+    return d;
+}
 
 static void hide_launcher_argv(struct options *o, int argc, char **argv)
 {
@@ -129,7 +134,7 @@ static void hide_launcher_argv(struct options *o, int argc, char **argv)
     while (o->argv[n]) n++;
     char **cmd = calloc(n + 1, sizeof *cmd);
     if (!cmd) fail_stage(ENOMEM, "copy the command line");
-    for (size_t i = 0; i < n; i++) cmd[i] = strdup(o->argv[i]);
+    for (size_t i = 0; i < n; i++) cmd[i] = dup_or_null(o->argv[i]);
     o->argv = cmd;
     char *start = argv[0], *end = argv[argc - 1] + strlen(argv[argc - 1]);
     memset(start, 0, (size_t)(end - start));
@@ -162,12 +167,12 @@ void run_init(struct options *o, int argc, char **argv, int sync_fd, const struc
     sigemptyset(&set);
     sigaddset(&set, SIGCHLD);
     struct sigaction sa = { .sa_handler = on_signal };
-    for (size_t i = 0; i < sizeof forwarded / sizeof forwarded[0]; i++) {
-        sigaddset(&set, forwarded[i]);
-        sigaction(forwarded[i], &sa, NULL);
+    for (size_t i = 0; i < sb_n_forwarded_signals; i++) {
+        sigaddset(&set, sb_forwarded_signals[i]);
+        if (sigaction(sb_forwarded_signals[i], &sa, NULL) < 0) fail_stage(errno, "install the signal handlers");
     }
-    sigaction(SIGCHLD, &sa, NULL);
-    sigprocmask(SIG_BLOCK, &set, NULL);
+    if (sigaction(SIGCHLD, &sa, NULL) < 0 || sigprocmask(SIG_BLOCK, &set, NULL) < 0)
+        fail_stage(errno, "install the signal handlers");
 
     pid_t child = fork();
     if (child < 0) fail_stage(errno, "fork the command");

@@ -93,12 +93,17 @@ struct outcome {
     struct msg setup;   /* type 0 = no setup error */
     char warnings[8][240];
     int n_warnings;
+    int n_dropped;      /* warnings past the 8 kept (all were printed on stderr) */
 };
 
-static void write_status(int fd, const struct outcome *r)
+static void add_warning(struct outcome *r, const char *text)
 {
-    FILE *f = fdopen(fd, "w");
-    if (!f) return;
+    if (r->n_warnings < 8) snprintf(r->warnings[r->n_warnings++], 240, "%s", text);
+    else r->n_dropped++;
+}
+
+static void write_status(FILE *f, const struct outcome *r)
+{
     fprintf(f, "{\"exit_code\":%d", r->exit_code);
     faults_write_status(f);
     fprintf(f, ",\"max_rss_kb\":%ld,\"oom_killed\":%s,\"pids_limit_hit\":%s,\"policy\":",
@@ -121,6 +126,7 @@ static void write_status(int fd, const struct outcome *r)
         if (i) fputc(',', f);
         json_string(f, r->warnings[i]);
     }
+    if (r->n_dropped) fprintf(f, ",\"and %d more warnings, printed on stderr\"", r->n_dropped);
     fprintf(f, "]}\n");
     fclose(f);
 }
@@ -137,7 +143,7 @@ static void take_msg(struct outcome *r, const struct msg *m, int *child_status, 
         *have_status = true;
         break;
     case MSG_WARNING:
-        if (r->n_warnings < 8) snprintf(r->warnings[r->n_warnings++], 240, "%s", m->stage);
+        add_warning(r, m->stage);
         break;
     }
 }
@@ -146,12 +152,21 @@ int main(int argc, char **argv)
 {
     struct options o;
     parse_options(argc, argv, &o);
+#ifndef __x86_64__
+    /* The default filter (default_filter.inc) checks the x86_64, i386 and x32 ABIs only;
+     * anywhere else its architecture check would kill every system call. */
+    die(70, "this host's architecture is not supported: repro-sandbox runs on x86_64 only (its seccomp policy covers the x86_64, i386 and x32 ABIs)");
+#endif
     if (o.die_with_parent) {
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
+            die(70, "setup failed at stage 'set the death signal' (%s)", strerror(errno));
         if (o.parent_pid && getppid() != o.parent_pid) return 70; /* the caller is already gone */
     }
     if (o.status_fd >= 0 && fcntl(o.status_fd, F_GETFD) < 0)
         die(2, "--status-fd %d: not an open file descriptor", o.status_fd);
+    FILE *status = NULL;
+    if (o.status_fd >= 0 && !(status = fdopen(o.status_fd, "w")))
+        die(70, "setup failed at stage 'open the status fd %d' (%s)", o.status_fd, strerror(errno));
     for (size_t i = 0; i < o.n_keep_fds; i++)
         if (fcntl(o.keep_fds[i], F_GETFD) < 0)
             die(2, "--keep-fd %d: not an open file descriptor", o.keep_fds[i]);
@@ -171,21 +186,23 @@ int main(int argc, char **argv)
     struct cgroup_state *cg = cgroup_prepare(&o.limits, o.allow_degrade);
     report_init(-1);
     struct msg m;
-    while (read(warn_pipe[0], &m, sizeof m) == sizeof m && r.n_warnings < 8)
-        snprintf(r.warnings[r.n_warnings++], 240, "%s", m.stage);
+    while (read(warn_pipe[0], &m, sizeof m) == sizeof m)
+        add_warning(&r, m.stage);
     close(warn_pipe[0]); close(warn_pipe[1]);
 
     int sync_pipe[2], report_pipe[2];
     if (pipe2(sync_pipe, O_CLOEXEC) < 0 || pipe2(report_pipe, O_CLOEXEC) < 0)
         die(70, "pipe: %s", strerror(errno));
 
+    /* The same signals init forwards to the command. */
     sigset_t sigs, old;
     sigemptyset(&sigs);
-    int fwd[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT };
-    for (size_t i = 0; i < 4; i++) sigaddset(&sigs, fwd[i]);
+    for (size_t i = 0; i < sb_n_forwarded_signals; i++) sigaddset(&sigs, sb_forwarded_signals[i]);
     sigaddset(&sigs, SIGCHLD);
-    sigprocmask(SIG_BLOCK, &sigs, &old);
+    if (sigprocmask(SIG_BLOCK, &sigs, &old) < 0)
+        die(70, "setup failed at stage 'block signals' (%s)", strerror(errno));
     int sfd = signalfd(-1, &sigs, SFD_CLOEXEC | SFD_NONBLOCK);
+    if (sfd < 0) die(70, "setup failed at stage 'signalfd' (%s)", strerror(errno));
 
     double start = now();
     int pidfd = -1;
@@ -196,8 +213,8 @@ int main(int argc, char **argv)
     if (pid == 0) {
         close(sync_pipe[1]);
         close(report_pipe[0]);
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
         report_init(report_pipe[1]);
+        if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0) fail_stage(errno, "set the death signal of init");
         run_init(&o, argc, argv, sync_pipe[0], have_filter ? &filter : NULL);
     }
     close(sync_pipe[0]);
@@ -271,6 +288,6 @@ int main(int argc, char **argv)
         fprintf(stderr, "repro-sandbox: timed out after %.1fs\n", o.timeout);
     }
     if (r.oom_killed) fprintf(stderr, "repro-sandbox: the memory limit was reached; the kernel killed a process\n");
-    if (o.status_fd >= 0) write_status(o.status_fd, &r);
+    if (status) write_status(status, &r);
     return r.exit_code;
 }

@@ -27,8 +27,8 @@ static const char usage_text[] =
 "  --bind-try SRC DEST      same, skipped when SRC does not exist\n"
 "  --dev-bind SRC DEST      bind a host device node (read-write, nosuid)\n"
 "  --tmpfs DEST             fresh tmpfs (mode 0755; 1777 for /tmp and /dev/shm)\n"
-"  --tmpfs-size BYTES       size of every writable tmpfs, /dev/shm included (suffixes\n"
-"                           k, m, g; default: the kernel's, half of RAM each)\n"
+"  --tmpfs-size BYTES       size of every writable tmpfs, /dev/shm included (units\n"
+"                           K, M, G, T or KiB...; default: the kernel's, half of RAM each)\n"
 "  --size BYTES             size of the next --tmpfs alone, over --tmpfs-size (a disk\n"
 "                           fault: writes past it fail with ENOSPC)\n"
 "  --dir DEST               create a directory\n"
@@ -64,7 +64,7 @@ static const char usage_text[] =
 "                           addr-no-randomize (ASLR off); comma-separated\n"
 "\n"
 "Limits (a limit asked for that cannot be enforced is an error, see --allow-degrade):\n"
-"  --rlimit-as BYTES        address space (suffixes k, m, g)\n"
+"  --rlimit-as BYTES        address space (units K, M, G, T or KiB...)\n"
 "  --rlimit-nofile N        open files\n"
 "  --rlimit-nproc N         processes of the uid (not enforced for host root; use --pids)\n"
 "  --rlimit-cpu SECONDS     CPU time; SIGXCPU then SIGKILL\n"
@@ -89,6 +89,7 @@ static const char usage_text[] =
 "                           default: the documented policy (sandbox/POLICY.md);\n"
 "                           FILE: lines \"SYSCALL ERRNO\" or \"@default\"; '#' comments\n"
 "  --print-policy           print the default seccomp policy and its version, exit\n"
+"  --check-size BYTES       print BYTES as every size option reads it, exit (2: not a size)\n"
 "  --export-default-bpf     print the default policy compiled by libseccomp as C\n"
 "                           (sandbox/src/default_filter.inc, built in), exit\n"
 "\n"
@@ -171,6 +172,7 @@ void parse_options(int argc, char **argv, struct options *o)
             exit(0);
         }
         else if (IS("--print-policy")) { seccomp_print_policy(); exit(0); }
+        else if (IS("--check-size")) { printf("%lld\n", parse_size(need(argc, argv, i, 1), a)); exit(0); }
         else if (IS("--export-default-bpf")) { seccomp_export_default(); exit(0); }
         else if (IS("--ro-bind") || IS("--ro-bind-try")) { need(argc, argv, i, 2); add_op(o, OP_RO_BIND, argv[i+1], argv[i+2], IS("--ro-bind-try")); i += 2; }
         else if (IS("--bind") || IS("--bind-try")) { need(argc, argv, i, 2); add_op(o, OP_BIND, argv[i+1], argv[i+2], IS("--bind-try")); i += 2; }

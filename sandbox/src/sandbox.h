@@ -73,7 +73,7 @@ struct options {
 /* opts.c */
 void parse_options(int argc, char **argv, struct options *o);
 
-/* report.c: setup failures travel from init/command to the launcher over a pipe. */
+/* util.c: setup failures travel from init/command to the launcher over a pipe. */
 enum msg_type { MSG_SETUP_ERROR = 1, MSG_EXEC_ERROR = 2, MSG_CHILD_STATUS = 3, MSG_WARNING = 4 };
 struct msg {
     int type;
@@ -82,6 +82,9 @@ struct msg {
     char stage[240];    /* what was being done, e.g. "bind /usr -> /usr" */
 };
 void report_init(int fd);
+/* The signals the launcher forwards to init and init to the command (util.c). */
+extern const int sb_forwarded_signals[];
+extern const size_t sb_n_forwarded_signals;
 /* Sends a setup error naming the stage and errno to the launcher, then _exit(127). */
 void fail_stage(int err, const char *fmt, ...) __attribute__((noreturn, format(printf, 2, 3)));
 void send_msg(int type, int err, int status, const char *stage);

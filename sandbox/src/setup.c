@@ -138,7 +138,10 @@ static void do_symlink(const char *target, const char *dest)
     char parent[PATH_MAX];
     snprintf(parent, sizeof parent, "%s", inside(dest));
     char *slash = strrchr(parent, '/');
-    if (slash && slash != parent) { *slash = 0; sb_mkdir_p(parent, 0755); }
+    if (slash && slash != parent) {
+        *slash = 0;
+        if (sb_mkdir_p(parent, 0755) < 0) fail_stage(errno, "create parent directories of %s", dest);
+    }
     if (symlink(target, inside(dest)) < 0) {
         char existing[PATH_MAX];
         ssize_t n = readlink(inside(dest), existing, sizeof existing - 1);

@@ -3,7 +3,9 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <math.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +16,9 @@
 static int report_fd = -1;
 
 void report_init(int fd) { report_fd = fd; }
+
+const int sb_forwarded_signals[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2 };
+const size_t sb_n_forwarded_signals = sizeof sb_forwarded_signals / sizeof sb_forwarded_signals[0];
 
 void send_msg(int type, int err, int status, const char *stage)
 {
@@ -70,23 +75,36 @@ long long parse_int(const char *s, const char *opt)
     return v;
 }
 
+/* The one size grammar of repro (Core's ByteSize; SandboxTests hold both to one table
+ * of cases): a whole number of bytes, spaces allowed around it and before an optional
+ * binary unit B, K/k/KiB, M/m/MiB, G/g/GiB, T/t/TiB. No fractions, signs or decimal
+ * units; more than 63 bits is not a size. */
 long long parse_size(const char *s, const char *opt)
 {
-    char *end;
-    errno = 0;
-    double v = strtod(s, &end);
-    if (errno || end == s || v < 0 || !isfinite(v))
-        die(2, "%s: '%s' is not a size (a number with an optional k, m or g suffix)", opt, s);
-    switch (*end) {
-    case 'k': case 'K': v *= 1024; end++; break;
-    case 'm': case 'M': v *= 1024.0 * 1024; end++; break;
-    case 'g': case 'G': v *= 1024.0 * 1024 * 1024; end++; break;
-    default: break;
+    const char *p = s;
+    while (*p == ' ') p++;
+    if (*p < '0' || *p > '9') goto bad;
+    unsigned long long v = 0;
+    for (; *p >= '0' && *p <= '9'; p++) {
+        if (v > (unsigned long long)LLONG_MAX / 10) goto bad;
+        v = v * 10 + (unsigned)(*p - '0');
+        if (v > (unsigned long long)LLONG_MAX) goto bad;
     }
-    if (*end == 'i' || *end == 'b' || *end == 'B') end++;
-    if (*end)
-        die(2, "%s: '%s' is not a size (a number with an optional k, m or g suffix)", opt, s);
-    return (long long)v;
+    while (*p == ' ') p++;
+    size_t n = strlen(p);
+    while (n > 0 && p[n - 1] == ' ') n--;
+    static const struct { const char *unit; int shift; } units[] = {
+        {"", 0}, {"B", 0}, {"K", 10}, {"k", 10}, {"KiB", 10}, {"M", 20}, {"m", 20}, {"MiB", 20},
+        {"G", 30}, {"g", 30}, {"GiB", 30}, {"T", 40}, {"t", 40}, {"TiB", 40},
+    };
+    for (size_t i = 0; i < sizeof units / sizeof *units; i++) {
+        if (strlen(units[i].unit) != n || strncmp(p, units[i].unit, n)) continue;
+        if (v > ((unsigned long long)LLONG_MAX >> units[i].shift)) goto bad;
+        return (long long)(v << units[i].shift);
+    }
+bad:
+    die(2, "%s: '%s' is not a size (a whole number of bytes with an optional binary unit: 1048576, 512K, 2G, 2GiB, 1T)", opt, s);
+    return -1;
 }
 
 double parse_seconds(const char *s, const char *opt)

@@ -1,2 +1,0 @@
-// SQLite for the embedded store index.
-#include <sqlite3.h>
