@@ -1,5 +1,6 @@
 import Core
 import Foundation
+import GRDB
 
 /// What `repro store verify --repair` dropped.
 public struct RepairReport: Sendable, Codable, Hashable {
@@ -33,32 +34,32 @@ extension Store {
                 return m.blobDigests.contains { bad.contains($0.hex) }
             }
             try db.write { c in
-                func count(_ table: String) throws -> Int { Int(try c.query("SELECT COUNT(*) FROM \(table)").first?[0].int ?? 0) }
+                func count(_ table: String) throws -> Int { try Int.fetchOne(c, sql: "SELECT COUNT(*) FROM \(table)") ?? 0 }
                 let (attestationsBefore, pinsBefore) = (try count("attestations"), try count("pins"))
                 defer {
                     out.attestations = attestationsBefore - ((try? count("attestations")) ?? attestationsBefore)
                     out.pins = pinsBefore - ((try? count("pins")) ?? pinsBefore)
                 }
-                let trees = Set(try c.query("SELECT tree FROM trees UNION SELECT tree FROM actions UNION SELECT manifest FROM actions UNION SELECT tree FROM builds WHERE tree IS NOT NULL").compactMap { $0[0].text })
+                let trees = Set(try String.fetchAll(c, sql: "SELECT tree FROM trees UNION SELECT tree FROM actions UNION SELECT manifest FROM actions UNION SELECT tree FROM builds WHERE tree IS NOT NULL"))
                 let gone = trees.filter(broken)
-                for row in try c.query("SELECT action, tree, manifest, log FROM actions") {
-                    let (action, tree, manifest, log) = (row[0].text ?? "", row[1].text ?? "", row[2].text ?? "", row[3].text)
+                for row in try Row.fetchAll(c, sql: "SELECT action, tree, manifest, log FROM actions") {
+                    let (action, tree, manifest, log): (String, String, String, String?) = (row[0] ?? "", row[1] ?? "", row[2] ?? "", row[3])
                     if gone.contains(tree) || gone.contains(manifest) || log.map(bad.contains) == true {
-                        try c.execute("DELETE FROM actions WHERE action = ?", [.text(action)])
-                        try c.execute("DELETE FROM attestations WHERE action = ?", [.text(action)])
+                        try c.execute(sql: "DELETE FROM actions WHERE action = ?", arguments: [action])
+                        try c.execute(sql: "DELETE FROM attestations WHERE action = ?", arguments: [action])
                         out.actions += 1
                     }
                 }
                 for t in gone {
-                    try c.execute("DELETE FROM trees WHERE tree = ?", [.text(t)])
-                    try c.execute("UPDATE builds SET tree = NULL WHERE tree = ?", [.text(t)])
-                    try c.execute("DELETE FROM attestations WHERE tree = ?", [.text(t)])
+                    try c.execute(sql: "DELETE FROM trees WHERE tree = ?", arguments: [t])
+                    try c.execute(sql: "UPDATE builds SET tree = NULL WHERE tree = ?", arguments: [t])
+                    try c.execute(sql: "DELETE FROM attestations WHERE tree = ?", arguments: [t])
                     out.trees += 1
                 }
                 for d in bad {
-                    try c.execute("DELETE FROM attestations WHERE envelope = ? OR sbom = ?", [.text(d), .text(d)])
-                    try c.execute("DELETE FROM pins WHERE digest = ?", [.text(d)])
-                    try c.execute("DELETE FROM blobs WHERE digest = ?", [.text(d)])
+                    try c.execute(sql: "DELETE FROM attestations WHERE envelope = ? OR sbom = ?", arguments: [d, d])
+                    try c.execute(sql: "DELETE FROM pins WHERE digest = ?", arguments: [d])
+                    try c.execute(sql: "DELETE FROM blobs WHERE digest = ?", arguments: [d])
                 }
             }
             for d in report.corrupt {
