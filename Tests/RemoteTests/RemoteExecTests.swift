@@ -60,7 +60,7 @@ struct RemoteExecTests {
         let second = try Host(dir + "/worker-2")
         let w2 = try second.background(["worker", "--remote", server.url, "--instance", "main"])
         let done = build.finish()
-        kill(w2.process.processIdentifier, SIGTERM)
+        kill(w2.process.processIdentifier, SIGKILL)
         let w2out = w2.finish()
         #expect(done.status == 0, "\(done.err)\n--- worker 2:\n\(w2out.err)")
         #expect(done.json["tree_digest"] as? String == tree)
