@@ -14,6 +14,7 @@ cd "$(dirname "$0")/.."
 . bench/lib.sh
 rounds=${1:-5}
 work=$(mktemp -d)
+chmod 755 "$work"   # the postgres user must reach its cluster below it
 export REPRO_SERVICES_DIR=$work/services REPRO_PG_PORT=54191 REPRO_CACHE_PORT=50191 REPRO_EXEC_PORT=50192
 cleanup() { scripts/services stop 2>/dev/null || true; rm -rf "$work"; }
 trap cleanup EXIT
@@ -24,7 +25,7 @@ else
   bindir=$work/prefix/bin
 fi
 repro=$bindir/repro
-scripts/services start 2>/dev/null
+scripts/services start
 remote=grpc://127.0.0.1:$REPRO_CACHE_PORT
 ms() { python3 -c 'import sys,time; print(int(time.time()*1000))'; }
 median() { sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }

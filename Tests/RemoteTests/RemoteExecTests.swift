@@ -4,7 +4,7 @@ import Testing
 
 /// Remote execution through BuildGrid's Execution service and `repro worker` (the Bots
 /// API): the outputs are the bits a local build makes.
-@Suite(.serialized, .enabled(if: !Services.skip, "REPRO_TEST_SKIP_REMOTE=1"))
+@Suite(.serialized, .tags(.realBuild, .network), .enabled(if: TestLayer.full, TestLayer.skipped))
 struct RemoteExecTests {
     static let work = NSTemporaryDirectory() + "repro-remote-exec-\(getpid())"
 
