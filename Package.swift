@@ -11,7 +11,7 @@ let package = Package(
         .executable(name: "repro", targets: ["repro"]),
         .executable(name: "repro-sandbox", targets: ["repro-sandbox"]),
         .executable(name: "repro-remote", targets: ["repro-remote"]),
-        .library(name: "ReproKit", targets: ["Core", "Sandbox", "Rank", "Store", "Recipe", "Fetch"]),
+        .library(name: "ReproKit", targets: ["Core", "Faults", "Results", "Sandbox", "Rank", "Store", "Recipe", "Fetch"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -39,14 +39,14 @@ let package = Package(
         .executableTarget(
             name: "repro-sandbox",
             path: "sandbox",
-            exclude: ["README.md", "POLICY.md", "Makefile", "build", "src/default_filter.inc"],
+            exclude: ["README.md", "POLICY.md", "Makefile", "build", "src/default_filter.inc", "testexec"],
             sources: ["src"],
             cSettings: [.unsafeFlags(["-std=gnu11", "-Wall", "-Wextra", "-Wno-unused-parameter", "-Wno-missing-field-initializers"])],
-            linkerSettings: [.linkedLibrary("seccomp")]
+            linkerSettings: [.linkedLibrary("seccomp"), .linkedLibrary("pthread")]
         ),
 
         // Errors, exit codes, canonical JSON, the one syscall wrapper, digests (libcrypto).
-        .target(name: "Core", dependencies: ["CCrypto"]),
+        .target(name: "Core", dependencies: ["CCrypto", "CLinux"]),
         // Linux calls Swift's Glibc module leaves out (_GNU_SOURCE): syncfs.
         .target(name: "CLinux"),
         // Content-addressed store, action cache, SQLite index, locking, gc, export/import.
@@ -57,20 +57,28 @@ let package = Package(
         // safe archive extraction and toolchain roots.
         .target(name: "Fetch", dependencies: ["Core", "Recipe", "Store", "CArchive"]),
         // SLSA provenance, DSSE signing and verification (libcrypto), keys, SBOM.
-        .target(name: "Attest", dependencies: ["Core", "CCrypto"]),
+        .target(name: "Attest", dependencies: ["Core", "CCrypto", "Store"]),
         // The path of one build: lock, fetch, assemble, action cache, sandbox, outputs.
         .target(name: "Build", dependencies: ["Core", "Recipe", "Fetch", "Store", "Sandbox", "Attest", "CArchive"]),
-        // Reproducibility proof: rebuilds with variations, culprit finding, deep diffs
-        // of trees, manifests, archives and bundles.
-        .target(name: "Verify", dependencies: ["Core", "Recipe", "Store", "Fetch", "Sandbox", "Build", "Attest", "CArchive"]),
+        // Deep comparison of trees, manifests, archives (by member), ELF sections, text
+        // and numbers.
+        .target(name: "Diff", dependencies: ["Core", "Store", "CArchive"]),
+        // Reproducibility proof: rebuilds with variations, culprit finding, bundles.
+        .target(name: "Verify", dependencies: ["Core", "Recipe", "Store", "Fetch", "Build", "Diff", "Attest", "CArchive"]),
         // Swift description of a sandbox, the launcher call, host checks.
-        .target(name: "Sandbox", dependencies: ["Core", "CSeccomp", "CArchive", "CCrypto", "CSQLite"]),
+        .target(name: "Sandbox", dependencies: ["Core", "Faults", "CSeccomp"]),
+        // The fault spec language and its seeded decisions (the launcher's supervisor
+        // applies them). Pure Swift.
+        .target(name: "Faults", dependencies: ["Core"]),
         // The [test] step: adapters (pytest plugin, ctest, JUnit), ordered runs in the
         // sandbox, flaky reruns, per-test telemetry (GRDB), signed test results.
         .target(name: "TestRun", dependencies: [
-            "Core", "Recipe", "Store", "Fetch", "Sandbox", "Build", "Attest", "Rank",
+            "Core", "Recipe", "Store", "Fetch", "Sandbox", "Build", "Attest", "Rank", "Faults", "Results",
             .product(name: "GRDB", package: "GRDB.swift"),
         ]),
+        // Named numeric results of runs ($REPRO_RESULTS JSON lines, pytest-benchmark
+        // JSON), their history per recipe (GRDB) and the check against a baseline.
+        .target(name: "Results", dependencies: ["Core", .product(name: "GRDB", package: "GRDB.swift")]),
         // Test ordering: history, features, model, metrics. Pure Swift.
         .target(name: "Rank", dependencies: ["Core"]),
         // Where the remote is (flags, $REPRO_REMOTE, config.toml) and what it did: no gRPC,
@@ -93,10 +101,16 @@ let package = Package(
         ]),
         // The CLI, one file per subcommand.
         .executableTarget(name: "repro", dependencies: [
-            "Core", "Sandbox", "Rank", "Store", "Recipe", "Fetch", "Build", "Attest", "Verify", "TestRun", "RemoteSettings",
+            "Core", "Sandbox", "Rank", "Store", "Recipe", "Fetch", "Build", "Attest", "Verify", "Diff", "TestRun", "Faults", "Results",
+            "RemoteSettings",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Plot", package: "Plot"),
         ]),
+        // bench/rank.sh's timings of ranking and training; not shipped (scripts/setup
+        // builds the repro product only).
+        .executableTarget(name: "rank-bench", dependencies: [
+            "Rank", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ], path: "bench/RankBench"),
 
         // The gRPC half of the CLI: `repro` runs it for build --remote, store push/pull
         // and worker (docs/remote.md), so gRPC never loads on `repro run`'s path.
@@ -108,14 +122,18 @@ let package = Package(
         // What every test target uses to run the built binaries (not a test suite).
         .target(name: "TestKit", path: "Tests/TestKit"),
         .testTarget(name: "CoreTests", dependencies: ["TestKit", "Core"]),
-        .testTarget(name: "SandboxTests", dependencies: ["TestKit", "Sandbox", "Core"], exclude: ["Probes"]),
-        .testTarget(name: "RankTests", dependencies: ["TestKit", "Rank", "Core"]),
+        .testTarget(name: "SandboxTests", dependencies: ["TestKit", "Sandbox", "Core", "Faults"], exclude: ["Probes"]),
+        .testTarget(name: "FaultsTests", dependencies: ["TestKit", "Faults", "Sandbox", "Core"], exclude: ["Fixtures"]),
+        .testTarget(name: "ResultsTests", dependencies: ["TestKit", "Results", "Core"]),
+        .testTarget(name: "RankTests", dependencies: ["TestKit", "Rank", "Core"], exclude: ["Fixtures"]),
         .testTarget(name: "StoreTests", dependencies: ["TestKit", "Store", "Core"]),
         .testTarget(name: "RecipeTests", dependencies: ["TestKit", "Recipe", "Core"]),
         .testTarget(name: "AttestTests", dependencies: ["TestKit", "Attest", "Core"], exclude: ["conformance.py"]),
         .testTarget(name: "BuildTests", dependencies: ["TestKit", "Build", "Attest", "Recipe", "Store", "Sandbox", "Core"]),
         .testTarget(name: "VerifyTests", dependencies: ["TestKit", "Verify", "Build", "Recipe", "Store", "Core"], exclude: ["Fixtures"]),
         .testTarget(name: "TestRunTests", dependencies: ["TestKit", "TestRun", "Recipe", "Store", "Core"]),
+        .testTarget(name: "CLITests", dependencies: ["TestKit", "Core"]),
+        .testTarget(name: "DiffTests", dependencies: ["TestKit", "Diff", "TestRun", "Store", "Core"]),
         // Needs the services of scripts/services (PostgreSQL, BuildGrid, repro worker).
         .testTarget(name: "RemoteTests", dependencies: ["TestKit", "Core"], exclude: ["Fixtures"]),
         .testTarget(name: "FetchTests", dependencies: ["TestKit", "Fetch", "Recipe", "Store", "Core"]),

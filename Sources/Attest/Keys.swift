@@ -292,3 +292,8 @@ public enum Keys {
         ok = true
     }
 }
+
+/// The libcrypto this build signs and hashes with, for `repro doctor`.
+public enum LibCrypto {
+    public static var version: String { String(cString: OpenSSL_version(OPENSSL_VERSION)) }
+}

@@ -1,5 +1,6 @@
 import Core
 import Foundation
+import Store
 
 /// What the user expects of a statement beyond its signature: for provenance, the
 /// checks slsa-verifier makes, with a pinned key instead of Sigstore; for test results,
@@ -21,6 +22,28 @@ public struct ProvenanceExpectations: Sendable {
     /// Test results only: the predicate's `result` must be this (`PASSED`, `WARNED`, `FAILED`).
     public var testResult: String?
     public init() {}
+
+    /// What `repro attest verify` checks: `artifact`'s digests (a file's sha256, or a
+    /// directory's files and tree digest), hashed before any verdict, and the
+    /// expected builder id, recipe digest and source.
+    /// - Throws: `ReproError(.invalidInput)` when `artifact` does not exist (a usage
+    ///   error, exit 2, not a failed verification).
+    public init(artifact: String?, builderID: String? = nil, recipeDigest: String? = nil, source: String? = nil) throws {
+        self.builderID = builderID; self.recipeDigest = recipeDigest; self.source = source
+        guard let a = artifact else { return }
+        var isDir: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: a, isDirectory: &isDir) else {
+            throw ReproError(.invalidInput, "\(a): no such artifact (give the output file or directory the provenance describes)")
+        }
+        if isDir.boolValue {
+            let m = try TreeHasher.manifest(of: a)
+            var files: [String: String] = [:]
+            for entry in m.entries where entry.kind == .file { files[entry.path] = entry.digest?.hex }
+            directory = (a, files, m.treeDigest.hex)
+        } else {
+            file = (a, try Digest.ofFile(a).hex)
+        }
+    }
 }
 
 /// Verifies a provenance envelope: signature, statement and predicate shape, subjects

@@ -59,6 +59,9 @@ public struct ExtractReport: Sendable, Equatable {
 /// | owner, group | ignored: files belong to the extracting user |
 /// | mtime | from the archive, clamped to `clampMtime` when set |
 public enum Extract {
+    /// libarchive's version string, for `repro doctor`.
+    public static var libarchiveVersion: String { String(cString: archive_version_string()) }
+
     /// Extracts the `data.tar.{xz,zst,gz,bz2}` member of the .deb at `path` into `root`.
     /// Maintainer scripts (control.tar) are never read or run.
     /// - Throws: `ReproError(.invalidInput)` for a malformed or unsafe package,

@@ -1,8 +1,6 @@
-import CArchive
-import CCrypto
 import CSeccomp
-import CSQLite
 import Core
+import Faults
 import Foundation
 
 /// One finding of `repro doctor`.
@@ -13,6 +11,10 @@ public struct HostCheck: Codable, Sendable, Equatable {
     public var detail: String
     /// What to do about it, for degraded and failed checks.
     public var fix: String?
+
+    public init(name: String, status: Status, detail: String, fix: String? = nil) {
+        self.name = name; self.status = status; self.detail = detail; self.fix = fix
+    }
 }
 
 /// Checks this host by asking the kernel and by running the real launcher: a check
@@ -32,9 +34,9 @@ public struct HostDoctor: Sendable {
         checks += userNamespaces()
         checks.append(sandboxSmoke())
         checks.append(seccomp())
+        checks.append(faultInjection())
         checks += cgroups()
         checks.append(overlay())
-        checks.append(libraries())
         return checks
     }
 
@@ -128,6 +130,28 @@ public struct HostDoctor: Sendable {
                          fix: "a kernel with CONFIG_SECCOMP_FILTER is required")
     }
 
+    /// Fault injection (`--fault`) needs seccomp user notification with CONTINUE (Linux
+    /// 5.5): a sandbox writes into /build under `write:EIO@100%` and must see EIO.
+    func faultInjection() -> HostCheck {
+        guard let runner else { return HostCheck(name: "fault injection", status: .failed, detail: "no launcher", fix: nil) }
+        var spec = SandboxSpec(command: ["/bin/sh", "-c", "echo x > /build/f"],
+                               mounts: HostToolchain.mounts() + SandboxView.system + [.tmpfs("/build")])
+        spec.environment = [("PATH", "/usr/bin:/bin")]
+        spec.faults = try? FaultSpec.parse("write:EIO,path=/build")
+        do {
+            let c = try runner.run(spec, output: .capture)
+            if let f = c.result.faults, c.result.exitCode != 0, f.injected["write:EIO", default: 0] >= 1 {
+                return HostCheck(name: "fault injection", status: .ok, detail: "seccomp user notification with CONTINUE: --fault works")
+            }
+            let why = c.stderrText.split(separator: "\n").first.map(String.init) ?? c.result.summary
+            return HostCheck(name: "fault injection", status: .degraded, detail: "--fault is unavailable: \(why)",
+                             fix: "a kernel with seccomp user notification and FLAG_CONTINUE (Linux 5.5+); builds and tests without --fault are unaffected")
+        } catch {
+            return HostCheck(name: "fault injection", status: .degraded, detail: "--fault is unavailable: \(error)",
+                             fix: "a kernel with seccomp user notification and FLAG_CONTINUE (Linux 5.5+)")
+        }
+    }
+
     func cgroups() -> [HostCheck] {
         let fs = FileManager.default
         let v2Only = fs.fileExists(atPath: "/sys/fs/cgroup/cgroup.controllers")
@@ -155,13 +179,6 @@ public struct HostDoctor: Sendable {
             return HostCheck(name: "overlayfs", status: .ok, detail: "available (not needed by this version)")
         }
         return HostCheck(name: "overlayfs", status: .info, detail: "not loaded (not needed by this version)", fix: "modprobe overlay")
-    }
-
-    func libraries() -> HostCheck {
-        let archive = String(cString: archive_version_string())
-        let ssl = String(cString: OpenSSL_version(OPENSSL_VERSION))
-        let sqlite = String(cString: sqlite3_libversion())
-        return HostCheck(name: "libraries", status: .info, detail: "\(archive); \(ssl); SQLite \(sqlite)")
     }
 
     static func readInt(_ path: String) -> Int? {

@@ -162,3 +162,8 @@ struct Migrator {
         }
     }
 }
+
+extension Store {
+    /// The SQLite library the store's index uses, for `repro doctor`.
+    public static var sqliteVersion: String { String(cString: sqlite3_libversion()) }
+}

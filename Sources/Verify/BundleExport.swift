@@ -16,7 +16,7 @@ public enum BundleExport {
     ///   recipe does not match it, its lock is stale, or it has git inputs.
     public static func export(_ build: String, recipe recipeFile: String?, store: Store, policy: String,
                               reproVersion: String, withOutputs: Bool, to path: String,
-                              attachments: (_ action: Digest, _ tree: Digest) throws -> [String: Bundle.Entry] = { _, _ in [:] })
+                              attachments: (_ action: Digest, _ tree: Digest) throws -> [String: BundleFile.Entry] = { _, _ in [:] })
         throws -> BundleInfo {
         let isDigest = build.hasPrefix("sha256:") || (build.count == 64 && build.allSatisfy(\.isHexDigit))
         let records = try store.builds().filter { $0.tree != nil }
@@ -60,7 +60,7 @@ public enum BundleExport {
         let tree = record.tree!
         let manifest = try store.manifest(tree: tree)
 
-        var entries: [String: Bundle.Entry] = [:]
+        var entries: [String: BundleFile.Entry] = [:]
         let name = (recipe.file as NSString).lastPathComponent
         let stem = name.hasSuffix(".toml") ? String(name.dropLast(5)) : name
         entries["recipe/\(stem).toml"] = .file(recipe.file, executable: false)
@@ -95,16 +95,16 @@ public enum BundleExport {
                               actionDigest: "sha256:" + record.action.hex, treeDigest: tree.description,
                               toolchain: Builder.toolchainID(of: lock), policy: policy, logDigest: log?.description,
                               reproVersion: reproVersion, outputs: withOutputs, files: manifest.files, bytes: manifest.bytes)
-        info.format = Bundle.format
+        info.format = BundleFile.format
         entries["bundle.json"] = .data(try CanonicalJSON.encode(info, pretty: true))
         var epoch: Int64 = 0
         if case let .seconds(s) = recipe.build.sourceDateEpoch { epoch = s }
-        try Bundle.write(entries, to: path, epoch: epoch)
+        try BundleFile.write(entries, to: path, epoch: epoch)
         return info
     }
 
     /// A path input, file or directory, under `name`.
-    static func addTree(_ host: String, as name: String, into entries: inout [String: Bundle.Entry]) throws {
+    static func addTree(_ host: String, as name: String, into entries: inout [String: BundleFile.Entry]) throws {
         var st = stat()
         try Syscall.check("lstat \(host)") { lstat(host, &st) }
         switch st.st_mode & S_IFMT {

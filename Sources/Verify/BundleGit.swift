@@ -1,13 +1,22 @@
 import Fetch
 import Core
 import Foundation
+import Store
 
 /// Git inputs in bundles: the objects of the pinned commit (`git pack-objects` of
 /// `rev-list --objects COMMIT`, nothing else of the repository) travel as
 /// `recipe/<path>.repro-git/<commit>.pack`; reading the bundle turns that back into a
 /// repository at `recipe/<path>` holding the commit, which is all a build needs (it
 /// exports the commit's tree with `git archive`). The user's repository is only read.
-enum BundleGit {
+public enum BundleGit {
+    /// `BundleFile.read`, then the git inputs' packs made into repositories again: what a
+    /// rebuild from the bundle needs.
+    public static func read(_ path: String, into dir: String) throws -> BundleContents {
+        let contents = try BundleFile.read(path, into: dir)
+        try unpack(recipeDir: dir + "/recipe", bundle: path)
+        return contents
+    }
+
     static let suffix = ".repro-git"
 
     /// The pack of `commit` and everything it reaches.

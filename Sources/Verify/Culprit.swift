@@ -1,4 +1,5 @@
 import Core
+import Diff
 import Foundation
 import Store
 

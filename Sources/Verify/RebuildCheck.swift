@@ -1,5 +1,6 @@
 import Build
 import Core
+import Diff
 import Foundation
 import Recipe
 import Store

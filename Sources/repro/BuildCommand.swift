@@ -25,6 +25,9 @@ struct BuildCommand: ParsableCommand {
     @Flag(name: .customLong("no-cache"), help: "Run the build even when the action cache has a result.")
     var noCache = false
 
+    @Option(name: .customLong("keep-build"), help: ArgumentHelp("Copy the build's /build to this new directory when the sandbox ends (also on failure): the unpacked inputs under src/ and what the build left; implies --no-cache.", valueName: "DIR"))
+    var keepBuild: String?
+
     @Flag(help: "Fail instead of fetching anything the store lacks.")
     var offline = false
 
@@ -33,6 +36,12 @@ struct BuildCommand: ParsableCommand {
 
     @Flag(help: "Show the build log as it runs even when stderr is not a terminal (its tail is always shown on failure).")
     var log = false
+
+    @Flag(name: .shortAndLong, help: "Stream everything (apt's output, each step, the whole build log) instead of the one-line status a terminal gets; like --log.")
+    var verbose = false
+
+    @Flag(name: .shortAndLong, help: "Print only the tree digest (errors still go to stderr).")
+    var quiet = false
 
     @Option(help: "Store directory (default $REPRO_HOME or ~/.cache/repro).")
     var store: String?
@@ -65,19 +74,30 @@ struct BuildCommand: ParsableCommand {
     var json = false
 
     func run() throws {
-        try reporting {
+        do {
             let r = try Recipe.load(path: recipe)
             let lock: LockFile
             do { lock = try LockFile.read(path: r.lockPath) } catch let e as ReproError where !FileManager.default.fileExists(atPath: r.lockPath) {
-                throw ReproError(.invalidInput, "\(r.lockPath) does not exist; run 'repro lock \(recipe)' first", cause: e)
+                _ = e
+                throw ReproError(.invalidInput, "\(r.lockPath) does not exist; run 'repro lock \(recipe)' first to pin the toolchain and inputs")
             }
             var options = BuildOptions()
-            options.noCache = noCache; options.offline = offline; options.outDir = out
+            options.noCache = noCache || keepBuild != nil; options.offline = offline; options.outDir = out
+            if let keepBuild {
+                guard !FileManager.default.fileExists(atPath: keepBuild) else {
+                    throw ReproError(.invalidInput, "--keep-build \(keepBuild) already exists; give a new directory")
+                }
+                options.keepBuild = keepBuild
+            }
             options.allowDegrade = allowDegrade
-            // The build log streams live on a terminal (and with --log); otherwise only
-            // its tail is shown, on failure.
-            options.showLog = log || isatty(2) != 0
-            options.progress = isatty(2) != 0 || log
+            // On a terminal: one live status line (BuildProgress). --verbose/--log: every
+            // step, apt's output and the whole log stream, as before. Not a terminal:
+            // nothing but the result lines; the log's tail on failure.
+            let terminal = isatty(2) != 0
+            if verbose && quiet { throw ValidationError("--verbose and --quiet contradict each other; give one") }
+            options.showLog = (log || verbose) && !quiet
+            options.progress = options.showLog
+            if terminal && !options.showLog && !quiet { options.display = BuildProgress() }
             options.attest = try attestOptions(progress: options.progress)
             let builder = Builder(store: try Store(root: store), runner: try SandboxRunner())
             let outcome: BuildOutcome, summary: RemoteSummary?
@@ -86,11 +106,17 @@ struct BuildCommand: ParsableCommand {
             } else {
                 (outcome, summary) = (try builder.build(r, lock: lock, options: options), nil)
             }
-            if json { try printJSON(RemoteBuildOutput(outcome: outcome, remote: summary)) } else {
+            if json { try printJSON(RemoteBuildOutput(outcome: outcome, remote: summary)) } else if quiet { print(outcome.treeDigest) } else {
                 print(outcome.treeDigest)
-                warn("\(outcome.cached ? "cached" : "built"): \(outcome.files) files, \(outcome.bytes) bytes; action \(outcome.actionDigest)")
+                // On a terminal the summary also gives the time (output to files keeps
+                // its shape).
+                let took = options.display == nil ? "" : outcome.wallSeconds.map { String(format: " in %.1f s", $0) } ?? ""
+                warn("\(outcome.cached ? "cached" : "built")\(took): \(outcome.files) files, \(outcome.bytes) bytes; action \(outcome.actionDigest)")
                 if let summary { warn("remote \(summary.endpoint): \(summary.outcome)" + (summary.keyid.map { "; provenance signed by keyid \($0)" } ?? "")) }
                 if let p = outcome.provenanceFile, let s = outcome.sbomFile { warn("provenance: \(p); sbom: \(s)") }
+                if outcome.provenance != nil, let k = options.attest.signingKey {
+                    warn("signed with key \(k.publicKey.keyID) (\(key ?? Keys.signingKeyPath(explicit: nil)), shared by every REPRO_HOME of this user)")
+                }
             }
         }
     }
@@ -151,7 +177,7 @@ struct BuildCommand: ParsableCommand {
     /// the parameters the user passed, as the provenance records them.
     func attestOptions(progress: Bool) throws -> AttestOptions {
         var a = AttestOptions()
-        a.signingKey = try BuildAttestation.signingKey(explicit: key) { warn($0) }
+        a.signingKey = try BuildAttestation.signingKey(explicit: key) { if !quiet { warn($0) } }
         a.sbomFormat = sbomFormat
         let env = ProcessInfo.processInfo.environment["REPRO_BUILDER_ID"]
         if let id = builderId ?? env {

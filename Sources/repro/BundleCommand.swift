@@ -1,5 +1,6 @@
 import ArgumentParser
 import Core
+import Diff
 import Foundation
 import Sandbox
 import Store
@@ -39,7 +40,7 @@ struct BundleCommand: ParsableCommand {
         var json = false
 
         func run() throws {
-            try reporting {
+            do {
                 let st = try Store(root: store)
                 let policy = try SandboxRunner().policyVersion()
                 let info = try BundleExport.export(build, recipe: recipe, store: st, policy: policy,
@@ -66,10 +67,10 @@ struct BundleCommand: ParsableCommand {
         var json = false
 
         func run() throws {
-            try reporting {
+            do {
                 let tmp = NSTemporaryDirectory() + "repro-bundle-\(getpid())-\(UUID().uuidString.prefix(8))"
                 defer { try? FileManager.default.removeItem(atPath: tmp) }
-                let c = try Verify.Bundle.read(file, into: tmp)
+                let c = try BundleGit.read(file, into: tmp)
                 if json { try printJSON(c.info) } else {
                     let i = c.info
                     print("""

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Core
+import Diff
 import Foundation
 import Verify
 
@@ -50,7 +51,7 @@ struct DiffCommand: ParsableCommand {
     }
 
     func run() throws {
-        let equal: Bool = try reporting {
+        let equal: Bool = try {
             var options = DiffOptions(numericTolerance: numericTolerance)
             options.maxDiffLines = maxDiffLines
             if diffoscope { options.diffoscope = try Diffoscope.locate() }
@@ -65,7 +66,7 @@ struct DiffCommand: ParsableCommand {
                 FileHandle.standardOutput.write(Data(DiffRender.text(report).utf8))
             }
             return report.equal
-        }
+        }()
         if !equal { throw ExitCode(ExitStatus.notReproducible) }
     }
 }

@@ -1,7 +1,10 @@
 import ArgumentParser
+import Attest
 import Core
+import Fetch
 import Foundation
 import Sandbox
+import Store
 
 /// `repro doctor`: what this host allows, what degrades, and what to do.
 struct DoctorCommand: ParsableCommand {
@@ -19,7 +22,10 @@ struct DoctorCommand: ParsableCommand {
     var json = false
 
     func run() throws {
-        let checks = HostDoctor().run()
+        var checks = HostDoctor().run()
+        // Each module names the library it links; the sandbox links none of them.
+        checks.append(HostCheck(name: "libraries", status: .info,
+                                detail: "\(Extract.libarchiveVersion); \(LibCrypto.version); SQLite \(Store.sqliteVersion)"))
         if json {
             try printJSON(checks)
         } else {

@@ -37,7 +37,7 @@ struct HashCommand: ParsableCommand {
     }
 
     func run() throws {
-        try reporting {
+        do {
             let m = try TreeHasher.manifest(of: dir)
             if json {
                 try printJSON(Output(treeDigest: m.treeDigest.description, files: m.files, bytes: m.bytes,

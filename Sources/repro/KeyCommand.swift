@@ -50,7 +50,7 @@ struct KeyCommand: ParsableCommand {
         }
 
         func run() throws {
-            try reporting {
+            do {
                 let dir = out ?? Keys.defaultDirectory()
                 let pair = try KeyPair.generate(algorithm)
                 let (priv, pub) = try pair.write(to: dir, force: force)

@@ -29,7 +29,7 @@ struct LockCommand: ParsableCommand {
     var json = false
 
     func run() throws {
-        try reporting {
+        do {
             let r = try Recipe.load(path: recipe)
             if check {
                 let lock = try LockFile.read(path: r.lockPath)

@@ -9,7 +9,7 @@ struct RankCommand: ParsableCommand {
         commandName: "rank",
         abstract: "Order tests so failures surface first.",
         discussion: "History files: RETECS CSV or JSON lines (docs/ranking.md).",
-        subcommands: [RankEval.self, RankTrain.self, RankOrder.self, RankExplain.self, RankBench.self])
+        subcommands: [RankEval.self, RankTrain.self, RankOrder.self, RankExplain.self])
 }
 
 extension HistoryFormat: ExpressibleByArgument {}

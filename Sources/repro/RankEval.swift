@@ -40,7 +40,7 @@ struct RankEval: ParsableCommand {
     func validate() throws {
         if scoreFrom < 0 { throw ValidationError("--score-from must be 0 or more, e.g. 160") }
         _ = try parsedGroups()
-        if let select { _ = try reporting { try Budget.parse(select) } }
+        if let select { _ = try Budget.parse(select) }
     }
 
     func parsedGroups() throws -> FeatureGroups {
@@ -59,7 +59,7 @@ struct RankEval: ParsableCommand {
 
     func run() throws {
         let groups = try parsedGroups()
-        let output = try reporting {
+        let output = try {
             let runs = try history.load(replay)
             guard scoreFrom < runs.runs.count else {
                 throw ReproError(.invalidInput, "\(replay): --score-from \(scoreFrom) is past the last run (the history has \(runs.runs.count) runs); pass a smaller position")
@@ -74,7 +74,7 @@ struct RankEval: ParsableCommand {
                 try write(Data(EvalPlot.svg(report.curves, title: (replay as NSString).lastPathComponent).utf8), to: plot)
             }
             return Output(report: report, ablation: rows, selection: selection)
-        }
+        }()
         if json { return try printJSON(output, pretty: true) }
         let report = output.report
         let from = report.scoreFrom > 0 ? ", scoring from run position \(report.scoreFrom)" : ""

@@ -28,10 +28,10 @@ struct RankExplain: ParsableCommand {
     var json = false
 
     func run() throws {
-        let e = try reporting {
+        let e = try {
             let runs = try options.load(history)
             return try Explainer.explain(runs, runID: runID, test: test, model: try model.map { try ModelFile.load(path: $0).model })
-        }
+        }()
         if json { return try printJSON(e, pretty: true) }
         print("\(e.test) in run \(e.run): position \(e.position) of \(e.tests), p = \(fixed(e.probability, 4)), tier \(e.tier == 1 ? "1 (strong change evidence: ranked before tier 0)" : "0")")
         print("bias \(fixed(e.bias))")

@@ -32,11 +32,11 @@ struct RankOrder: ParsableCommand {
     }
 
     func run() throws {
-        let ranked = try reporting {
+        let ranked = try {
             let file = try ModelFile.load(path: model)
             let (state, plan) = try Ranker.prepare(try options.load(history), runID: runID)
             return Ranker.rank(plan, state: state, model: file.model, costAware: costAware, recall: selectRecall)
-        }
+        }()
         if json { return try printJSON(ranked, pretty: true) }
         for (i, t) in ranked.tests.enumerated() {
             var notes: [String] = []

@@ -25,13 +25,13 @@ struct RankTrain: ParsableCommand {
     var json = false
 
     func run() throws {
-        let file = try reporting {
+        let file = try {
             let runs = try options.load(history)
             let file = try resume.map { try Trainer.resume(try ModelFile.load(path: $0), on: runs, path: $0) }
                 ?? Trainer.train(runs, seed: seed)
             try file.write(to: output)
             return file
-        }
+        }()
         struct Summary: Encodable { var model: String; var runs: Int; var executions: Int; var seed: UInt64 }
         let summary = Summary(model: output, runs: file.trainedRuns, executions: file.trainedExecutions, seed: file.seed)
         if json { return try printJSON(summary, pretty: true) }

@@ -49,7 +49,7 @@ protocol RemoteForward: ParsableCommand {
 
 extension RemoteForward {
     func run() throws {
-        try reporting { try RemoteTool.exec(Self.path + arguments) }
+        try RemoteTool.exec(Self.path + arguments)
     }
 }
 

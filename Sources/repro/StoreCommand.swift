@@ -32,11 +32,21 @@ struct StoreCommand: ParsableCommand {
             abstract: "Rehash every blob; report corrupt and missing ones (exit 4 when any).")
         @OptionGroup var options: Options
 
+        @Flag(help: "Delete corrupt blobs and forget every record that needs a corrupt or missing one (the next build runs again); exit 0 when the store is whole afterwards.")
+        var repair = false
+
         func run() throws {
-            try reporting {
+            do {
                 let store = try options.open()
                 StoreCommand.progress("verifying \(store.root)")
-                let report = try store.verify()
+                var report = try store.verify()
+                if repair, !report.ok {
+                    let fixed = try store.repair(report)
+                    if !options.json {
+                        print("repaired: deleted \(fixed.blobs.count) corrupt blobs; forgot \(fixed.actions) action results, \(fixed.trees) trees, \(fixed.attestations) attestations, \(fixed.pins) pins (the next build runs again)")
+                    }
+                    report = try store.verify()
+                }
                 if options.json {
                     try printJSON(report)
                 } else {
@@ -46,7 +56,7 @@ struct StoreCommand: ParsableCommand {
                 }
                 if !report.ok {
                     throw ReproError(.verificationFailed, "\(report.corrupt.count) corrupt and \(report.missing.count) missing blobs in \(store.root); "
-                                     + "run `repro store gc` to drop unreachable ones, then rebuild or `repro store import` what is missing")
+                                     + "run `repro store verify --repair` to drop them and what needs them, then rebuild, or `repro store import` what is missing")
                 }
             }
         }
@@ -70,7 +80,7 @@ struct StoreCommand: ParsableCommand {
         var olderThan: String?
 
         func run() throws {
-            try reporting {
+            do {
                 let roots = try keep.map { try Digest.parse($0) }
                 let age = try olderThan.map { try StoreCommand.parseAge($0) }
                 let store = try options.open()
@@ -103,7 +113,7 @@ struct StoreCommand: ParsableCommand {
         var trees: [String] = []
 
         func run() throws {
-            try reporting {
+            do {
                 var digests = try trees.map { try Digest.parse($0) }
                 let store = try options.open()
                 // An action's output archive (named by its provenance) goes with it, so that
@@ -133,7 +143,7 @@ struct StoreCommand: ParsableCommand {
         var file: String
 
         func run() throws {
-            try reporting {
+            do {
                 guard FileManager.default.fileExists(atPath: file) else {
                     throw ReproError(.invalidInput, "\(file): no such file")
                 }
@@ -162,7 +172,7 @@ struct StoreCommand: ParsableCommand {
         }
 
         func run() throws {
-            try reporting {
+            do {
                 let d = try digest.map { try Digest.parse($0) }
                 let store = try options.open()
                 let path = try d.map { try store.path(for: $0) }

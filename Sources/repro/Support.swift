@@ -2,18 +2,6 @@ import ArgumentParser
 import Core
 import Foundation
 
-/// Shared CLI plumbing: every subcommand's `run()` goes through `reporting`, so a
-/// `ReproError` becomes "repro: error: ..." on stderr and its exit status.
-@discardableResult
-func reporting<T>(_ body: () throws -> T) throws -> T {
-    do {
-        return try body()
-    } catch let e as ReproError {
-        FileHandle.standardError.write(Data("repro: error: \(e.description)\n".utf8))
-        throw ExitCode(e.code.exitStatus)
-    }
-}
-
 /// Prints a value as canonical JSON (sorted keys) on stdout.
 func printJSON<T: Encodable>(_ value: T, pretty: Bool = false) throws {
     print(try CanonicalJSON.string(value, pretty: pretty))

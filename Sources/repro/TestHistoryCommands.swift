@@ -19,7 +19,7 @@ struct TestHistoryCommand: ParsableCommand {
     var json = false
 
     func run() throws {
-        try reporting {
+        do {
             let (_, telemetry) = try storeOption.open()
             let name = try TestRecipeName.resolve(recipe)
             let runs = try telemetry.runs(recipe: name, limit: limit)
@@ -75,7 +75,7 @@ struct TestShowCommand: ParsableCommand {
     var json = false
 
     func run() throws {
-        try reporting {
+        do {
             let (_, telemetry) = try storeOption.open()
             let summary = try TestRunSummary.of(run: runID, telemetry: telemetry)
             let row = try telemetry.run(runID)!
@@ -131,7 +131,7 @@ struct TestExportCommand: ParsableCommand {
     }
 
     func run() throws {
-        try reporting {
+        do {
             let (_, telemetry) = try storeOption.open()
             guard let row = try telemetry.run(runID) else {
                 throw ReproError(.invalidInput, "no test run \(runID) in this store; `repro test history RECIPE` lists runs")
@@ -162,7 +162,7 @@ struct TestFlakyCommand: ParsableCommand {
     var json = false
 
     func run() throws {
-        try reporting {
+        do {
             let (_, telemetry) = try storeOption.open()
             let list = try telemetry.flaky(recipe: try TestRecipeName.resolve(recipe))
             if json { return try printJSON(list, pretty: true) }

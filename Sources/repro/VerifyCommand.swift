@@ -1,6 +1,7 @@
 import ArgumentParser
 import Build
 import Core
+import Diff
 import Foundation
 import Recipe
 import Sandbox
@@ -75,7 +76,7 @@ struct VerifyCommand: ParsableCommand {
     }
 
     func run() throws {
-        let reproducible = try reporting { () -> Bool in
+        let reproducible = try { () -> Bool in
             let st = try Store(root: store)
             let scratch = st.root + "/tmp/verify-\(getpid())-\(UUID().uuidString.prefix(8))"
             try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
@@ -88,7 +89,7 @@ struct VerifyCommand: ParsableCommand {
             let lock: LockFile
             var provenance: String?
             if let against {
-                let contents = try Verify.Bundle.read(against, into: scratch + "/bundle")
+                let contents = try BundleGit.read(against, into: scratch + "/bundle")
                 if let key { provenance = try BundleProvenance.verify(contents, bundleFile: against, keyPath: key) }
                 r = try Recipe.load(path: contents.recipePath)
                 lock = try LockFile.read(path: r.lockPath)
@@ -115,7 +116,7 @@ struct VerifyCommand: ParsableCommand {
             if against != nil { report.recipe = r.file.replacingOccurrences(of: scratch + "/bundle/", with: "") }
             if json { try printJSON(report) } else { FileHandle.standardOutput.write(Data(report.text.utf8)) }
             return report.reproducible
-        }
+        }()
         if !reproducible { throw ExitCode(ExitStatus.notReproducible) }
     }
 }

@@ -7,7 +7,7 @@ import Testing
 /// Signed test results: the in-toto test-result statement, its verdict mapping and
 /// determinism, DSSE round trip, the verifier's checks, `repro attest verify` on it, and
 /// the in-toto-attestation package's reading of it.
-@Suite struct TestResultTests {
+@Suite(.tags(.unit)) struct TestResultTests {
     static let tree = String(repeating: "c", count: 64)
     static let archive = (name: "hello-2.10.tar.gz", sha256: Digest.of("archive").hex)
 

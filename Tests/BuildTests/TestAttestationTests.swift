@@ -8,7 +8,7 @@ import Testing
 
 /// A real build's outputs, attested as tested: the statement's subjects are the tree and
 /// archive `repro build` made, and `repro attest verify --artifact` accepts them on disk.
-@Suite(.serialized) struct TestAttestationTests {
+@Suite(.serialized, .tags(.sandbox)) struct TestAttestationTests {
     @Test func testResultOfARealBuildVerifiesAgainstItsOutputs() throws {
         let dir = try TestKit.tempDir("repro-test-attest")
         defer { try? FileManager.default.removeItem(atPath: dir) }

@@ -1,10 +1,11 @@
 import Core
 import Foundation
+import TestKit
 import Testing
 @testable import Recipe
 
 /// The `[test]` section: what it accepts and what each mistake says.
-@Suite struct RecipeTestStepTests {
+@Suite(.tags(.unit)) struct RecipeTestStepTests {
     func withTest(_ section: String) -> String { minimal + "\n[test]\n" + section }
 
     @Test func fullTestStep() throws {

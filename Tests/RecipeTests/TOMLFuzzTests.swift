@@ -1,5 +1,6 @@
 import Core
 import Foundation
+import TestKit
 import Testing
 @testable import Recipe
 
@@ -7,7 +8,7 @@ import Testing
 /// dotted keys crashed it (stack overflow, exit 139); a 10 MB key cost 18 s and 1.7 GB.
 /// Then seeded fuzzing of the example recipes, and a differential test against Python's
 /// tomllib on generated valid documents. Seeds are fixed, so every run is the same.
-@Suite struct TOMLFuzzTests {
+@Suite(.tags(.unit)) struct TOMLFuzzTests {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         .deletingLastPathComponent().deletingLastPathComponent().path
 

@@ -18,11 +18,8 @@ enum TestSupport {
     /// A spec over the host toolchain with the fixed view, as `repro run` builds it.
     static func hostSpec(_ command: [String], uid: UInt32 = 1000, gid: UInt32 = 1000,
                          extra: [SandboxSpec.Mount] = []) -> SandboxSpec {
-        var mounts = HostToolchain.mounts() + SandboxView.etcFiles(uid: uid, gid: gid, home: "/build")
-        mounts += SandboxView.system + [.tmpfs("/build")] + extra
-        var s = SandboxSpec(command: command, mounts: mounts, environment: SandboxView.environment(home: "/build", jobs: 2))
-        s.uid = uid; s.gid = gid
-        s.workingDirectory = "/build"
+        var s = SandboxSpec.hostRun(command, uid: uid, gid: gid, jobs: 2)
+        s.mounts += extra
         return s
     }
 

@@ -4,7 +4,7 @@ import Testing
 
 /// `repro test` end to end over the host toolchain (python3 and Debian's pytest on the
 /// host, bound read-only): the real launcher, the real plugin, real SQLite telemetry.
-@Suite(.serialized) struct TestCommandTests {
+@Suite(.serialized, .tags(.sandbox)) struct TestCommandTests {
     let dir: String
     let env: [String: String]
     var store: String { dir + "/store" }
@@ -175,7 +175,16 @@ import Testing
         let recipe = try project(tests)
         _ = try repro(["test", recipe, "--store", store, "--order", "original"])
         struct S: Decodable { var run: Int; var order: String; var build_cached: Bool? }
-        let second = try JSONDecoder().decode(S.self, from: try repro(["test", recipe, "--store", store, "--json"]).stdout)
+        let second = try JSONDecoder().decode(S.self, from: try repro(["test", recipe, "--store", store, "--json",
+                                                                      "--attestation", dir + "/result.intoto.jsonl"]).stdout)
+        // The signed test result verifies with the build key and names the failure.
+        let pub = dir + "/config/repro/keys/signing.pub.pem"
+        let v = try repro(["attest", "verify", dir + "/result.intoto.jsonl", "--key", pub, "--test-result", "FAILED"])
+        #expect(v.status == 0, "\(v.stderr)")
+        var tampered = try String(contentsOfFile: dir + "/result.intoto.jsonl", encoding: .utf8)
+        tampered = tampered.replacingOccurrences(of: "\"payload\":\"", with: "\"payload\":\"eyJ")
+        try tampered.write(toFile: dir + "/bad.intoto.jsonl", atomically: true, encoding: .utf8)
+        #expect(try repro(["attest", "verify", dir + "/bad.intoto.jsonl", "--key", pub]).status == 4)
         #expect(second.build_cached == true, "the second run reuses the build")
         #expect(second.order == "model", "history makes the model the default")
         let shown = try show(second.run)

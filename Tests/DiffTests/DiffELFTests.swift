@@ -1,7 +1,7 @@
 import Foundation
 import TestKit
 import Testing
-@testable import Verify
+@testable import Diff
 
 /// ELF files compared section by section, parsed by repro itself.
 @Suite(.tags(.unit)) struct DiffELFTests {

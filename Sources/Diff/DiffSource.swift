@@ -83,9 +83,9 @@ public struct DiffSource {
 
     static func fromFile(_ path: String, scratch: String) throws -> DiffSource {
         if isBundle(path) {
-            // Bundle.read checks the manifest against tree_digest and the outputs (when
+            // BundleFile.read checks the manifest against tree_digest and the outputs (when
             // exported --with-outputs) against the manifest.
-            let contents = try Bundle.read(path, into: scratch)
+            let contents = try BundleFile.read(path, into: scratch)
             guard let outputs = contents.outputsDir else {
                 return DiffSource(input: path, kind: .bundle, manifest: contents.manifest, contentPath: nil)
             }

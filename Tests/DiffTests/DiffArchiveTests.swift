@@ -1,7 +1,7 @@
 import Foundation
 import TestKit
 import Testing
-@testable import Verify
+@testable import Diff
 
 /// Archives compared member by member with libarchive, recursively, recognised by content.
 /// The archives are made with Debian's own tools (dpkg-deb, tar, gzip, zip).

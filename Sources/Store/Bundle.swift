@@ -1,7 +1,6 @@
 import CArchive
 import Core
 import Foundation
-import Store
 
 /// `bundle.json`: what a bundle says about the build it carries (docs/reproducibility.md,
 /// "Bundles").
@@ -24,7 +23,7 @@ public struct BundleInfo: Codable, Sendable, Equatable {
 
     public init(recipe: String, recipeDigest: String, actionDigest: String, treeDigest: String, toolchain: String,
                 policy: String, logDigest: String?, reproVersion: String, outputs: Bool, files: Int, bytes: Int64) {
-        self.format = Bundle.format
+        self.format = BundleFile.format
         self.recipe = recipe; self.recipeDigest = recipeDigest; self.actionDigest = actionDigest
         self.treeDigest = treeDigest; self.toolchain = toolchain; self.policy = policy; self.logDigest = logDigest
         self.reproVersion = reproVersion; self.outputs = outputs; self.files = files; self.bytes = bytes
@@ -59,7 +58,7 @@ public struct BundleContents: Sendable {
 /// Written with libarchive like the output archives: entries sorted by name, mtime the
 /// recipe's SOURCE_DATE_EPOCH (or 0), uid/gid 0 without names, pax restricted headers,
 /// gzip (for .gz/.tgz names) without name or time.
-public enum Bundle {
+public enum BundleFile {
     public static let format = "repro-bundle-1"
 
     /// One entry to write.
@@ -223,8 +222,8 @@ public enum Bundle {
         }
         struct Probe: Decodable { var format: String? }
         let format = (try? JSONDecoder().decode(Probe.self, from: infoData))?.format
-        guard format == Bundle.format else {
-            throw ReproError(.invalidInput, "\(path): bundle format '\(format ?? "none")' is not \(Bundle.format); a newer repro may read it")
+        guard format == BundleFile.format else {
+            throw ReproError(.invalidInput, "\(path): bundle format '\(format ?? "none")' is not \(BundleFile.format); a newer repro may read it")
         }
         let info: BundleInfo
         do { info = try JSONDecoder().decode(BundleInfo.self, from: infoData) } catch {
@@ -247,7 +246,6 @@ public enum Bundle {
         guard FileManager.default.fileExists(atPath: recipePath), FileManager.default.fileExists(atPath: lockPath) else {
             throw ReproError(.invalidInput, "\(path): the bundle lacks recipe/\(name) or its lock")
         }
-        try BundleGit.unpack(recipeDir: dir + "/recipe", bundle: path)
         var outputs: String?
         if info.outputs {
             let o = dir + "/outputs"

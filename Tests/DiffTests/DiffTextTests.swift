@@ -1,7 +1,7 @@
 import Foundation
 import TestKit
 import Testing
-@testable import Verify
+@testable import Diff
 
 /// Bounded unified diffs and numeric tolerance (text, CSV, JSON).
 @Suite(.tags(.unit)) struct DiffTextTests {

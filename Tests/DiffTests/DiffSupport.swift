@@ -1,6 +1,6 @@
 import Foundation
 import TestKit
-@testable import Verify
+@testable import Diff
 
 /// Helpers of the `repro diff` suites: files, host tools, the library and the binary.
 enum DiffSupport {

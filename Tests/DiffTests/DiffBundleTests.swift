@@ -3,7 +3,7 @@ import Foundation
 import Store
 import TestKit
 import Testing
-@testable import Verify
+@testable import Diff
 
 /// Bundles as diff sides, and `--diffoscope`.
 @Suite(.tags(.sandbox)) struct DiffBundleTests {

@@ -3,7 +3,7 @@ import Foundation
 import Store
 import TestKit
 import Testing
-@testable import Verify
+@testable import Diff
 
 /// `repro diff` on trees: directories, manifests, store digests and bundles.
 @Suite(.tags(.unit)) struct DiffTreeTests {

@@ -1,0 +1,10 @@
+import Foundation
+import Testing
+@testable import TestRun
+
+@Suite struct RecordStreamTests {
+    @Test func parsesEveryEvent() throws {
+        #expect(try TestRecord.parse(#"{"event":"start","id":"a","pos":3}"#) == .start(id: "a", position: 3))
+        #expect(try TestRecord.parse(#"{"event":"done"}"#) == .done)
+    }
+}
