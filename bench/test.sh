@@ -122,6 +122,8 @@ for label, root, name, cwd, cmd, recipe in [
         bare.append(t)
         t, r = timed([repro, "test", recipe, "--order", "original", "--json"])
         rep.append(t)
+        if not r.stdout:
+            sys.exit(f"repro test {recipe} printed nothing:\n{r.stderr.decode()[-2000:]}")
         n = json.loads(r.stdout)["tests"]
     res[label] = (statistics.median(bare), statistics.median(rep), n)
 # Telemetry: 10,000 executions.
@@ -136,6 +138,8 @@ for _ in range(rounds):
     r = subprocess.run(["/usr/bin/time", "-v", repro, "test", tk, "--order", "original", "--json"],
                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     wall.append(time.perf_counter() - t)
+    if not r.stdout:
+        sys.exit(f"repro test {tk} printed nothing:\n{r.stderr[-2000:]}")
     s = json.loads(r.stdout)
     rec.append(s["recording_ms_per_execution"])
     rss.append(int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", r.stderr).group(1)) / 1024)
