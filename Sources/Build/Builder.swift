@@ -64,7 +64,12 @@ public struct BuildOptions: Sendable {
     public var allowDegrade = false
     /// Show the build log on stderr as it runs.
     public var showLog = false
+    /// Copy the build's /build (unpacked inputs under src/, and what the build left
+    /// there) to this new directory after the sandbox ends, whether it succeeded or not.
+    public var keepBuild: String?
     public var progress = false
+    /// The live status line on a terminal (BuildProgress), when neither verbose nor quiet.
+    public var display: BuildProgress?
     /// Signing key, SBOM format, builder id and the user's parameters for provenance.
     public var attest = AttestOptions()
     public init() {}
@@ -87,7 +92,31 @@ public struct Builder: Sendable {
         if options.progress { FileHandle.standardError.write(Data("repro: \(text)\n".utf8)) }
     }
 
+    /// Runs the build; with `outDir`, all or nothing: when any step fails, the output
+    /// directory, the provenance and SBOM beside it and the output archive are removed
+    /// again (those this call created), so a failed `--out` leaves nothing behind.
     public func build(_ recipe: Recipe, lock: LockFile, options: BuildOptions) throws -> BuildOutcome {
+        defer { options.display?.finish() }
+        guard let outDir = options.outDir else { return try buildOnce(recipe, lock: lock, options: options) }
+        let base = outDir.hasSuffix("/") ? String(outDir.dropLast()) : outDir
+        let parent = (base as NSString).deletingLastPathComponent
+        var placed = [base, base + ".intoto.jsonl", base + options.attest.sbomFormat.suffix]
+        if let name = recipe.archiveFileName { placed.append((parent.isEmpty ? "." : parent) + "/" + name) }
+        let fresh = placed.filter { p in
+            var isDir: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: p, isDirectory: &isDir) else { return true }
+            // An empty output directory is the user's, but holds nothing to lose.
+            return p == base && isDir.boolValue && (try? FileManager.default.contentsOfDirectory(atPath: p))?.isEmpty == true
+        }
+        do {
+            return try buildOnce(recipe, lock: lock, options: options)
+        } catch {
+            for p in fresh { try? RemoveTree.remove(p) }
+            throw error
+        }
+    }
+
+    private func buildOnce(_ recipe: Recipe, lock: LockFile, options: BuildOptions) throws -> BuildOutcome {
         let stale = lock.changes(for: recipe, contentDigests: try Locker.pathDigests(recipe)).filter(\.affectsPins)
         if !stale.isEmpty {
             throw ReproError(.invalidInput, "\(recipe.lockPath) is stale: \(stale.map(\.message).joined(separator: "; ")); run 'repro lock \(recipe.file)'")
@@ -148,7 +177,13 @@ public struct Builder: Sendable {
         var root: String?
         if !pins.isEmpty {
             say(options, "toolchain: \(pins.count) packages")
+            if let d = options.display {
+                let missing = pins.filter { !store.contains($0.digest) }.count
+                d.phase("toolchain", missing == 0 ? "\(pins.count) packages in the store" : "fetching")
+                if missing > 0 { d.watch(stager.debDirectory(tmp: tmp), total: missing) }
+            }
             let debs = try stager.debs(pins, tmp: tmp)
+            options.display?.phase("assembling the root", "\(pins.count) packages")
             root = try ToolchainRoot.assemble(debs, cacheDir: store.root, progress: options.progress)
         }
 
@@ -173,6 +208,7 @@ public struct Builder: Sendable {
                 throw ReproError(.invalidInput, "\(recipe.lockPath) has no pin for input '\(input.name)'; run 'repro lock \(recipe.file)'")
             }
             say(options, "input \(input.name): \(input.kind) \(input.spec)")
+            options.display?.phase("staging input \(input.name)", "\(input.kind) \(input.spec)")
             let p = try stager.stage(input, pin: pin, recipe: recipe, work: work, tmp: tmp)
             if !p.isEmpty { patches.append((input.name, p)) }
         }
@@ -191,8 +227,8 @@ public struct Builder: Sendable {
         }
 
         if options.variant?.reverseDirectoryOrder == true { try BuildVariant.reverseDirectoryOrder(work) }
-        var spec = sandbox(recipe: recipe, root: root, work: work, out: out, epoch: epoch, patches: patches,
-                           allowDegrade: options.allowDegrade)
+        var spec = try sandbox(recipe: recipe, root: root, work: work, out: out, epoch: epoch, patches: patches,
+                               allowDegrade: options.allowDegrade, scriptFile: tmp + "/build.sh")
         options.variant?.apply(to: &spec)
         say(options, "build: sandbox with \(toolchainID == "host" ? "the host toolchain" : "toolchain \(toolchainID.prefix(19))…")")
         let el = Self.effectiveLimits(recipe.limits)
@@ -203,13 +239,20 @@ public struct Builder: Sendable {
         // in memory, whatever the build prints.
         let buildLog = try BuildLog(dir: tmp, cap: recipe.limits.logSize ?? Self.defaultLogSize)
         var logError: Error?
+        options.display?.phase("building")
         let run = try runner.run(spec, output: .stream) { _, chunk in
+            options.display?.log(chunk)
             if options.showLog { FileHandle.standardError.write(Data(chunk)) }
             if logError == nil { do { try buildLog.append(chunk) } catch { logError = error } }
         }
         if let logError { throw logError }
         try buildLog.finish()
         let logDigest = try store.put(file: buildLog.path)
+        if let keep = options.keepBuild {
+            try FileManager.default.copyItem(atPath: work, toPath: keep)
+            FileHandle.standardError.write(Data("repro: kept /build in \(keep) (inputs under src/)\n".utf8))
+        }
+        if !run.result.succeeded { options.display?.finish() }
         guard run.result.succeeded else {
             if let d = sizedOut, d.isFull {
                 throw ReproError(.failed, "build of \(recipe.file) failed: it filled /out, whose output-size limit is \(d.bytes) bytes; raise [limits] output-size or write less; full log: \(logDigest) in the store")
@@ -221,7 +264,7 @@ public struct Builder: Sendable {
                 let tail = buildLog.tail(lines: 30)
                 FileHandle.standardError.write(Data((tail.hasSuffix("\n") ? tail : tail + "\n").utf8))
             }
-            throw ReproError(.failed, "build of \(recipe.file) failed: \(run.result.summary); full log: \(logDigest) in the store")
+            throw ReproError(.failed, "build of \(recipe.file) failed: \(run.result.summary); \(options.showLog ? "" : "the log's last lines are above; ")full log (\(buildLog.total) bytes): less \(store.blobPath(logDigest.hex))  (repro store path \(logDigest) prints it)")
         }
         // A tree over the limit is rejected before anything of it is stored.
         if let limit = recipe.limits.outputSize {
@@ -230,6 +273,7 @@ public struct Builder: Sendable {
                 throw ReproError(.failed, "outputs are over the recipe's output-size limit of \(limit) bytes (\(bytes) counted so far); nothing was stored")
             }
         }
+        options.display?.phase("hashing and storing the outputs")
         let (tree, manifest) = try store.putTree(out)
         if options.variant != nil {
             // A varied build (repro verify) records nothing: its tree is only compared.
@@ -271,6 +315,7 @@ public struct Builder: Sendable {
             recipe: recipe, lock: lock, manifest: manifest, tree: tree, action: action, toolchain: toolchainID,
             archive: archive, epoch: epoch, policy: policy, launcher: runner.launcher, log: logDigest,
             started: buildStarted, finished: Date(), store: store, options: options.attest)
+        options.display?.phase("signing provenance and writing the SBOM")
         let signer = try options.attest.signingKey ?? BuildAttestation.signingKey(explicit: nil) { say(options, $0) }
         let attestation = try BuildAttestation.make(facts, key: signer, format: options.attest.sbomFormat, store: store,
                                                     action: action, tree: tree)
@@ -313,8 +358,11 @@ public struct Builder: Sendable {
 
     /// The sandbox of a build: the toolchain root read-only as /, synthesized /etc
     /// files, /build (sources under /build/src) and /out writable, nothing else.
+    /// The script reaches the sandbox as a read-only file at `scriptInside`, written to
+    /// `scriptFile` on the host: on the command line, a script over 128 KiB (Linux's
+    /// MAX_ARG_STRLEN) made posix_spawn fail with E2BIG (exit 70).
     func sandbox(recipe: Recipe, root: String?, work: String, out: String, epoch: Int64,
-                 patches: [(String, [String])], allowDegrade: Bool) -> SandboxSpec {
+                 patches: [(String, [String])], allowDegrade: Bool, scriptFile: String) throws -> SandboxSpec {
         let uid: UInt32 = recipe.build.user == .root ? 0 : 1000
         var mounts: [SandboxSpec.Mount] = root.map { Self.rootMounts($0) } ?? HostToolchain.mounts()
         mounts += SandboxView.etcFiles(uid: uid, gid: uid, home: "/build")
@@ -330,7 +378,9 @@ public struct Builder: Sendable {
             for p in list { script += "patch -p1 --quiet --no-backup-if-mismatch < '\(p)'\n" }
         }
         script += "cd /build\n" + recipe.build.script
-        var spec = SandboxSpec(command: ["/bin/sh", "-c", script], mounts: mounts, environment: env)
+        try Data(script.utf8).write(to: URL(fileURLWithPath: scriptFile))
+        mounts.append(.readOnly(host: scriptFile, inside: Self.scriptInside))
+        var spec = SandboxSpec(command: ["/bin/sh", Self.scriptInside], mounts: mounts, environment: env)
         spec.uid = uid; spec.gid = uid
         spec.workingDirectory = "/build"
         let l = Self.effectiveLimits(recipe.limits)
@@ -340,6 +390,9 @@ public struct Builder: Sendable {
         spec.allowDegrade = allowDegrade
         return spec
     }
+
+    /// Where the build script is inside the sandbox.
+    static let scriptInside = "/.repro/build.sh"
 
     /// Bytes of build log kept when the recipe sets no `[limits] log-size`: 64 MiB.
     public static let defaultLogSize: Int64 = 64 << 20

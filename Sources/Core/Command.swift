@@ -1,10 +1,10 @@
 import Foundation
 
 /// Runs an external program (apt-get, apt-cache, git) with an argv array, never through
-/// a shell. stdout goes to a temporary file (read back when the program ends), stderr
-/// through a pipe that is read to EOF on the calling thread, so neither can fill up and
-/// block the child; stderr is also echoed to our stderr when `echo` is set. `stdin`, when
-/// given, is read by the child from a temporary file.
+/// a shell. stdout and stderr come through pipes read to EOF on the calling thread with
+/// poll, so neither can fill up and block the child; stderr is also echoed to our
+/// stderr when `echo` is set. `stdin`, when given, is read by the child from a
+/// temporary file.
 public struct Command {
     public var executable: String
     public var arguments: [String]
@@ -31,65 +31,25 @@ public struct Command {
         public var stdout: String { String(decoding: stdoutData, as: UTF8.self) }
     }
 
-    /// Runs the program and waits for it.
+    /// Runs the program and waits for it, with posix_spawn and waitpid (`Spawn`), not
+    /// Foundation's Process (it hung when loopback was down, see `Spawn`).
     /// - Throws: `ReproError(.system)` when the program cannot be started.
     public func run() throws -> Output {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: executable)
-        p.arguments = arguments
         var env = ProcessInfo.processInfo.environment
         for (k, v) in environment { env[k] = v }
-        p.environment = env
-        if let directory { p.currentDirectoryURL = URL(fileURLWithPath: directory) }
-
-        let outPath = NSTemporaryDirectory() + "repro-cmd-\(UUID().uuidString)"
-        var outHandle: FileHandle?
-        if stdoutToStderr {
-            p.standardOutput = echo ? FileHandle.standardError : FileHandle.nullDevice
-        } else {
-            guard FileManager.default.createFile(atPath: outPath, contents: nil),
-                  let h = FileHandle(forUpdatingAtPath: outPath) else {
-                throw ReproError(.system, "cannot create a temporary file for \(name)'s output in \(NSTemporaryDirectory())")
-            }
-            outHandle = h
-            p.standardOutput = h
-        }
-        defer {
-            try? outHandle?.close()
-            try? FileManager.default.removeItem(atPath: outPath)
-        }
-        let errPipe = Pipe()
-        p.standardError = errPipe
+        var inPath: String?
         if let stdin {
-            let inPath = outPath + ".in"
-            try stdin.write(to: URL(fileURLWithPath: inPath))
-            defer { unlink(inPath) } // the child keeps its open descriptor
-            p.standardInput = try FileHandle(forReadingFrom: URL(fileURLWithPath: inPath))
-        } else {
-            p.standardInput = FileHandle.nullDevice
+            let path = NSTemporaryDirectory() + "repro-cmd-\(UUID().uuidString).in"
+            try stdin.write(to: URL(fileURLWithPath: path))
+            inPath = path
         }
-        do {
-            try p.run()
-        } catch {
-            throw ReproError(.system, "cannot run \(executable): \(error.localizedDescription)")
-        }
-        try? errPipe.fileHandleForWriting.close()
-        var errData = Data()
-        let reader = errPipe.fileHandleForReading
-        while true {
-            let chunk = reader.availableData
-            if chunk.isEmpty { break }
-            errData.append(chunk)
-            if echo { FileHandle.standardError.write(chunk) }
-        }
-        p.waitUntilExit()
-        var outData = Data()
-        if let outHandle {
-            try outHandle.seek(toOffset: 0)
-            outData = outHandle.readDataToEndOfFile()
-        }
-        return Output(status: p.terminationStatus, stdoutData: outData,
-                      stderr: String(decoding: errData, as: UTF8.self))
+        defer { if let inPath { unlink(inPath) } }
+        let echo = self.echo
+        let r = try Spawn.run(executable, arguments, environment: env.map { "\($0.key)=\($0.value)" }.sorted(),
+                              directory: directory, stdinPath: inPath,
+                              stdout: stdoutToStderr ? (echo ? .toStderr : .discard) : .capture,
+                              onStderr: echo ? { FileHandle.standardError.write(Data($0)) } : nil)
+        return Output(status: r.status, stdoutData: Data(r.stdout), stderr: String(decoding: r.stderr, as: UTF8.self))
     }
 
     /// Runs the program and fails unless it exits 0.

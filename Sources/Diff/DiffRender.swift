@@ -1,34 +1,33 @@
+import Core
 import Foundation
 
 /// The human form of a `DiffReport`: one line per difference, details indented below it.
 public enum DiffRender {
     public static func text(_ r: DiffReport) -> String {
         var out: [String] = []
-        out.append("A: \(r.a.input) (\(r.a.kind), \(r.a.treeDigest))")
-        out.append("B: \(r.b.input) (\(r.b.kind), \(r.b.treeDigest))")
-        for note in r.notes { out.append("note: \(note)") }
+        let esc = Printable.escape
+        out.append("A: \(esc(r.a.input)) (\(r.a.kind), \(r.a.treeDigest))")
+        out.append("B: \(esc(r.b.input)) (\(r.b.kind), \(r.b.treeDigest))")
+        for note in r.notes { out.append("note: \(esc(note))") }
         if r.identical {
             out.append("identical: same tree digest")
             return out.joined(separator: "\n") + "\n"
         }
         for d in r.differences {
             let status = label(d.status)
-            out.append(status + String(repeating: " ", count: max(1, 15 - status.count)) + d.path + summary(d))
-            for note in d.notes { out.append("    \(note)") }
+            out.append(status + String(repeating: " ", count: max(1, 15 - status.count)) + esc(d.path) + summary(d))
+            for note in d.notes { out.append("    \(esc(note))") }
             if let sections = d.sections, !sections.isEmpty {
-                for s in sections {
-                    let sizes = [s.aSize.map { "\($0)" } ?? "-", s.bSize.map { "\($0)" } ?? "-"].joined(separator: " -> ")
-                    out.append("    section \(s.name) \(s.status) (size \(sizes))")
-                }
+                for s in sections { out.append("    section \(esc(s.name)) \(s.status) (\(sectionChange(s)))") }
             }
             if let diff = d.textDiff {
                 for line in diff.split(separator: "\n", omittingEmptySubsequences: false).dropLast() {
-                    out.append("    " + line)
+                    out.append("    " + esc(String(line)))
                 }
             }
             if let report = d.diffoscope {
                 out.append("    diffoscope:")
-                for line in report.split(separator: "\n", omittingEmptySubsequences: false) { out.append("    | " + line) }
+                for line in report.split(separator: "\n", omittingEmptySubsequences: false) { out.append("    | " + esc(String(line))) }
             }
         }
         let counts = DiffStatus.allCases.compactMap { s in r.summary[s.rawValue].map { "\($0) \(label(s))" } }
@@ -62,7 +61,7 @@ public enum DiffRender {
         case .removed: if let a = d.a { parts.append(describe(a)) }
         case .modeChanged: parts.append("\(d.a?.mode ?? "?") -> \(d.b?.mode ?? "?")")
         case .typeChanged: parts.append("\(d.a?.type ?? "?") -> \(d.b?.type ?? "?")")
-        case .targetChanged: parts.append("\(d.a?.target ?? "?") -> \(d.b?.target ?? "?")")
+        case .targetChanged: parts.append("\(Printable.escape(d.a?.target ?? "?")) -> \(Printable.escape(d.b?.target ?? "?"))")
         default: break
         }
         switch d.content {
@@ -72,7 +71,7 @@ public enum DiffRender {
             parts.append("binary, \(d.a?.size ?? 0) -> \(d.b?.size ?? 0) bytes, first difference at byte \(d.firstDifference ?? 0)")
         case "elf"?:
             let names = (d.sections ?? []).map(\.name)
-            parts.append(names.isEmpty ? "ELF" : "ELF, sections differ: \(names.joined(separator: ", "))")
+            parts.append(names.isEmpty ? "ELF" : "ELF, sections differ: \(names.map(Printable.escape).joined(separator: ", "))")
         case let kind?:
             parts.append(kind)
         case nil:
@@ -84,8 +83,20 @@ public enum DiffRender {
     static func describe(_ e: DiffEntryInfo) -> String {
         var s = "\(e.type) \(e.mode)"
         if let size = e.size { s += ", \(size) bytes" }
-        if let t = e.target { s += ", -> \(t)" }
+        if let t = e.target { s += ", -> \(Printable.escape(t))" }
         return s
+    }
+
+    /// What changed in one ELF section, in words: its size, or only its contents (a
+    /// part without a size, such as the ELF header, printed "size - -> -" before).
+    static func sectionChange(_ s: ELFSectionChange) -> String {
+        switch (s.aSize, s.bSize) {
+        case let (a?, b?) where a == b: return "same size, \(a) bytes; contents differ"
+        case let (a?, b?): return "size \(a) -> \(b) bytes"
+        case let (nil, b?): return "only in B, \(b) bytes"
+        case let (a?, nil): return "only in A, \(a) bytes"
+        case (nil, nil): return "contents differ"
+        }
     }
 
     static func short(_ hex: String?) -> String { hex.map { String($0.prefix(12)) } ?? "-" }

@@ -52,6 +52,9 @@ public struct InputStager {
     /// Where downloads go: a shared apt state (`$REPRO_APT_STATE`) keeps them for the
     /// next store (apt verifies a kept file against its pin before reusing it);
     /// otherwise `tmp`, as the store keeps the verified blob.
+    /// Where `debs` has apt download the toolchain packages (progress displays watch it).
+    public func debDirectory(tmp: String) -> String { downloads(tmp) + "/debs" }
+
     func downloads(_ tmp: String) -> String {
         Locker.sharedAptState.map { $0 + "/downloads" } ?? tmp
     }
@@ -122,6 +125,12 @@ public struct InputStager {
     /// view: a blob linked into /build could be changed by the build, so what lands
     /// there is always a copy.
     func link(_ from: String, _ to: String) throws {
+        // `to` may already hold the file: apt downloads a source package into
+        // tmp/src-PACKAGE, the same folder as tmp/src-INPUT when the input is named
+        // after its package (a fresh store: hello, cjson).
+        if Glibc.unlink(to) != 0 && errno != ENOENT {
+            throw ReproError(.system, "unlink \(to): \(String(cString: strerror(errno)))")
+        }
         if Glibc.link(from, to) == 0 { return }
         try FileManager.default.copyItem(atPath: from, toPath: to)
     }

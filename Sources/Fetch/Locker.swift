@@ -53,6 +53,8 @@ public struct Locker: Sendable {
                 kind: "debian", suite: suite, architecture: a.architecture, snapshot: nil, requested: packages.sorted(),
                 packages: pins.map(LockFile.Package.init).sorted())
         }
+        try LockChecks.patchTool(recipe, packages: toolchain.kind == "debian" ? toolchain.packages.map(\.name) : nil,
+                                 hostHasPatch: access("/usr/bin/patch", X_OK) == 0)
         var inputs: [String: LockFile.Input] = [:]
         for input in recipe.inputs {
             inputs[input.name] = try pin(input, recipe: recipe, apt: aptState)

@@ -58,20 +58,27 @@ struct ChangeContext {
     let memory: ChangeMemory
     let runCount: Int
     var hasChanges: Bool { !changed.isEmpty }
+    /// Every distinct name token of the changed files, as bytes: a test whose id and
+    /// file contain none of them as a substring cannot share a token with them, so it
+    /// is not tokenized at all (the common case, and the cost of ranking 10,000 tests).
+    let tokenBytes: [[UInt8]]
+    /// Tokens of each test file seen in this plan, and the recency of each.
+    var fileTokens: [String: Set<Substring>] = [:]
+    var fileRecency: [String: Double] = [:]
 
     init(plan: RunPlan, memory: ChangeMemory, runCount: Int) {
         changed = Array(Set(plan.changedFiles ?? [])).sorted()
         changedSet = Set(changed)
         nameTokens = changed.map { Self.nameTokens($0) }
+        tokenBytes = Array(Set(nameTokens.joined())).sorted().map { Array($0.utf8) }
         self.memory = memory
         self.runCount = runCount
     }
 
     /// Writes the change columns of `test` into `f`.
-    func fill(_ f: inout [Double], for test: PlannedTest) {
-        let own = Set(Self.tokenize(test.test) + Self.tokenize(test.testFile ?? ""))
+    mutating func fill(_ f: inout [Double], for test: PlannedTest) {
         f[FeatureSet.testFileChanged] = test.testFile.map { changedSet.contains($0) } == true ? 1 : 0
-        f[FeatureSet.pathSimilarity] = pathSimilarity(own)
+        f[FeatureSet.pathSimilarity] = pathSimilarity(of: test)
         var co = 0.0, fileCo = 0.0
         for file in changed {
             guard let weight = memory.changeWeight[file] else { continue }
@@ -80,8 +87,61 @@ struct ChangeContext {
         }
         f[FeatureSet.coFailure] = co
         f[FeatureSet.fileCoFailure] = fileCo
-        f[FeatureSet.relatedChangeRecency] = recency(test)
+        let key = test.testFile ?? test.test
+        if let r = fileRecency[key] {
+            f[FeatureSet.relatedChangeRecency] = r
+        } else {
+            let r = recency(test)
+            fileRecency[key] = r
+            f[FeatureSet.relatedChangeRecency] = r
+        }
         f[FeatureSet.logChangedFiles] = log1p(Double(changed.count))
+    }
+
+    /// Path similarity of a test (see `pathSimilarity(_:)`), skipping the tokenizer when
+    /// no changed-file token occurs in the test's id or file at all.
+    mutating func pathSimilarity(of test: PlannedTest) -> Double {
+        let idMay = Self.mayContain(test.test, tokenBytes)
+        let fileMay = test.testFile.map { Self.mayContain($0, tokenBytes) } ?? false
+        guard idMay || fileMay else { return 0 }
+        var own: Set<Substring> = idMay ? Set(Self.tokenize(test.test)) : []
+        if fileMay, let file = test.testFile {
+            if let cached = fileTokens[file] {
+                own.formUnion(cached)
+            } else {
+                let t = Set(Self.tokenize(file))
+                fileTokens[file] = t
+                own.formUnion(t)
+            }
+        }
+        return pathSimilarity(own)
+    }
+
+    /// True if some token occurs in `text`, compared ASCII case-insensitively.
+    static func mayContain(_ text: String, _ tokens: [[UInt8]]) -> Bool {
+        guard !tokens.isEmpty else { return false }
+        var found = false
+        text.utf8.withContiguousStorageIfAvailable { raw in
+            let n = raw.count
+            for token in tokens where token.count <= n {
+                let first = token[0]
+                var i = 0
+                while i + token.count <= n {
+                    let c = raw[i] >= 65 && raw[i] <= 90 ? raw[i] + 32 : raw[i]
+                    if c == first {
+                        var k = 1
+                        while k < token.count {
+                            let d = raw[i + k] >= 65 && raw[i + k] <= 90 ? raw[i + k] + 32 : raw[i + k]
+                            if d != token[k] { break }
+                            k += 1
+                        }
+                        if k == token.count { found = true; return }
+                    }
+                    i += 1
+                }
+            }
+        } ?? { found = true }()
+        return found
     }
 
     /// The largest share of a changed file's name tokens found among the test's id and

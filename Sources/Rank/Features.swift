@@ -30,13 +30,14 @@ public struct FeatureState: Sendable {
 
     /// The feature matrix of a planned run, one row per planned test, in plan order.
     public func features(for plan: RunPlan) -> FeatureMatrix {
-        let context = ChangeContext(plan: plan, memory: changes, runCount: runCount)
+        var context = ChangeContext(plan: plan, memory: changes, runCount: runCount)
         let stats = plan.tests.map { tests[$0.test] }
         let medianDuration = Self.median(stats.compactMap { $0?.meanDuration })
         var rows = FeatureMatrix(columns: FeatureSet.names.count)
         rows.reserve(plan.tests.count)
         for (planned, stat) in zip(plan.tests, stats) {
-            var r = row(planned, stat, medianDuration: medianDuration, context: context)
+            var r = row(planned, stat, medianDuration: medianDuration)
+            if context.hasChanges { context.fill(&r, for: planned) }
             if groups != .all {
                 for g in FeatureGroups.each where !groups.contains(g) {
                     for j in FeatureSet.columns(of: g) { r[j] = 0 }
@@ -47,7 +48,7 @@ public struct FeatureState: Sendable {
         return rows
     }
 
-    private func row(_ planned: PlannedTest, _ stat: TestStats?, medianDuration: Double?, context: ChangeContext) -> [Double] {
+    private func row(_ planned: PlannedTest, _ stat: TestStats?, medianDuration: Double?) -> [Double] {
         var f = [Double](repeating: 0, count: FeatureSet.names.count)
         let h = TestStats.halfLives.count
         if let s = stat {
@@ -76,7 +77,6 @@ public struct FeatureState: Sendable {
             f[FeatureSet.new] = 1
             f[FeatureSet.neverFailed] = 1
         }
-        if context.hasChanges { context.fill(&f, for: planned) }
         return f
     }
 
@@ -84,11 +84,11 @@ public struct FeatureState: Sendable {
     /// own file changed, else the path-token similarity (0 without change data). What
     /// the name-match heuristic orders by; independent of `groups`.
     public func relatedness(for plan: RunPlan) -> [Double] {
-        let context = ChangeContext(plan: plan, memory: ChangeMemory(), runCount: runCount)
+        var context = ChangeContext(plan: plan, memory: ChangeMemory(), runCount: runCount)
         guard context.hasChanges else { return [Double](repeating: 0, count: plan.tests.count) }
         return plan.tests.map { test in
             if let file = test.testFile, context.changedSet.contains(file) { return 1 }
-            return context.pathSimilarity(Set(ChangeContext.tokenize(test.test) + ChangeContext.tokenize(test.testFile ?? "")))
+            return context.pathSimilarity(of: test)
         }
     }
 

@@ -63,6 +63,9 @@ public enum Replay {
         public var apfdSE: Double
         public var apfdcSE: Double
         public var timeTo95SE: Double
+        /// APFD, APFDc and time to 95% of each scored run (`Report.scoredRunIDs` order),
+        /// for paired comparisons between strategies.
+        public var perRun: [[Double]]
     }
 
     public struct Report: Codable, Sendable, Equatable {
@@ -74,6 +77,8 @@ public enum Replay {
         /// learned from.
         public var scoreFrom: Int
         public var scores: [Score]
+        /// The ids of the scored runs, in order.
+        public var scoredRunIDs: [String]
         /// Per strategy (same order as `scores`), the mean cumulative share of failures
         /// found at each share of test time, for the plot; empty unless asked for.
         public var curves: [Curve] = []
@@ -101,6 +106,7 @@ public enum Replay {
         var values = [[[Double]]](repeating: [[], [], []], count: rows)
         var curveSums = [[Double]](repeating: [Double](repeating: 0, count: Curve.points), count: rows)
         var scored = 0
+        var scoredIDs: [String] = []
         var rng = SplitMix64(seed: seed ^ 0x5EED_0F_0DE5)
         var kept: [(features: FeatureMatrix, durations: [Double], run: Run)] = []
         func add(_ k: Int, _ order: [Int], _ run: Run) {
@@ -118,6 +124,7 @@ public enum Replay {
             let run = step.run
             guard step.index >= scoreFrom, run.executions.count >= 2, run.failureCount > 0 else { return }
             scored += 1
+            scoredIDs.append(run.id)
             for (k, strategy) in strategies.enumerated() {
                 add(k, strategy.order(step.input, state: step.state, run: run, rng: &rng), run)
             }
@@ -131,10 +138,11 @@ public enum Replay {
         let names = strategies.map { ($0.rawValue, $0.title) } + (hindsight ? hindsightRows.map { ($0.strategy, $0.title) } : [])
         let scores = zip(names, values).map { name, v in
             Score(strategy: name.0, title: name.1, apfd: mean(v[0]), apfdc: mean(v[1]), timeTo95: mean(v[2]),
-                  apfdSE: standardError(v[0]), apfdcSE: standardError(v[1]), timeTo95SE: standardError(v[2]))
+                  apfdSE: standardError(v[0]), apfdcSE: standardError(v[1]), timeTo95SE: standardError(v[2]),
+                  perRun: zip(v[0], zip(v[1], v[2])).map { [$0.0, $0.1.0, $0.1.1] })
         }
         var report = Report(runs: history.runs.count, scoredRuns: scored, executions: history.executionCount,
-                            seed: seed, scoreFrom: scoreFrom, scores: scores)
+                            seed: seed, scoreFrom: scoreFrom, scores: scores, scoredRunIDs: scoredIDs)
         if curves {
             let n = Double(max(scored, 1))
             report.curves = zip(names, curveSums).map { name, sums in

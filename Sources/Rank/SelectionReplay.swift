@@ -66,7 +66,7 @@ public enum SelectionReplay {
             }
         }
         let rows = strategies.enumerated().map { k, s in
-            Row(strategy: s.rawValue, title: k < 2 ? s.title : "\(s.title) (at the model's time share)",
+            Row(strategy: s.rawValue, title: k < 2 ? s.title : "\(s.title) (time budget: the model's share)",
                 recall: mean(recall[k]), recallSE: standardError(recall[k]),
                 timeShare: mean(time[k]), timeShareSE: standardError(time[k]),
                 caught: withFailures > 0 ? Double(caught[k]) / Double(withFailures) : 0)

@@ -104,11 +104,13 @@ public enum TestSelection {
         public var infrastructureChanged: Bool
         /// Run everything every this many runs.
         public var fullEvery: Int
+        /// Order by probability per expected second (the default: at recall:0.95 it
+        /// selected 22.7% of boltons' test time against 78.7% by probability alone).
         public var costAware: Bool
 
         public init(candidates: [PlannedTest], changedFiles: [String]?, budget: Budget,
                     runsSinceFullRun: Int?, infrastructureChanged: Bool = false,
-                    fullEvery: Int = 10, costAware: Bool = false) {
+                    fullEvery: Int = 10, costAware: Bool = true) {
             self.candidates = candidates
             self.changedFiles = changedFiles
             self.budget = budget

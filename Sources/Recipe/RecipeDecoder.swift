@@ -13,6 +13,13 @@ struct RecipeDecoder {
     static let buildKeys = ["script", "env", "jobs", "user", "source-date-epoch"]
     static let limitKeys = ["memory", "pids", "cpus", "cpu-time", "timeout", "output-size", "build-size", "log-size"]
     static let outputKeys = ["archive", "name"]
+    /// PID_MAX_LIMIT on 64-bit Linux: no pids limit can be larger.
+    static let maxPids: Int64 = 4_194_304
+    /// 9999-12-31T23:59:59Z: the latest SOURCE_DATE_EPOCH (tar's and the file system's
+    /// times hold it).
+    static let maxEpoch: Int64 = 253_402_300_799
+    /// A year, in seconds: the longest timeout or cpu-time a recipe may ask for.
+    static let maxDuration: Int64 = 365 * 86400
 
     func recipe(from table: TOMLTable, directory: String) throws -> Recipe {
         let top = RecipeSection(file: file, table: table, header: "", position: TOMLPosition(line: 1, column: 1))
@@ -197,6 +204,10 @@ struct RecipeDecoder {
         guard let script = scriptValue.string else {
             throw s.typeError("script", scriptValue, "a string", example: "script = \"\"\"...\"\"\" (a multi-line string)")
         }
+        if let nul = script.utf8.firstIndex(of: 0) {
+            let line = 1 + script.utf8[..<nul].filter { $0 == 0x0A }.count
+            throw s.error(scriptValue.position, "'script' in [build] contains a NUL character (\\u0000) on its line \(line); a shell stops reading there and would silently run less; remove it")
+        }
         if script.allSatisfy(\.isWhitespace) {
             throw s.error(scriptValue.position, "'script' in [build] is empty; write the commands that build into $REPRO_OUT")
         }
@@ -228,6 +239,9 @@ struct RecipeDecoder {
         if let v = s.value("source-date-epoch") {
             if let i = v.integer {
                 guard i >= 0 else { throw s.error(v.position, "source-date-epoch must be 0 or more seconds since 1970, not \(i)") }
+                guard i <= Self.maxEpoch else {
+                    throw s.error(v.position, "source-date-epoch \(i) is after the year 9999 (at most \(Self.maxEpoch)); archives and file times cannot hold it")
+                }
                 epoch = .seconds(i)
             } else if let text = v.string {
                 guard text.hasPrefix("from:") else {
@@ -260,6 +274,9 @@ struct RecipeDecoder {
             throw s.error(s.value("log-size")!.position, "'log-size' in [limits] is \(n) bytes; keep at least 4K of the log (for example \"16M\")")
         }
         l.pids = try s.integer("pids", min: 1, example: "pids = 1024").map(Int.init)
+        if let n = l.pids, n > Self.maxPids {
+            throw s.error(s.value("pids")!.position, "'pids' in [limits] is \(n), more than Linux allows (at most \(Self.maxPids)); write a number such as 1024")
+        }
         l.timeout = try duration(s, "timeout")
         l.cpuTime = try duration(s, "cpu-time")
         if let v = s.value("cpus") {
@@ -267,8 +284,14 @@ struct RecipeDecoder {
             if let i = v.integer { d = Double(i) } else if let f = v.float { d = f } else {
                 throw s.typeError("cpus", v, "a number", example: "cpus = 2")
             }
-            guard d.isFinite, d > 0, d <= 4096 else {
+            guard d.isFinite, d > 0 else {
                 throw s.error(v.position, "'cpus' in [limits] must be a number of CPUs above 0 (for example 2 or 0.5)")
+            }
+            guard d >= 0.01 else {
+                throw s.error(v.position, "'cpus' in [limits] is \(d), below the smallest quota the kernel takes (0.01 CPUs: 1 ms per 100 ms); write at least 0.01")
+            }
+            guard d <= 4096 else {
+                throw s.error(v.position, "'cpus' in [limits] is \(d), more CPUs than any host has (at most 4096); write the number of CPUs the build may use, such as 2")
             }
             l.cpus = d
         }
@@ -295,8 +318,11 @@ struct RecipeDecoder {
         if let i = v.integer { n = i } else if let t = v.string { n = RecipeSyntax.duration(t) } else {
             throw s.typeError(key, v, "a duration", example: "\(key) = \"30m\"")
         }
-        guard let n, n > 0, n < Int64(Int32.max) else {
+        guard let n, n > 0 else {
             throw s.error(v.position, "\(s.describe(key)) is not a duration; write seconds as an integer or a string such as \"90s\", \"30m\", \"2h\", \"1h30m\"")
+        }
+        guard n <= Self.maxDuration else {
+            throw s.error(v.position, "\(s.describe(key)) is \(n) seconds, too long (at most \(Self.maxDuration), a year); write a duration such as \"6h\"")
         }
         return Int(n)
     }

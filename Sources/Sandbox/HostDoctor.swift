@@ -1,5 +1,6 @@
 import CSeccomp
 import Core
+import Faults
 import Foundation
 
 /// One finding of `repro doctor`.
@@ -33,6 +34,7 @@ public struct HostDoctor: Sendable {
         checks += userNamespaces()
         checks.append(sandboxSmoke())
         checks.append(seccomp())
+        checks.append(faultInjection())
         checks += cgroups()
         checks.append(overlay())
         return checks
@@ -126,6 +128,28 @@ public struct HostDoctor: Sendable {
         }
         return HostCheck(name: "seccomp", status: .failed, detail: "\(lib); inside: \(text.replacingOccurrences(of: "\n", with: " "))",
                          fix: "a kernel with CONFIG_SECCOMP_FILTER is required")
+    }
+
+    /// Fault injection (`--fault`) needs seccomp user notification with CONTINUE (Linux
+    /// 5.5): a sandbox writes into /build under `write:EIO@100%` and must see EIO.
+    func faultInjection() -> HostCheck {
+        guard let runner else { return HostCheck(name: "fault injection", status: .failed, detail: "no launcher", fix: nil) }
+        var spec = SandboxSpec(command: ["/bin/sh", "-c", "echo x > /build/f"],
+                               mounts: HostToolchain.mounts() + SandboxView.system + [.tmpfs("/build")])
+        spec.environment = [("PATH", "/usr/bin:/bin")]
+        spec.faults = try? FaultSpec.parse("write:EIO,path=/build")
+        do {
+            let c = try runner.run(spec, output: .capture)
+            if let f = c.result.faults, c.result.exitCode != 0, f.injected["write:EIO", default: 0] >= 1 {
+                return HostCheck(name: "fault injection", status: .ok, detail: "seccomp user notification with CONTINUE: --fault works")
+            }
+            let why = c.stderrText.split(separator: "\n").first.map(String.init) ?? c.result.summary
+            return HostCheck(name: "fault injection", status: .degraded, detail: "--fault is unavailable: \(why)",
+                             fix: "a kernel with seccomp user notification and FLAG_CONTINUE (Linux 5.5+); builds and tests without --fault are unaffected")
+        } catch {
+            return HostCheck(name: "fault injection", status: .degraded, detail: "--fault is unavailable: \(error)",
+                             fix: "a kernel with seccomp user notification and FLAG_CONTINUE (Linux 5.5+)")
+        }
     }
 
     func cgroups() -> [HostCheck] {

@@ -1,3 +1,5 @@
+import Faults
+
 /// What happened in a sandbox, as the launcher reports it on its status fd.
 public struct SandboxResult: Codable, Sendable, Equatable {
     /// A failure while setting the sandbox up, or while executing the command.
@@ -26,12 +28,14 @@ public struct SandboxResult: Codable, Sendable, Equatable {
     public var warnings: [String]
     /// The sandbox policy version; part of every action digest.
     public var policy: String
+    /// What the fault supervisor injected (nil when no fault spec was given).
+    public var faults: FaultReport?
 
     enum CodingKeys: String, CodingKey {
         case exitCode = "exit_code", signal, wallSeconds = "wall_seconds"
         case userCPUSeconds = "user_cpu_seconds", systemCPUSeconds = "system_cpu_seconds"
         case maxRSSKB = "max_rss_kb", timedOut = "timed_out", oomKilled = "oom_killed"
-        case pidsLimitHit = "pids_limit_hit", setupError = "setup_error", warnings, policy
+        case pidsLimitHit = "pids_limit_hit", setupError = "setup_error", warnings, policy, faults
     }
 
     /// Every key always present (null when absent), so scripts can rely on the shape.
@@ -49,6 +53,7 @@ public struct SandboxResult: Codable, Sendable, Equatable {
         try c.encode(setupError, forKey: .setupError)
         try c.encode(warnings, forKey: .warnings)
         try c.encode(policy, forKey: .policy)
+        try c.encode(faults, forKey: .faults)
     }
 
     /// True when the command ran and exited 0.

@@ -1,4 +1,5 @@
 import Core
+import Faults
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -109,11 +110,17 @@ public struct SandboxRunner: Sendable {
             if launcherExit == 2 { throw ReproError(.invalidInput, "the sandbox launcher rejected its arguments\(detail)") }
             throw ReproError(.internal, "the sandbox launcher exited \(launcherExit) without a status\(detail)")
         }
-        let result: SandboxResult
+        var result: SandboxResult
         do {
             result = try JSONDecoder().decode(SandboxResult.self, from: Data(streams[0]))
         } catch {
             throw ReproError(.internal, "unreadable status from \(launcher): \(String(decoding: streams[0], as: UTF8.self))")
+        }
+        if let faults = spec.faults {
+            if result.faults == nil {
+                result.faults = FaultReport(seed: faults.seed, clauses: [], injected: [:], error: nil)
+            }
+            result.faults?.spec = faults.canonical
         }
         return Completed(result: result, stdout: streams[1], stderr: streams[2], launcherExit: launcherExit)
     }
@@ -134,15 +141,11 @@ public struct SandboxRunner: Sendable {
 
     /// The launcher's policy version (`repro-sandbox --version`), part of every action
     /// digest: a different default policy must not reuse cached results.
+    /// Run with posix_spawn and waitpid (Core Spawn), not Foundation's Process, which
+    /// hung here when loopback was down (`unshare -n repro build`).
     public func policyVersion() throws -> String {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: launcher)
-        p.arguments = ["--version"]
-        let pipe = Pipe()
-        p.standardOutput = pipe
-        try p.run()
-        let text = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        p.waitUntilExit()
+        let r = try Spawn.run(launcher, ["--version"], environment: [])
+        let text = String(decoding: r.stdout, as: UTF8.self)
         guard let line = text.split(separator: "\n").first(where: { $0.hasPrefix("policy ") }) else {
             throw ReproError(.internal, "\(launcher) --version printed no policy line")
         }
@@ -152,6 +155,9 @@ public struct SandboxRunner: Sendable {
     /// Checks what the launcher would reject, so the message can name the option.
     private func validate(_ spec: SandboxSpec) throws {
         guard !spec.command.isEmpty else { throw ReproError(.invalidInput, "no command given") }
+        for d in spec.faults?.disks ?? [] where !spec.mounts.contains(.tmpfs(d.path)) {
+            throw ReproError(.invalidInput, "fault disk=\(d.path): \(d.path) is not a tmpfs in this sandbox (a host directory is bound there); drop the bind or the disk fault")
+        }
         for m in spec.mounts {
             switch m {
             case let .readOnly(host, inside, optional), let .readWrite(host, inside, optional):

@@ -1,3 +1,5 @@
+import Faults
+
 /// A sandbox, described as a value: what is mounted where, who runs, with which
 /// environment, limits and seccomp policy, and the command. `launcherArguments()` turns
 /// it into a `repro-sandbox` command line; `SandboxRunner` runs it.
@@ -74,6 +76,10 @@ public struct SandboxSpec: Sendable, Equatable {
     public var timeOffset: Int64 = 0
     public var cpuAffinity: String?
     public var personality: [String] = []
+    /// Faults to inject (docs/faults.md): syscall clauses go to the launcher's
+    /// supervisor; a disk fault sizes the tmpfs at its path, memory and cpu tighten the
+    /// limits, a clock jump adds to `timeOffset`.
+    public var faults: FaultSpec?
 
     public init(command: [String], mounts: [Mount] = [], environment: [(key: String, value: String)] = []) {
         self.command = command
@@ -88,11 +94,14 @@ public struct SandboxSpec: Sendable, Equatable {
     /// The `repro-sandbox` arguments for this sandbox, up to and including the command.
     public func launcherArguments() -> [String] {
         var a: [String] = []
+        let disks = faults?.disks ?? []
         for m in mounts {
             switch m {
             case let .readOnly(host, inside, optional): a += [optional ? "--ro-bind-try" : "--ro-bind", host, inside]
             case let .readWrite(host, inside, optional): a += [optional ? "--bind-try" : "--bind", host, inside]
-            case let .tmpfs(p): a += ["--tmpfs", p]
+            case let .tmpfs(p):
+                if let d = disks.first(where: { $0.path == p }) { a += ["--size", String(d.bytes)] }
+                a += ["--tmpfs", p]
             case let .directory(p): a += ["--dir", p]
             case let .symlink(target, at): a += ["--symlink", target, at]
             case let .file(at, contents): a += ["--file", at, contents]
@@ -106,13 +115,15 @@ public struct SandboxSpec: Sendable, Equatable {
         a += ["--umask", String(umask, radix: 8)]
         if network == .host { a.append("--share-net") }
         if newSession { a.append("--new-session") }
-        if timeOffset != 0 { a += ["--time-offset", String(timeOffset)] }
+        let offset = timeOffset + (faults?.clockJump ?? 0)
+        if offset != 0 { a += ["--time-offset", String(offset)] }
         if let cpuAffinity { a += ["--cpu-affinity", cpuAffinity] }
         if !personality.isEmpty { a += ["--personality", personality.joined(separator: ",")] }
         let l = limits
-        if let v = l.memory { a += ["--memory", String(v)] }
+        // A fault limit tightens the run's own limit; it never loosens it.
+        if let v = [l.memory, faults?.memory].compactMap({ $0 }).min() { a += ["--memory", String(v)] }
         if let v = l.pids { a += ["--pids", String(v)] }
-        if let v = l.cpus { a += ["--cpus", String(v)] }
+        if let v = [l.cpus, faults?.cpu].compactMap({ $0 }).min() { a += ["--cpus", String(v)] }
         if let v = l.addressSpace { a += ["--rlimit-as", String(v)] }
         if let v = l.openFiles { a += ["--rlimit-nofile", String(v)] }
         if let v = l.processes { a += ["--rlimit-nproc", String(v)] }
@@ -126,6 +137,7 @@ public struct SandboxSpec: Sendable, Equatable {
         case .none: a += ["--seccomp", "none"]
         case let .file(p): a += ["--seccomp", p]
         }
+        if let faults { a += faults.launcherArguments() }
         a.append("--")
         a += command
         return a

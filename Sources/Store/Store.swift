@@ -152,19 +152,18 @@ public final class Store: Sendable {
         }
     }
 
-    /// The second half: renames a durable temporary file to its blob name (or drops it
-    /// when the blob is there already: writes are idempotent); fsyncs the shard
-    /// directory when asked.
+    /// The second half: renames a durable temporary file to its blob name; fsyncs the
+    /// shard directory when asked. A blob already there is replaced too (without the
+    /// directory fsync): the temporary was just hashed, while the stored copy may have
+    /// rotted, and a rename is as cheap as the unlink it replaces. So writing a blob
+    /// again repairs it (`repro build --no-cache` after a corrupt output blob).
     func commit(_ tmp: String, as digest: Digest, syncDirectory: Bool) throws {
         let shard = "\(casDir)/\(digest.hex.prefix(2))"
         let final = "\(shard)/\(digest.hex)"
         try FileSupport.makeDirectory(shard)
-        if FileSupport.size(final) == digest.size {
-            unlink(tmp)
-        } else {
-            try Syscall.check("rename \(tmp) -> \(final)") { rename(tmp, final) }
-            if syncDirectory { try FileSupport.syncDirectory(shard) }
-        }
+        let existed = FileSupport.size(final) == digest.size
+        try Syscall.check("rename \(tmp) -> \(final)") { rename(tmp, final) }
+        if syncDirectory && !existed { try FileSupport.syncDirectory(shard) }
     }
 
     /// Records blobs in the index (already durable on disk).

@@ -86,19 +86,34 @@ extension Store {
 
     /// Recreates a stored tree at `dir` (which must not exist, or be empty): directories
     /// 0755, files 0644/0755, symbolic links as recorded. Each file is checked against its
-    /// digest while it is copied.
+    /// digest while it is copied. All or nothing: the tree is restored into a hidden
+    /// sibling of `dir` and renamed onto it at the end; on any failure nothing is left.
     /// - Throws: `ReproError(.invalidInput)` when `dir` is not empty or the tree is not
     ///   in the store, `ReproError(.verificationFailed)` when a blob is missing or corrupt.
     public func restoreTree(_ tree: Digest, to dir: String) throws {
         let manifest = try manifest(tree: tree)
         var isDir: ObjCBool = false
-        if FileManager.default.fileExists(atPath: dir, isDirectory: &isDir) {
+        let existed = FileManager.default.fileExists(atPath: dir, isDirectory: &isDir)
+        if existed {
             guard isDir.boolValue, (try? FileManager.default.contentsOfDirectory(atPath: dir))?.isEmpty == true else {
-                throw ReproError(.invalidInput, "\(dir): restore target exists and is not an empty directory")
+                throw ReproError(.invalidInput, "\(dir) already exists and is not empty; give a new or empty directory (outputs are never written over other files)")
             }
-        } else {
-            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         }
+        let parent = (dir as NSString).deletingLastPathComponent
+        try FileManager.default.createDirectory(atPath: parent.isEmpty ? "." : parent, withIntermediateDirectories: true)
+        let staging = (parent.isEmpty ? "." : parent) + "/.\((dir as NSString).lastPathComponent).repro-\(getpid())-\(UUID().uuidString.prefix(8))"
+        do {
+            try Syscall.check("mkdir \(staging)") { mkdir(staging, 0o755) }
+            try restoreEntries(manifest, into: staging)
+            if existed { try Syscall.check("rmdir \(dir)") { rmdir(dir) } }
+            try Syscall.check("rename \(staging) -> \(dir)") { rename(staging, dir) }
+        } catch {
+            try? RemoveTree.remove(staging)
+            throw error
+        }
+    }
+
+    private func restoreEntries(_ manifest: Manifest, into dir: String) throws {
         for e in manifest.entries where e.kind == .dir {
             let path = dir + "/" + e.path
             try Syscall.check("mkdir \(path)") { mkdir(path, 0o755) }

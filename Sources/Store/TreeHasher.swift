@@ -300,7 +300,14 @@ public enum TreeHasher {
         }
         var total = 0
         while true {
-            let n = try Syscall.check("read \(file.path)") { read(fd, buffer.baseAddress, buffer.count) }
+            let n = read(fd, buffer.baseAddress, buffer.count)
+            if n < 0 {
+                if errno == EINTR { continue }
+                // The file is the caller's input (a directory to hash, a build's outputs):
+                // a file the kernel refuses to read (/proc/self/attr/current: EINVAL) is
+                // bad input naming it, not an internal error.
+                throw ReproError(.invalidInput, "cannot read \(file.path): \(Syscall.errorString(errno)); only regular files that can be read are hashed (this one may be a kernel pseudo-file); remove it or hash another directory")
+            }
             if n == 0 { break }
             scratch.sha.update(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
             total += n

@@ -46,7 +46,7 @@ With REPRO_TEST_DIR set, it writes the record stream to $REPRO_TEST_DIR/records.
 one JSON object per line, each line written whole and at once:
   collected  after collection (and after -k/-m deselection): every test's node id and file
   missing    an id of the requested order that was not collected
-  start      a test begins; pos is its position in the executed order
+  start      a test begins; pos is its position in the executed order, t the Unix time
   result     a test ended: verdict, setup/call/teardown/wall ms, CPU ms, peak RSS, message
   done       the session ended
 It runs exactly the tests named in $REPRO_TEST_DIR/order (one node id per line, read to
@@ -178,7 +178,7 @@ class _Reporter:
                         "verdict": "error", "wall_ms": 0.0, "message": _message(report)})
 
     def pytest_runtest_logstart(self, nodeid, location):
-        self._emit({"event": "start", "id": nodeid, "pos": self.pos})
+        self._emit({"event": "start", "id": nodeid, "pos": self.pos, "t": time.time()})
         self.pos += 1
         reset_ok = _reset_peak_rss()
         user, sys, child_rss = _cpu_ms()

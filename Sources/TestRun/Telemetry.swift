@@ -76,6 +76,10 @@ public final class Telemetry: Sendable {
                 t.column("message", .text)
             }
         }
+        m.registerMigration("v2: faults injected per run") { db in
+            // JSON object FAMILY:ERRNO -> count, over every launch of the run (issue 15).
+            try db.alter(table: "test_runs") { t in t.add(column: "faults_injected", .text) }
+        }
         return m
     }
 
@@ -96,10 +100,28 @@ public final class Telemetry: Sendable {
         }
     }
 
+    /// Records the faults injected per kind over the run (a JSON object, sorted keys).
+    public func setFaultsInjected(_ id: Int64, _ injected: [String: UInt64]) throws {
+        let json = String(decoding: try CanonicalJSON.encode(injected), as: UTF8.self)
+        try write { db in
+            try db.execute(sql: "UPDATE test_runs SET faults_injected = ? WHERE id = ?", arguments: [json, id])
+        }
+    }
+
     /// Commits one execution (its own transaction).
     public func record(_ execution: TestExecutionRow) throws {
         var e = execution
         try write { db in try e.insert(db) }
+    }
+
+    /// Commits executions (and flaky marks) in one transaction.
+    public func record(_ executions: [TestExecutionRow], flaky: [String], run: Int64) throws {
+        try write { db in
+            for var e in executions { try e.insert(db) }
+            for t in flaky {
+                try db.execute(sql: "UPDATE test_executions SET flaky = 1 WHERE run_id = ? AND test = ?", arguments: [run, t])
+            }
+        }
     }
 
     /// Marks every execution of `test` in run `run` flaky.
@@ -237,12 +259,15 @@ public struct TestRunRow: Codable, Sendable, FetchableRecord, MutablePersistable
     public var seed: Int64?
     public var filter: String?
     public var faults: String?
+    /// The faults injected per kind, as a JSON object (`{"write:EIO": 12}`), when the run had a spec.
+    public var faultsInjected: String?
     public var requestedOrder: [String]
     public var attestation: String?
     public var message: String?
 
     enum CodingKeys: String, CodingKey {
         case id, recipe, tree, framework, host, pid, started, finished, status, seed, filter, faults, attestation, message
+        case faultsInjected = "faults_injected"
         case recipeFile = "recipe_file", recipeDigest = "recipe_digest", lockDigest = "lock_digest"
         case buildAction = "build_action", inputsManifest = "inputs_manifest", inputDigests = "input_digests"
         case changedFiles = "changed_files", orderStrategy = "order_strategy", requestedOrder = "requested_order"

@@ -42,7 +42,10 @@ final class TestLaunch: @unchecked Sendable {
 
     /// Runs the sandbox to its end. `onRecord` sees every record in order and may ask
     /// to stop (the sandbox is then killed); `shouldStop` is polled (SIGINT).
-    func run(onRecord: (TestRecord, Double) throws -> Reply, shouldStop: () -> Bool) throws -> Outcome {
+    /// `onBatch` follows each read of the stream that found records (the caller commits
+    /// what it buffered: one transaction per batch, not per test).
+    func run(onRecord: (TestRecord, Double) throws -> Reply, onBatch: () throws -> Void,
+             shouldStop: () -> Bool) throws -> Outcome {
         FileManager.default.createFile(atPath: recordsPath, contents: nil)
         let thread = Thread { [self] in
             do {
@@ -82,13 +85,21 @@ final class TestLaunch: @unchecked Sendable {
                 if n <= 0 { break }
                 pending.append(contentsOf: buf[0..<n])
             }
-            while let nl = pending.firstIndex(of: 0x0A) {
-                let line = pending[..<nl]
-                pending.removeSubrange(...nl)
+            var any = false
+            var start = pending.startIndex
+            defer { pending.removeSubrange(..<start) }
+            while let nl = pending[start...].firstIndex(of: 0x0A) {
+                any = true
+                let line = pending[start..<nl]
+                start = nl + 1
                 if line.isEmpty { continue }
                 guard !killed || !outcome.timedOut else { continue }
-                let record = try TestRecord.parse(Substring(decoding: line, as: UTF8.self))
-                let now = Date().timeIntervalSince1970
+                let text = Substring(decoding: line, as: UTF8.self)
+                let record = try TestRecord.parse(text)
+                var now = Date().timeIntervalSince1970
+                // A start record's own time (stamped in the sandbox) is when the test began;
+                // reading it here may come later on a loaded host.
+                if case .start = record, let t = TestRecord.startTime(text) { now = t }
                 switch record {
                 case let .start(id, pos): outcome.unfinished = (id, pos, now)
                 case .result: outcome.unfinished = nil
@@ -97,7 +108,8 @@ final class TestLaunch: @unchecked Sendable {
                 }
                 if try onRecord(record, now) == .stop { outcome.stopped = true; kill("stop") }
             }
-            if pending.count > TestRecord.lineLimit {
+            if any { try onBatch() }
+            if pending.count - start > TestRecord.lineLimit {
                 throw ReproError(.internal, "the test adapter wrote a record line over \(TestRecord.lineLimit) bytes")
             }
         }

@@ -60,7 +60,7 @@ public struct TestResult: Codable, Sendable, Equatable {
 ///
 /// ```
 /// {"event":"collected","tests":[{"id":"tests/test_a.py::test_x","file":"tests/test_a.py"}, ...]}
-/// {"event":"start","id":"tests/test_a.py::test_x","pos":0}
+/// {"event":"start","id":"tests/test_a.py::test_x","pos":0,"t":1733491234.5}
 /// {"event":"result","id":"...","file":"...","verdict":"pass","wall_ms":1.2,"user_ms":1.0, ...}
 /// {"event":"missing","id":"..."}          an id in the order that was not collected
 /// {"event":"done"}
@@ -79,6 +79,13 @@ public enum TestRecord: Sendable, Equatable {
     public static let messageLimit = 4096
     /// Longest record line accepted; a longer line is a broken adapter.
     public static let lineLimit = 1 << 24
+
+    /// The Unix time a `start` record carries (`"t"`, written in the sandbox when the
+    /// test began), or nil. Faults injected from then on happened during that test.
+    public static func startTime(_ line: Substring) -> Double? {
+        struct Stamp: Decodable { var t: Double? }
+        return (try? JSONDecoder().decode(Stamp.self, from: Data(line.utf8)))?.t
+    }
 
     /// Parses one line of the record stream.
     /// - Throws: `ReproError(.internal)` naming the line when it is not a record.

@@ -1,6 +1,7 @@
 import Build
 import Core
 import Foundation
+import Results
 
 /// What `repro test` prints (`--json`) and `repro test show` reads back.
 public struct TestRunSummary: Codable, Sendable {
@@ -33,12 +34,20 @@ public struct TestRunSummary: Codable, Sendable {
     public var attestation: String?
     public var wallSeconds: Double?
     public var message: String?
+    /// Mean time to commit one execution to telemetry (this process's runs only).
+    public var recordingMsPerExecution: Double?
+    /// The fault spec and the faults injected per kind, when the run had one.
+    public var faults: TestFaults.Summary?
+    /// The named results' check against the baseline, when the suite wrote $REPRO_RESULTS.
+    public var results: TestResultsCheck.Summary?
 
     enum CodingKeys: String, CodingKey {
         case run, recipe, status, framework, order, tests, passed, failed, skipped, flaky, failures, tree, log, attestation, message
+        case faults, results
         case logPath = "log_path"
         case notRun = "not_run", changedFiles = "changed_files", buildCached = "build_cached"
         case logTruncatedBytes = "log_truncated_bytes", wallSeconds = "wall_seconds"
+        case recordingMsPerExecution = "recording_ms_per_execution"
     }
 
     /// The summary of run `id` as telemetry has it.
@@ -75,6 +84,6 @@ public struct TestRunSummary: Codable, Sendable {
             notRun: max(0, requested - order.count), failures: failures, changedFiles: row.changedFiles?.count,
             buildCached: build?.cached, tree: row.tree, log: log?.description, logPath: nil,
             logTruncatedBytes: truncatedLog > 0 ? truncatedLog : nil, attestation: row.attestation,
-            wallSeconds: wall ?? row.finished.map { $0 - row.started }, message: row.message)
+            wallSeconds: wall ?? row.finished.map { $0 - row.started }, message: row.message, recordingMsPerExecution: nil)
     }
 }

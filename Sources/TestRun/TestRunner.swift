@@ -1,9 +1,11 @@
 import Build
 import Core
+import Faults
 import Fetch
 import Attest
 import Foundation
 import Recipe
+import Results
 import Sandbox
 import Store
 
@@ -21,8 +23,18 @@ public struct TestOptions: Sendable {
     /// Bytes of the suite's output kept (head and tail) in the run's log.
     public var logLimit = 8 << 20
     public var signingKey: String?
+    /// A fault spec for the whole suite (docs/faults.md); nil: the recipe's [test] faults.
+    public var faults: String?
+    /// No faults at all, not even the recipe's (the clean run of `--chaos`).
+    public var faultsDisabled = false
+    /// The results baseline (a results run id or label); nil: the recipe's last passed run.
+    public var resultsBaseline: String?
+    public var tolerances = Tolerances()
     /// Also write the signed test result (a DSSE envelope, one JSON line) here.
     public var attestationFile: String?
+    /// Also restore the build's working tree (as the tests start from it) here: a new or
+    /// empty directory, to look at or to run the suite by hand.
+    public var keepWorktree: String?
     public init() {}
 }
 
@@ -91,6 +103,7 @@ public struct TestRunner: Sendable {
         }
         defer { try? RemoveTree.remove(tmp) }
         try store.restoreTree(worktree.tree, to: dirs.work)
+        if let keep = options.keepWorktree { try store.restoreTree(worktree.tree, to: keep) }
         try store.restoreTree(outputs.tree, to: dirs.out)
 
         let epoch: Int64
@@ -98,8 +111,9 @@ public struct TestRunner: Sendable {
         case let .seconds(s): epoch = s
         case let .fromInput(name): epoch = (try? DebianSource.changelogEpoch(dirs.work + "/src/" + name)) ?? 0
         }
+        let faults = try TestFaults.spec(options: options, test: test, recipe: recipe)
         let box = TestSandbox(recipe: recipe, test: test, root: root, work: dirs.work, out: dirs.out, lib: dirs.lib,
-                              run: dirs.run, epoch: epoch, allowDegrade: options.allowDegrade)
+                              run: dirs.run, epoch: epoch, allowDegrade: options.allowDegrade, faults: faults)
         try box.checkRunner()
 
         // Telemetry: the run's row first, so a run killed from here on reads as interrupted.
@@ -114,7 +128,7 @@ public struct TestRunner: Sendable {
             inputsManifest: inputsTree?.description, inputDigests: lock.inputs.mapValues { "sha256:" + $0.sha256 },
             changedFiles: changed, framework: test.framework.rawValue, host: Telemetry.hostName, pid: Int64(getpid()),
             started: Date().timeIntervalSince1970, finished: nil, status: .running, orderStrategy: strategy.description,
-            seed: strategy.seed.map { Int64(bitPattern: $0) }, filter: options.filter, faults: test.faults,
+            seed: strategy.seed.map { Int64(bitPattern: $0) }, filter: options.filter, faults: faults?.canonical,
             requestedOrder: [], attestation: nil, message: nil)
         let runID = try telemetry.begin(row)
         let orderer = TestOrderer(history: history, modelPath: store.root + "/models/\(recipe.name).json")
@@ -137,7 +151,7 @@ public struct TestRunner: Sendable {
             session.log.close()
             let logDigest = try? store.put(file: tmp + "/suite.log")
             try? telemetry.finish(runID, status: e.code == .invalidInput ? .error : .error, message: e.message)
-            if let logDigest { progress?.note("suite log: \(logDigest) (repro log \(logDigest))") }
+            if let logDigest, let path = try? store.path(for: logDigest) { progress?.note("suite log: \(path)") }
             throw e
         }
         session.log.close()
@@ -153,6 +167,12 @@ public struct TestRunner: Sendable {
         if let f = options.filter { attested["filter"] = f }
         if options.rerunFailures > 0 { attested["rerun-failures"] = String(options.rerunFailures) }
         if options.failFast { attested["fail-fast"] = "true" }
+        if let faults {
+            // The faults are part of what was tested: spec, seed and faults injected per kind.
+            attested["faults"] = faults.canonical
+            attested["faults-seed"] = String(faults.seed)
+            attested["faults-injected"] = session.faultsInjected.keys.sorted().map { "\($0)=\(session.faultsInjected[$0]!)" }.joined(separator: ",")
+        }
         let statement = TestAttestation.statement(
             build: build, outcomes: outcomes,
             configuration: try TestAttestation.configuration(recipe: recipe, lock: lock, build: build,
@@ -175,6 +195,20 @@ public struct TestRunner: Sendable {
         var summary = try TestRunSummary.of(run: runID, telemetry: telemetry, build: build, log: logDigest,
                                             truncatedLog: session.log.truncatedBytes, wall: Date().timeIntervalSince(started))
         summary.logPath = try? store.path(for: logDigest)
+        summary.recordingMsPerExecution = session.recorded > 0 ? Double(session.recordingNanos) / 1e6 / Double(session.recorded) : nil
+        if let faults {
+            try telemetry.setFaultsInjected(runID, session.faultsInjected)
+            var first: [String: FaultReport.Event] = [:]
+            for f in summary.failures { first[f.test] = session.firstFault(before: f.test) }
+            summary.faults = TestFaults.Summary(spec: faults.canonical, seed: faults.seed, injected: session.faultsInjected,
+                                                firstFaults: first)
+        }
+        // Named results are checked on runs without faults only: a faulted run must not
+        // become (or fail against) a baseline.
+        if status != .interrupted && faults == nil {
+            summary.results = try TestResultsCheck.run(store: store, recipe: recipe, runID: runID, passed: status == .passed,
+                                                       file: box.hostPath(TestSandbox.resultsFile), options: options)
+        }
         return summary
     }
 }

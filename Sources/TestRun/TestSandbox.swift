@@ -1,5 +1,6 @@
 import Build
 import Core
+import Faults
 import Foundation
 import Recipe
 import Sandbox
@@ -16,8 +17,12 @@ struct TestSandbox {
     var work: String, out: String, lib: String, run: String
     var epoch: Int64
     var allowDegrade: Bool
+    /// Faults injected into every launch of the suite (`--fault` or `[test] faults`).
+    var faults: FaultSpec? = nil
 
     static let recordsDir = "/run/repro"
+    /// Where the suite writes named results (docs/results.md), as $REPRO_RESULTS.
+    static let resultsFile = recordsDir + "/results.jsonl"
     static let libDir = "/repro"
 
     /// Defaults when `[test.limits]` says nothing: memory half the host's RAM (at most
@@ -37,7 +42,8 @@ struct TestSandbox {
                    .readOnly(host: lib, inside: Self.libDir), .readWrite(host: run, inside: Self.recordsDir)]
         let jobs = recipe.build.jobs ?? ProcessInfo.processInfo.activeProcessorCount
         var env = SandboxView.environment(home: "/build", jobs: jobs)
-        env += [("SOURCE_DATE_EPOCH", String(epoch)), ("REPRO_OUT", "/out"), ("REPRO_TEST_DIR", Self.recordsDir)]
+        env += [("SOURCE_DATE_EPOCH", String(epoch)), ("REPRO_OUT", "/out"), ("REPRO_TEST_DIR", Self.recordsDir),
+                ("REPRO_RESULTS", Self.resultsFile)]
         for k in test.env.keys.sorted() { env.append((k, test.env[k]!)) }
         for (k, v) in extraEnv {
             env.removeAll { $0.key == k }
@@ -52,6 +58,7 @@ struct TestSandbox {
         spec.timeout = l.timeout.map(Double.init)
         spec.allowDegrade = allowDegrade
         spec.cpuAffinity = cpuAffinity
+        spec.faults = faults
         return spec
     }
 

@@ -1,4 +1,5 @@
 import Core
+import Faults
 import Foundation
 import Recipe
 import Sandbox
@@ -27,6 +28,22 @@ struct TestSession {
     var interrupted = false
     /// Set when the runner could not run some tests (an adapter that broke).
     var runnerFailure: String?
+    /// Faults the supervisor injected, per kind (FAMILY:ERRNO), over every launch.
+    var faultsInjected: [String: UInt64] = [:]
+    /// The faults injected, with their times, and when each test started (the start
+    /// record's own time): the first fault from a failing test's start to the next
+    /// test's start is the one that preceded its failure (tests of one runner run one
+    /// after another).
+    var faultEvents: [FaultReport.Event] = []
+    var testStarts: [(id: String, time: Double)] = []
+    /// Time spent committing executions to telemetry, and how many (bench/test.sh).
+    var recordingNanos: UInt64 = 0
+    var recorded = 0
+    /// Executions read from the stream and not yet committed (at most one read's worth).
+    var pendingRows: [TestExecutionRow] = []
+    var pendingFlaky: [String] = []
+    /// The ctest listing, kept for reruns.
+    var ctestListing: CTest.Listing?
 
     var test: Recipe.Test { box.test }
 
@@ -72,9 +89,20 @@ struct TestSession {
         let all = before + [r.verdict]
         let flaky = all.contains(.pass) && all.contains(where: \.isFailure)
         row.flaky = flaky
-        try telemetry.record(row)
-        if flaky { try telemetry.markFlaky(run: runID, test: r.id) }
+        pendingRows.append(row)
+        if flaky { pendingFlaky.append(r.id) }
         progress?.finished(row)
+    }
+
+    /// Commits the executions buffered since the last call, in one transaction.
+    mutating func flush() throws {
+        guard !pendingRows.isEmpty || !pendingFlaky.isEmpty else { return }
+        let t0 = DispatchTime.now().uptimeNanoseconds
+        try telemetry.record(pendingRows, flaky: pendingFlaky, run: runID)
+        recordingNanos += DispatchTime.now().uptimeNanoseconds - t0
+        recorded += pendingRows.count
+        pendingRows.removeAll(keepingCapacity: true)
+        pendingFlaky.removeAll()
     }
 
     // MARK: the run
@@ -121,16 +149,19 @@ struct TestSession {
     mutating func runUntilDone(attempt: Int, variation: Variation?, initial: [TestCase]?,
                                makeSpec: (_ remaining: [TestCase]?) throws -> SandboxSpec,
                                onCollected: ((inout TestSession, [TestCase]) throws -> [TestCase])?) throws {
+        // The tests still to run: `remaining` minus `done` (filtered only when a new
+        // sandbox starts, not at each result: 10,000 tests must not cost 10^8 compares).
         var remaining: [TestCase]? = initial
         var done: Set<String> = []
-        while remaining.map({ !$0.isEmpty }) ?? true {
+        while remaining.map({ $0.contains { !done.contains($0.id) } }) ?? true {
+            remaining = remaining?.filter { !done.contains($0.id) }
             if TestRunner.interrupted.isSet { interrupted = true; return }
             let spec = try makeSpec(remaining)
             let launch = TestLaunch(runner: runner, spec: spec, dir: box.run, testTimeout: Double(test.testTimeout), log: log)
             var progressMade = false
             var pendingError: (any Error)?
             var me = self
-            let outcome = try launch.run(onRecord: { record, _ in
+            let outcome = try launch.run(onRecord: { record, at in
                 do {
                     switch record {
                     case let .collected(tests):
@@ -140,16 +171,16 @@ struct TestSession {
                         try Self.writeOrder((remaining ?? []).map(\.id), to: me.box.run + "/order")
                     case let .start(id, _):
                         progressMade = true
+                        me.testStarts.append((id, at))
                         me.progress?.started(id)
                     case let .result(r):
                         progressMade = true
                         guard !done.contains(r.id) else { return .proceed }
                         done.insert(r.id)
-                        remaining?.removeAll { $0.id == r.id }
                         try me.record(r, attempt: attempt, variation: variation?.name)
                         if me.options.failFast, r.verdict.isFailure { return .stop }
                     case let .missing(id):
-                        remaining?.removeAll { $0.id == id }
+                        done.insert(id)
                         me.runnerFailure = "test \(id) was requested but not collected"
                     case .done:
                         break
@@ -159,19 +190,22 @@ struct TestSession {
                     return .stop
                 }
                 return .proceed
-            }, shouldStop: { TestRunner.interrupted.isSet })
+            }, onBatch: { try me.flush() }, shouldStop: { TestRunner.interrupted.isSet })
             self = me
+            for (kind, n) in outcome.sandbox?.faults?.injected ?? [:] { faultsInjected[kind, default: 0] += n }
+            faultEvents += outcome.sandbox?.faults?.events ?? []
+            try flush()
             if let pendingError { throw pendingError }
             if let u = outcome.unfinished, !done.contains(u.id), !(outcome.stopped && !outcome.timedOut) {
                 done.insert(u.id)
-                remaining?.removeAll { $0.id == u.id }
                 let verdict: TestVerdict = outcome.timedOut ? .timeout : .crashed
                 let why = outcome.timedOut ? "killed after its \(test.testTimeout) s timeout"
                     : "the test process ended during this test (\(outcome.sandbox?.summary ?? "no status"))"
-                try record(TestResult(id: u.id, file: requested.first { $0.id == u.id }?.file, verdict: verdict,
+                try record(TestResult(id: u.id, file: requestedPos[u.id].map { requested[$0].file } ?? nil, verdict: verdict,
                                       wallMs: (Date().timeIntervalSince1970 - u.started) * 1000,
                                       exitStatus: outcome.sandbox?.exitCode, signal: outcome.sandbox?.signal,
                                       message: why), attempt: attempt, variation: variation?.name)
+                try flush()
             }
             if outcome.stopped {
                 if TestRunner.interrupted.isSet { interrupted = true }
@@ -185,6 +219,13 @@ struct TestSession {
                 throw ReproError(.failed, "\(runnerFailure!)\(tail.isEmpty ? "" : ":\n" + tail)")
             }
         }
+    }
+
+    /// The first fault injected from `test`'s (first) start to the next test's start.
+    func firstFault(before test: String) -> FaultReport.Event? {
+        guard let i = testStarts.firstIndex(where: { $0.id == test }) else { return nil }
+        let from = testStarts[i].time, to = i + 1 < testStarts.count ? testStarts[i + 1].time : .infinity
+        return faultEvents.first { $0.time >= from && $0.time < to }
     }
 
     static func logTail(_ path: String, lines: Int = 20) -> String {

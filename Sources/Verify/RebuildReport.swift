@@ -1,3 +1,4 @@
+import Core
 import Foundation
 
 /// What `repro verify` found (its `--json`).
@@ -47,7 +48,7 @@ public struct VerifyReport: Encodable, Sendable {
             s += "reproducible: every \(against == nil ? "run" : "rebuild") gave \(reference)\n"
         } else {
             s += "NOT reproducible: \(differences.count) \(differences.count == 1 ? "path differs" : "paths differ") from \(against == nil ? "run 1" : "the bundle")\n"
-            for d in differences { s += "  \(d.change.padding(toLength: 13, withPad: " ", startingAt: 0)) \(d.path)  (run \(d.runs.map(String.init).joined(separator: ",")))\n" }
+            for d in differences { s += "  \(d.change.padding(toLength: 13, withPad: " ", startingAt: 0)) \(Printable.escape(d.path))  (run \(d.runs.map(String.init).joined(separator: ",")))\n" }
             let kept = runs.compactMap(\.out)
             if differences.allSatisfy({ $0.path == Rebuilder.buildFails }) {
                 // Nothing to diff: the varied builds made no tree.
@@ -63,10 +64,10 @@ public struct VerifyReport: Encodable, Sendable {
             s += "culprits (\(c.builds) more builds):\n"
             if c.culprits.isEmpty && c.nondeterministic.isEmpty { s += "  none found: no single variation or group reproduces the difference\n" }
             for x in c.culprits {
-                s += "  \(x.variations.joined(separator: "+"))\(x.together ? " (only together)" : ""): \(x.files.joined(separator: ", "))\n"
+                s += "  \(x.variations.joined(separator: "+"))\(x.together ? " (only together)" : ""): \(x.files.map(Printable.escape).joined(separator: ", "))\n"
             }
             if !c.nondeterministic.isEmpty {
-                s += "  nondeterministic (differ between two builds without variations): \(c.nondeterministic.joined(separator: ", "))\n"
+                s += "  nondeterministic (differ between two builds without variations): \(c.nondeterministic.map(Printable.escape).joined(separator: ", "))\n"
             }
         }
         for n in notes { s += "note: \(n)\n" }

@@ -43,7 +43,7 @@ public enum Variation: String, CaseIterable, Sendable, Codable, Comparable {
         case .home: "HOME=/nonexistent/repro-home-N"
         case .cpus: "one CPU (sched_setaffinity) and REPRO_JOBS=1"
         case .aslr: "address-space randomization off (personality ADDR_NO_RANDOMIZE)"
-        case .kernel: "32-bit personality: uname -m says i686 on x86_64 (PER_LINUX32)"
+        case .kernel: "another kernel: uname -r says 2.6.x (personality UNAME26) and uname -m i686 on x86_64 (PER_LINUX32)"
         }
     }
 
@@ -160,10 +160,13 @@ public enum VariationPlan {
         }
         if set.contains(.aslr) { v.personality.append("addr-no-randomize") }
         if set.contains(.kernel) {
+            // A build that embeds the host's kernel release differs across real hosts:
+            // UNAME26 makes uname -r report 2.6.x instead.
+            v.personality.append("uname26")
             if ["x86_64", "aarch64", "ppc64le", "s390x"].contains(host.machine) {
                 v.personality.append("linux32")
             } else {
-                notes.append("kernel: no 32-bit personality on \(host.machine)")
+                notes.append("kernel: no 32-bit personality on \(host.machine); only the release (uname -r) is varied")
             }
         }
         return (v, notes)

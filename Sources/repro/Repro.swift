@@ -16,7 +16,7 @@ struct Repro: ParsableCommand {
         State lives in $REPRO_HOME (default ~/.cache/repro).
         """,
         version: version,
-        subcommands: [BuildCommand.self, LockCommand.self, RunCommand.self, TestCommand.self, DoctorCommand.self, RankCommand.self, HashCommand.self, StoreCommand.self, KeyCommand.self, AttestCommand.self, VerifyCommand.self, BundleCommand.self, DiffCommand.self]
+        subcommands: [BuildCommand.self, LockCommand.self, RunCommand.self, TestCommand.self, DoctorCommand.self, RankCommand.self, HashCommand.self, StoreCommand.self, KeyCommand.self, AttestCommand.self, VerifyCommand.self, BundleCommand.self, DiffCommand.self, ResultsCommand.self, WorkerCommand.self]
     )
 
     /// Like ArgumentParser's main, but usage errors exit 2 (DESIGN.md), not 64, and

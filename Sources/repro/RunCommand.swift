@@ -1,5 +1,6 @@
 import ArgumentParser
 import Core
+import Faults
 import Foundation
 import Sandbox
 
@@ -21,6 +22,9 @@ struct RunCommand: ParsableCommand {
           repro run -- gcc --version
           repro run --bind "$PWD:/build" -- make -j2
           repro run --memory 1g --pids 256 --timeout 600 --json -- ./configure
+          repro run --fault 'write:EIO@10%,path=/build;seed=7' --json -- ./writer
+
+        --fault injects seeded faults (docs/faults.md): syscall families fail or wait at a share of their calls (the same seed gives the same faults at the same calls), /tmp or /build get a small disk, memory and CPU are cut, the monotonic clock jumps. A spec the host cannot honour is an error, never a run without faults.
         """
     )
 
@@ -78,6 +82,9 @@ struct RunCommand: ParsableCommand {
     @Flag(name: .customLong("allow-degrade"), help: "Warn instead of failing when a cgroup limit cannot be enforced.")
     var allowDegrade = false
 
+    @Option(help: ArgumentHelp("Inject faults, e.g. 'write:EIO@10%,path=/build;seed=7' (docs/faults.md).", valueName: "SPEC"))
+    var fault: String?
+
     @Flag(help: "Print the sandbox status object (exit code, signal, times, max RSS, limits hit) on stdout at the end.")
     var json = false
 
@@ -92,7 +99,7 @@ struct RunCommand: ParsableCommand {
         RunOptions(binds: binds, roBinds: roBinds, workdir: workdir, env: env, uid: uid, gid: gid,
                    memory: memory, pids: pids, cpus: cpus, addressSpace: addressSpace, nofile: nofile,
                    fileSize: fileSize, tmpfsSize: tmpfsSize, cpuTime: cpuTime, timeout: timeout, killGrace: killGrace,
-                   seccomp: seccomp, allowDegrade: allowDegrade, json: json, command: command)
+                   seccomp: seccomp, allowDegrade: allowDegrade, fault: fault, json: json, command: command)
     }
 }
 
@@ -116,6 +123,7 @@ struct RunOptions {
     var killGrace: Double = 2
     var seccomp = "default"
     var allowDegrade = false
+    var fault: String?
     var json = false
     var command: [String] = []
 
@@ -185,6 +193,7 @@ struct RunOptions {
             case "timeout": guard let v = Double(value) else { return nil }; o.timeout = v
             case "kill-grace": guard let v = Double(value) else { return nil }; o.killGrace = v
             case "seccomp": o.seccomp = value
+            case "fault": o.fault = value
             default: return nil
             }
         }
@@ -198,6 +207,31 @@ struct RunOptions {
         }
         for b in binds + roBinds { _ = try splitBind(b) }
         if !workdir.hasPrefix("/") { throw ValidationError("--workdir \(workdir): must be an absolute path inside the sandbox") }
+        // Out-of-range values are bad input here, not a launcher failure (exit 70).
+        if let p = pids, p < 1 || p > 4_194_304 {
+            throw ValidationError("--pids \(p): must be 1 to 4194304 (Linux's largest pid count)")
+        }
+        if let c = cpus, !(c >= 0.01 && c <= 4096) {
+            throw ValidationError("--cpus \(c): must be 0.01 (1 ms per 100 ms, the kernel's smallest quota) to 4096")
+        }
+        for (name, id) in [("--uid", uid), ("--gid", gid)] where id == UInt32.max {
+            throw ValidationError("\(name) \(id): the id 4294967295 means \"no id\" to the kernel and cannot be used; pick 0 to 4294967294 (usually 1000 or 0)")
+        }
+        if let n = nofile, n < 1 { throw ValidationError("--nofile \(n): must be at least 1") }
+        if let t = cpuTime, t < 1 { throw ValidationError("--cpu-time \(t): must be at least 1 second") }
+        if let t = timeout, !(t > 0 && t.isFinite) { throw ValidationError("--timeout \(t): must be a number of seconds above 0") }
+        for (option, value) in [("--memory", memory), ("--address-space", addressSpace), ("--file-size", fileSize), ("--tmpfs-size", tmpfsSize)] {
+            if let value, try parseSize(value, option: option) < 1 {
+                throw ValidationError("\(option) \(value): must be above 0")
+            }
+        }
+        _ = try faultSpec()
+    }
+
+    /// The parsed --fault spec; a bad one is a usage error naming the column.
+    func faultSpec() throws -> FaultSpec? {
+        guard let fault else { return nil }
+        do { return try FaultSpec.parse(fault) } catch { throw ValidationError("--fault: \(error)") }
     }
 
     func splitBind(_ b: String) throws -> (host: String, inside: String) {
@@ -206,6 +240,12 @@ struct RunOptions {
         }
         let host = String(b[..<i]), inside = String(b[b.index(after: i)...])
         guard inside.hasPrefix("/") else { throw ValidationError("'\(b)': the inside path must be absolute") }
+        let parts = inside.split(separator: "/").filter { $0 != "." }
+        if parts.isEmpty { throw ValidationError("'\(b)': cannot bind onto / (the sandbox's root); bind onto a directory below it, e.g. HOST:/src") }
+        if parts.contains("..") { throw ValidationError("'\(b)': the inside path may not contain '..'") }
+        if parts[0] == "proc" || parts[0] == "dev" {
+            throw ValidationError("'\(b)': /\(parts[0]) is the sandbox's own \(parts[0] == "proc" ? "procfs" : "device directory"); bind elsewhere, e.g. HOST:/src")
+        }
         let abs = host.hasPrefix("/") ? host : FileManager.default.currentDirectoryPath + "/" + host
         return (abs, inside)
     }
@@ -223,6 +263,7 @@ struct RunOptions {
                          fileSize: try fileSize.map { try parseSize($0, option: "--file-size") })
         s.tmpfsSize = try tmpfsSize.map { try parseSize($0, option: "--tmpfs-size") } ?? SandboxDefaults.tmpfsSize
         s.allowDegrade = allowDegrade
+        s.faults = try faultSpec()
         s.timeout = timeout
         s.killGrace = killGrace
         switch seccomp {

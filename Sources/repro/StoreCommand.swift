@@ -9,7 +9,7 @@ struct StoreCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "store",
         abstract: "Verify, collect, export and import the content-addressed store.",
-        subcommands: [Verify.self, GC.self, Export.self, Import.self, Path.self]
+        subcommands: [Verify.self, GC.self, Export.self, Import.self, Path.self, StorePushCommand.self, StorePullCommand.self]
     )
 
     struct Options: ParsableArguments {
@@ -32,11 +32,21 @@ struct StoreCommand: ParsableCommand {
             abstract: "Rehash every blob; report corrupt and missing ones (exit 4 when any).")
         @OptionGroup var options: Options
 
+        @Flag(help: "Delete corrupt blobs and forget every record that needs a corrupt or missing one (the next build runs again); exit 0 when the store is whole afterwards.")
+        var repair = false
+
         func run() throws {
             do {
                 let store = try options.open()
                 StoreCommand.progress("verifying \(store.root)")
-                let report = try store.verify()
+                var report = try store.verify()
+                if repair, !report.ok {
+                    let fixed = try store.repair(report)
+                    if !options.json {
+                        print("repaired: deleted \(fixed.blobs.count) corrupt blobs; forgot \(fixed.actions) action results, \(fixed.trees) trees, \(fixed.attestations) attestations, \(fixed.pins) pins (the next build runs again)")
+                    }
+                    report = try store.verify()
+                }
                 if options.json {
                     try printJSON(report)
                 } else {
@@ -46,7 +56,7 @@ struct StoreCommand: ParsableCommand {
                 }
                 if !report.ok {
                     throw ReproError(.verificationFailed, "\(report.corrupt.count) corrupt and \(report.missing.count) missing blobs in \(store.root); "
-                                     + "run `repro store gc` to drop unreachable ones, then rebuild or `repro store import` what is missing")
+                                     + "run `repro store verify --repair` to drop them and what needs them, then rebuild, or `repro store import` what is missing")
                 }
             }
         }

@@ -1,7 +1,9 @@
 import ArgumentParser
 import Core
+import Faults
 import Foundation
 import Recipe
+import Results
 import Sandbox
 import Store
 import TestRun
@@ -30,7 +32,7 @@ struct TestCommand: ParsableCommand {
         stale lock), 130 when interrupted (the run is kept as `interrupted`).
         """,
         subcommands: [TestRunCommand.self, TestHistoryCommand.self, TestShowCommand.self, TestExportCommand.self,
-                      TestFlakyCommand.self],
+                      TestFlakyCommand.self, TestReportCommand.self],
         defaultSubcommand: TestRunCommand.self)
 }
 
@@ -73,11 +75,32 @@ struct TestRunCommand: ParsableCommand {
     @Option(name: .customLong("log-limit"), help: "Bytes of the suite's output kept in its log, head and tail (default 8M).")
     var logLimit: String = "8M"
 
+    @Option(help: ArgumentHelp("Inject faults into the suite, e.g. 'write:EIO@5%,path=/build;seed=3' (docs/faults.md); overrides [test] faults.", valueName: "SPEC"))
+    var fault: String?
+
+    @Option(help: ArgumentHelp("Run the suite once without faults, then N times under seeded faults from --fault-profile; classify each test robust, fault-sensitive or broken.", valueName: "N"))
+    var chaos: Int?
+
+    @Option(name: .customLong("fault-profile"), help: ArgumentHelp("The faults of --chaos: io, net, slow or default (docs/faults.md).", valueName: "NAME"))
+    var faultProfile: String = "default"
+
+    @Option(help: ArgumentHelp("Named results: compare with this results run (id or label) instead of the last passed run.", valueName: "RUN"))
+    var baseline: String?
+
+    @Option(help: ArgumentHelp("Named results: default relative tolerance (1e-10).", valueName: "REL"))
+    var tolerance: String = "1e-10"
+
+    @Option(name: .customLong("tolerance-for"), help: ArgumentHelp("Named results: a tolerance for names matching a glob (repeatable).", valueName: "PATTERN=REL"))
+    var toleranceFor: [String] = []
+
     @Option(help: "The PEM private key that signs the test result (default: the key builds are signed with).")
     var key: String?
 
     @Option(help: "Also write the signed test result (in-toto test-result statement, DSSE envelope) to this file.")
     var attestation: String?
+
+    @Option(name: .customLong("keep-worktree"), help: "Also restore the build's working tree (/build as the tests start from it) into this new or empty directory.")
+    var keepWorktree: String?
 
     @OptionGroup var storeOption: TestStoreOption
 
@@ -86,13 +109,26 @@ struct TestRunCommand: ParsableCommand {
 
     func validate() throws {
         if let order { _ = try? OrderStrategy.parse(order) }
+        if let fault { do { _ = try FaultSpec.parse(fault) } catch { throw ValidationError("--fault: \(error)") } }
+        if let chaos {
+            guard chaos >= 1 && chaos <= 1000 else { throw ValidationError("--chaos \(chaos): use 1 to 1000 runs") }
+            guard fault == nil else { throw ValidationError("--chaos takes its faults from --fault-profile, not --fault") }
+        }
+        guard FaultProfile.profiles.contains(where: { $0.name == faultProfile }) else {
+            throw ValidationError("--fault-profile \(faultProfile): known profiles are \(FaultProfile.profiles.map(\.name).joined(separator: ", "))")
+        }
+        guard Tolerances.parseValue(tolerance) != nil else { throw ValidationError("--tolerance \(tolerance): give a relative tolerance >= 0, e.g. 1e-10 or 5%") }
+        for o in toleranceFor where Tolerances.parseOverride(o) == nil {
+            throw ValidationError("--tolerance-for \(o): expected PATTERN=REL, e.g. 'bench.*=1e-6'")
+        }
         guard rerunFailures >= 0, rerunFailures <= 100 else {
             throw ValidationError("--rerun-failures \(rerunFailures): use 0 to 100")
         }
     }
 
     func run() throws {
-        let summary: TestRunSummary = try {
+        var chaosReport: ChaosReport?
+        let summary: TestRunSummary? = try {
             let r = try Recipe.load(path: recipe)
             let lock: LockFile
             do { lock = try LockFile.read(path: r.lockPath) } catch let e as ReproError where !FileManager.default.fileExists(atPath: r.lockPath) {
@@ -106,18 +142,36 @@ struct TestRunCommand: ParsableCommand {
             options.offline = offline
             options.allowDegrade = allowDegrade
             options.logLimit = Int(try parseSize(logLimit, option: "--log-limit"))
+            options.faults = fault
+            options.resultsBaseline = baseline
+            options.tolerances = Tolerances(default: Tolerances.parseValue(tolerance)!, overrides: toleranceFor.compactMap(Tolerances.parseOverride))
             options.signingKey = key
             options.attestationFile = attestation
+            options.keepWorktree = keepWorktree
             let (store, _) = try storeOption.open()
             let runner = try TestRunner(store: store, runner: try SandboxRunner())
             TestSignals.install()
             let live = LiveTestLine(enabled: isatty(2) != 0 && !json)
             defer { live.clear() }
+            if let chaos {
+                chaosReport = try ChaosReport.run(runner, recipe: r, lock: lock, options: options, count: chaos,
+                                                  profile: faultProfile, progress: live)
+                return nil
+            }
             return try runner.run(r, lock: lock, options: options, progress: live)
         }()
+        if let chaosReport { return try TestChaosOutput.finish(chaosReport, json: json) }
+        guard let summary else { return }
         if json { try printJSON(summary, pretty: true) } else { TestReport.print(summary) }
+        if !json { TestOutcomeExtras.print(summary) }
         switch summary.status {
-        case .passed: return
+        case .passed:
+            // A result that moved beyond its tolerance: not reproducible (exit 3).
+            if let e = summary.results?.error {
+                FileHandle.standardError.write(Data("repro: error: \(e)\n".utf8))
+                throw ExitCode(ExitStatus.notReproducible)
+            }
+            return
         case .interrupted: throw ExitCode(130)
         default: throw ExitCode(ExitStatus.failed)
         }

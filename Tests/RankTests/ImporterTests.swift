@@ -89,3 +89,58 @@ private func invalidInput(_ body: () throws -> Void) -> ReproError? {
         #expect(error?.code == .invalidInput)
     }
 }
+
+@Suite(.tags(.unit)) struct RetecsHeaderTests {
+    @Test func columnsByNameInAnyOrderWithExtraColumns() throws {
+        // coleman4hcs-style: BuildId first, extra NumRan/NumErrors, LastResults last.
+        let text = """
+        BuildId;Verdict;Cycle;Name;NumRan;NumErrors;Duration;LastResults
+        7;1;2;t1;3;1;5.5;[0, 1]
+        7;0;1;t2;3;0;7;[]
+        8;0;2;t2;1;0;6;[1]
+
+        """
+        let history = try HistoryImporter.parse(text, format: .retecs, name: "c.csv")
+        #expect(history.runs.map(\.id) == ["1", "2"])
+        #expect(history.runs[1].executions.map(\.test) == ["t1", "t2"])
+        #expect(history.runs[1].executions.map(\.verdict) == [.fail, .pass])
+        #expect(history.runs[1].executions[0].duration == 5.5)
+        #expect(history.runs[0].executions[0].duration == 7)
+    }
+
+    @Test func commaSeparatedWithQuotedFields() throws {
+        let text = #"""
+        Name,Duration,LastResults,Verdict,Cycle
+        "a,b",1.5,"[1, 0]",1,3
+        c,2,"say ""hi""",0,3
+
+        """#
+        let history = try HistoryImporter.parse(text, format: .retecs, name: "c.csv")
+        #expect(history.runs.count == 1)
+        #expect(history.runs[0].executions.map(\.test) == ["a,b", "c"])
+        #expect(history.runs[0].executions.map(\.verdict) == [.fail, .pass])
+    }
+
+    @Test func sameHistoryWhateverTheColumnOrder() throws {
+        let a = "Id;Name;Duration;CalcPrio;LastRun;LastResults;Verdict;Cycle\n1;x;2;0;t;[];1;1\n2;y;3;0;t;[];0;1\n"
+        let b = "Cycle;Verdict;Duration;Name\n1;1;2;x\n1;0;3;y\n"
+        #expect(try HistoryImporter.parse(a, format: .retecs, name: "a") == HistoryImporter.parse(b, format: .retecs, name: "b"))
+    }
+
+    @Test func missingColumnIsNamed() {
+        let error = invalidInput {
+            _ = try HistoryImporter.parse("BuildId;Name;Verdict;Cycle\n1;x;1;1\n", format: .retecs, name: "c.csv")
+        }
+        #expect(error?.code == .invalidInput)
+        #expect(error?.message.hasPrefix("c.csv:1: ") == true)
+        #expect(error?.message.contains("Duration") == true)
+    }
+
+    @Test func rowWithTheWrongFieldCountNamesTheLine() {
+        let error = invalidInput {
+            _ = try HistoryImporter.parse("Name;Duration;Verdict;Cycle\nx;1;0;1\ny;1;0\n", format: .retecs, name: "c.csv")
+        }
+        #expect(error?.message.hasPrefix("c.csv:3: ") == true)
+        #expect(error?.message.contains("expected 4") == true)
+    }
+}

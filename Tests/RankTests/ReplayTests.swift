@@ -101,7 +101,7 @@ private func replayed(_ history: History, seed: UInt64 = 1) -> [(FeatureMatrix, 
         let plan = history.runs.last!.plan
         let features = state.features(for: plan)
         let names = FeatureSet.names
-        let co = names.firstIndex(of: "cofailure")!, token = names.firstIndex(of: "token_overlap")!
+        let co = names.firstIndex(of: "cofailure")!, token = names.firstIndex(of: "path_similarity")!
         let changedModule = plan.changedFiles!.first!.dropFirst("Sources/".count).dropLast(".swift".count)
         var inside: [Double] = [], outside: [Double] = []
         for i in 0..<features.count {

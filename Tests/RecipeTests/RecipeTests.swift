@@ -256,3 +256,35 @@ func recipeError(_ text: String) -> String? {
         #expect(message.contains(fragment), "case \(i): \(message)")
     }
 }
+
+/// Issue 13: `patches = true` without patch(1) in the toolchain fails at lock time with
+/// what to add (the build failed with "/bin/sh: 4: patch: not found").
+@Suite(.tags(.unit)) struct PatchToolTests {
+    static let recipe = """
+    name = "p"
+    [toolchain]
+    debian = "bookworm"
+    packages = ["gcc"]
+    [inputs.src]
+    debian-source = "hello=2.10-3"
+    unpack = true
+    patches = true
+    [build]
+    script = "true"
+    """
+
+    @Test func patchesNeedPatchInTheToolchain() throws {
+        let r = try Recipe.parse(Self.recipe, file: "p.toml")
+        do {
+            try LockChecks.patchTool(r, packages: ["gcc", "dash"], hostHasPatch: true)
+            Issue.record("no error")
+        } catch let e as ReproError {
+            #expect(e.code == .invalidInput)
+            #expect(e.message.hasPrefix("p.toml:5:") && e.message.contains("add \"patch\" to [toolchain] packages"), "\(e.message)")
+        }
+        try LockChecks.patchTool(r, packages: ["gcc", "patch"], hostHasPatch: false)
+        #expect(throws: ReproError.self) { try LockChecks.patchTool(r, packages: nil, hostHasPatch: false) }
+        let plain = try Recipe.parse(Self.recipe.replacingOccurrences(of: "patches = true\n", with: ""), file: "p.toml")
+        try LockChecks.patchTool(plain, packages: [], hostHasPatch: false)
+    }
+}

@@ -1,3 +1,4 @@
+import Faults
 import Foundation
 import Sandbox
 import TestKit
@@ -50,14 +51,19 @@ enum Probe {
 
     /// Runs `probe NAME [ARG]` in the sandbox as `uid` and parses its line.
     static func inSandbox(_ name: String, _ arg: String? = nil, uid: UInt32 = 1000,
-                          seccomp: SandboxSpec.Seccomp = .default) throws -> ProbeReport {
+                          seccomp: SandboxSpec.Seccomp = .default, faults: FaultSpec? = nil) throws -> ProbeReport {
         var spec = TestSupport.hostSpec(["/probe/probe", name] + (arg.map { [$0] } ?? []), uid: uid, gid: uid,
                                         extra: [.readOnly(host: dir, inside: "/probe")])
         spec.seccomp = seccomp
+        spec.faults = faults
         let done = try TestSupport.runner().run(spec, output: .capture)
         let report = try #require(ProbeReport(done.stdoutText),
                                   "probe \(name) as uid \(uid) printed no report: \(done.result.summary); stdout: \(done.stdoutText) stderr: \(done.stderrText)")
         #expect(done.result.exitCode == 0, "probe \(name): \(done.result.summary)")
+        if faults != nil {
+            // The probe's own hooked calls (its report is a write) went through the supervisor.
+            #expect((done.result.faults?.clauses.map(\.calls).reduce(0, +) ?? 0) > 0, "probe \(name): no call reached the fault supervisor")
+        }
         #expect(report.name == name || name == "suid-exec", "\(report)")
         return report
     }
@@ -133,6 +139,34 @@ struct EscapeTests {
         let r = try Probe.inSandbox(denial.probe, uid: uid)
         #expect(r.errno == denial.errno, "\(r)")
         #expect(r.ret == -1, "\(r)")
+    }
+
+    /// Every hooked family at 0%: each of their calls goes through the fault supervisor
+    /// and is let continue. The supervisor answers only with an errno or CONTINUE, and
+    /// the default policy's ERRNO outranks USER_NOTIF, so every denial stays exact.
+    static let everyFamily = try! FaultSpec.parse(
+        "write:EIO@0;fsync:EIO@0;open:EACCES@0;read:EINTR@0;connect:ECONNREFUSED@0;send:EPIPE@0;recv:EAGAIN@0;seed=1")
+
+    @Test(arguments: uids, denials)
+    func deniedUnderAFaultSpec(uid: UInt32, denial: Denial) throws {
+        let r = try Probe.inSandbox(denial.probe, uid: uid, faults: Self.everyFamily)
+        #expect(r.errno == denial.errno, "\(r)")
+        #expect(r.ret == -1, "\(r)")
+    }
+
+    @Test(arguments: uids, ["setuid-open", "setgid-openat", "setuid-creat", "setuid-tmpfile", "setuid-chmod"])
+    func setuidStillRefusedUnderAFaultSpec(uid: UInt32, probe: String) throws {
+        let r = try Probe.inSandbox(probe, uid: uid, faults: Self.everyFamily)
+        #expect(r.errno == "EPERM", "\(r)")
+    }
+
+    @Test(arguments: uids)
+    func hostStaysOutOfReachUnderAFaultSpec(uid: UInt32) throws {
+        let listener = try LoopbackListener()
+        defer { listener.close() }
+        #expect(try Probe.inSandbox("connect", String(listener.port), uid: uid, faults: Self.everyFamily).errno == "ECONNREFUSED")
+        #expect(try Probe.inSandbox("read-file", "/proc/1/exe", uid: uid, faults: Self.everyFamily).errno == "EACCES")
+        #expect(try Probe.inSandbox("ptrace", "1", uid: uid, faults: Self.everyFamily).errno == "EPERM")
     }
 
     @Test(.enabled(if: hostHasI386, "the kernel has no i386 emulation"), arguments: uids, i386Denials)

@@ -35,6 +35,7 @@ import Testing
             ["--nofile", "64", "--cpu-time=30", "--file-size", "1m", "--address-space", "4g",
              "--timeout", "60", "--kill-grace", "0.5"],
             ["--seccomp", "none", "--allow-degrade"],
+            ["--fault", "write:EIO@0,path=/nowhere;seed=3"],
         ]
         for line in lines {
             let r = try both(line + Self.probe)
@@ -90,6 +91,7 @@ import Testing
             ["--env", "-x=1", "--", "true"],
             ["--env", "NOEQUALS", "--", "true"],
             ["--memory", "lots", "--", "true"],
+            ["--fault", "write:EIO@2", "--", "true"],
             ["--cpus", "abc", "--", "true"],
             ["--workdir", "relative", "--", "true"],
             ["--bind", "nocolon", "--", "true"],

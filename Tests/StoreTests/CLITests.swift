@@ -1,4 +1,5 @@
 import Core
+import TestKit
 import Foundation
 import TestKit
 import Testing
@@ -108,5 +109,15 @@ import Testing
         #expect(try b.verify().ok)
         #expect(try b.trees().map(\.tree) == a.trees().map(\.tree))
         #expect(try b.blobFiles() == a.blobFiles())
+    }
+}
+
+/// Issue 13, finding 12: a file the kernel will not read is bad input naming it (exit
+/// 2), not an internal error (`repro hash /proc/self` exited 70).
+@Suite(.tags(.sandbox)) struct HashUnreadableTests {
+    @Test func unreadablePseudoFileIsBadInput() throws {
+        let r = try TestKit.run([TestKit.repro, "hash", "/proc/self/attr"])
+        #expect(r.status == 2, "\(r.status) \(r.stderr)")
+        #expect(r.stderr.contains("cannot read /proc/self/attr/"), "\(r.stderr)")
     }
 }

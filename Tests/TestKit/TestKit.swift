@@ -113,6 +113,22 @@ public enum TestKit {
         }
     }
 
+    /// The repository's root (this file is Tests/TestKit/TestKit.swift).
+    public static let sourceRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .deletingLastPathComponent().deletingLastPathComponent().path
+
+    /// `repro-testexec`, built statically by sandbox/Makefile (`swift build` does not
+    /// build it: a SwiftPM executable links the Swift runtime, which the sandbox's root
+    /// lacks). Built once per test process; nil with the make output printed when it fails.
+    public static let testexec: String? = {
+        let r = try? run(["make", "-s", "-C", sourceRoot + "/sandbox", "build/repro-testexec"])
+        guard let r, r.status == 0 else {
+            print("make -C sandbox build/repro-testexec failed: \(r?.stderr ?? "make not found")")
+            return nil
+        }
+        return sourceRoot + "/sandbox/build/repro-testexec"
+    }()
+
     /// A fresh temporary folder; the caller removes it.
     public static func tempDir(_ prefix: String) throws -> String {
         let path = NSTemporaryDirectory() + "\(prefix)-\(UUID().uuidString.prefix(8))"

@@ -38,6 +38,16 @@ import Testing
         #expect(try sandbox(["--cpu-affinity", "1-"], "true").status == 2)
     }
 
+    /// Issue 13: the kernel variation changes what uname -r reports (UNAME26), since a
+    /// build that embeds the kernel release differs across real hosts.
+    @Test func uname26ChangesTheKernelRelease() throws {
+        let host = try sandbox([], "uname -r").out
+        let varied = try sandbox(["--personality", "uname26,linux32"], "uname -r; uname -m").out
+        #expect(varied.hasPrefix("2.6."), "\(varied)")
+        #expect(!varied.hasPrefix(host.trimmingCharacters(in: .whitespacesAndNewlines)), "\(host) \(varied)")
+        #expect(varied.hasSuffix("i686\n") || !varied.contains("x86_64"), "\(varied)")
+    }
+
     @Test func personalitySetsMachineAndTurnsOffRandomization() throws {
         let p = try sandbox(["--personality", "linux32,addr-no-randomize"], "uname -m; cat /proc/self/personality")
         #expect(p.status == 0, "\(p.stderr)")

@@ -30,7 +30,7 @@ import Testing
         #expect(one.timeOffset == 398 * 86400 && one.fakeTime?.spec == "+398d")
         #expect(one.cpuAffinity == "0")
         #expect(one.environment.contains { $0 == ("REPRO_JOBS", "1") })
-        #expect(one.personality == ["addr-no-randomize", "linux32"])
+        #expect(one.personality == ["addr-no-randomize", "uname26", "linux32"])
         #expect(one.tmpParent?.hasPrefix("/dev/shm/repro-verify-") == true)
         #expect(one.tmpParent?.contains("build-path-1") == true)
         #expect(one.reverseDirectoryOrder)
@@ -49,7 +49,7 @@ import Testing
         #expect(v.fakeTime == nil && v.timeOffset > 0)
         #expect(v.uid == nil)
         #expect(v.cpuAffinity == nil && v.environment.contains { $0 == ("REPRO_JOBS", "2") })
-        #expect(v.personality.isEmpty)
+        #expect(v.personality == ["uname26"])
         #expect(v.tmpParent == nil && v.reverseDirectoryOrder)
         for word in ["libfaketime", "root", "one CPU", "riscv64", "tmpfs"] {
             #expect(notes.contains { $0.contains(word) }, "no note about \(word): \(notes)")

@@ -6,6 +6,7 @@
  * exits, init kills whatever is left in the namespace, reports the command's wait
  * status to the launcher, and exits (which would end every process anyway). */
 #include "sandbox.h"
+#include "faults.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -96,6 +97,7 @@ static void exec_command(const struct options *o, const struct sock_fprog *filte
     }
     if (filter && prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, filter) < 0)
         fail_stage(errno, "load the seccomp filter");
+    faults_install();
     execve(cmd, o->argv, o->env);
     int e = errno;
     char stage[300];

@@ -1,6 +1,7 @@
 /* repro-sandbox: the launcher. See sandbox.h for the three processes and
  * `repro-sandbox --help` (opts.c) for the interface. */
 #include "sandbox.h"
+#include "faults.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -103,8 +104,10 @@ static void add_warning(struct outcome *r, const char *text)
 
 static void write_status(FILE *f, const struct outcome *r)
 {
-    fprintf(f, "{\"exit_code\":%d,\"max_rss_kb\":%ld,\"oom_killed\":%s,\"pids_limit_hit\":%s,\"policy\":",
-            r->exit_code, r->ru.ru_maxrss, r->oom_killed ? "true" : "false", r->pids_hit ? "true" : "false");
+    fprintf(f, "{\"exit_code\":%d", r->exit_code);
+    faults_write_status(f);
+    fprintf(f, ",\"max_rss_kb\":%ld,\"oom_killed\":%s,\"pids_limit_hit\":%s,\"policy\":",
+            r->ru.ru_maxrss, r->oom_killed ? "true" : "false", r->pids_hit ? "true" : "false");
     json_string(f, SANDBOX_POLICY_VERSION);
     fprintf(f, ",\"setup_error\":");
     if (r->setup.type) {
@@ -172,6 +175,7 @@ int main(int argc, char **argv)
 
     struct sock_fprog filter;
     bool have_filter = seccomp_build(o.seccomp, &filter);
+    faults_prepare();
 
     struct outcome r;
     memset(&r, 0, sizeof r);
@@ -215,6 +219,7 @@ int main(int argc, char **argv)
     }
     close(sync_pipe[0]);
     close(report_pipe[1]);
+    faults_start();
 
     char map[64];
     snprintf(map, sizeof map, "%u %u 1\n", (unsigned)o.uid, (unsigned)o.outside_uid);
@@ -264,6 +269,7 @@ int main(int argc, char **argv)
         }
     }
     r.wall = now() - start;
+    faults_stop();
     cgroup_finish(cg, &r.oom_killed, &r.pids_hit);
 
     if (r.setup.type) {

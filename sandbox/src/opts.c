@@ -3,6 +3,7 @@
  * pid, ipc, uts, cgroup and user namespaces are always new, the environment always
  * starts empty, and seccomp is on unless --seccomp none is given. */
 #include "sandbox.h"
+#include "faults.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -28,6 +29,8 @@ static const char usage_text[] =
 "  --tmpfs DEST             fresh tmpfs (mode 0755; 1777 for /tmp and /dev/shm)\n"
 "  --tmpfs-size BYTES       size of every writable tmpfs, /dev/shm included (units\n"
 "                           K, M, G, T or KiB...; default: the kernel's, half of RAM each)\n"
+"  --size BYTES             size of the next --tmpfs alone, over --tmpfs-size (a disk\n"
+"                           fault: writes past it fail with ENOSPC)\n"
 "  --dir DEST               create a directory\n"
 "  --symlink TARGET DEST    create a symlink\n"
 "  --file DEST TEXT         create a read-only file holding TEXT (e.g. /etc/passwd)\n"
@@ -75,6 +78,13 @@ static const char usage_text[] =
 "  --kill-grace SECONDS     default 2\n"
 "\n"
 "Security:\n"
+"  --fault \"FAMILY ERRNO SHARE AFTER DELAY_US [PATH]\"\n"
+"                           seeded syscall faults (docs/faults.md; `repro run --fault`\n"
+"                           writes these): FAMILY write, fsync, open, read, connect,\n"
+"                           send, recv; ERRNO a name or - (delay only); SHARE 0..1 of\n"
+"                           the calls after the first AFTER, optionally only for paths\n"
+"                           under PATH. Needs seccomp user notification (Linux 5.5)\n"
+"  --fault-seed N           seed of every fault decision (default 0)\n"
 "  --seccomp default|none|FILE\n"
 "                           default: the documented policy (sandbox/POLICY.md);\n"
 "                           FILE: lines \"SYSCALL ERRNO\" or \"@default\"; '#' comments\n"
@@ -149,6 +159,7 @@ void parse_options(int argc, char **argv, struct options *o)
     o->env = calloc(1, sizeof *o->env); /* the environment starts empty */
     if (!o->env) die(70, "out of memory");
 
+    char *tmpfs_size = NULL; /* --size: for the next --tmpfs, as in bwrap */
     int i;
     for (i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -168,7 +179,13 @@ void parse_options(int argc, char **argv, struct options *o)
         else if (IS("--dev-bind")) { need(argc, argv, i, 2); add_op(o, OP_DEV_BIND, argv[i+1], argv[i+2], false); i += 2; }
         else if (IS("--symlink")) { need(argc, argv, i, 2); add_op(o, OP_SYMLINK, argv[i+1], argv[i+2], false); i += 2; }
         else if (IS("--file")) { need(argc, argv, i, 2); add_op(o, OP_FILE, argv[i+2], argv[i+1], false); i += 2; }
-        else if (IS("--tmpfs")) { add_op(o, OP_TMPFS, NULL, need(argc, argv, i, 1), false); i++; }
+        else if (IS("--size")) {
+            long long size = parse_size(need(argc, argv, i, 1), a);
+            if (size <= 0) usage_error("--size: '%s' must be more than 0", argv[i+1]);
+            if (asprintf(&tmpfs_size, "size=%lld", size) < 0) die(70, "out of memory");
+            i++;
+        }
+        else if (IS("--tmpfs")) { add_op(o, OP_TMPFS, tmpfs_size, need(argc, argv, i, 1), false); tmpfs_size = NULL; i++; }
         else if (IS("--tmpfs-size")) { o->tmpfs_size = parse_size(need(argc, argv, i, 1), a); i++; }
         else if (IS("--dir")) { add_op(o, OP_DIR, NULL, need(argc, argv, i, 1), false); i++; }
         else if (IS("--proc")) { add_op(o, OP_PROC, NULL, need(argc, argv, i, 1), false); i++; }
@@ -212,6 +229,8 @@ void parse_options(int argc, char **argv, struct options *o)
         else if (IS("--allow-degrade")) o->allow_degrade = true;
         else if (IS("--timeout")) { o->timeout = parse_seconds(need(argc, argv, i, 1), a); i++; }
         else if (IS("--kill-grace")) { o->kill_grace = parse_seconds(need(argc, argv, i, 1), a); i++; }
+        else if (IS("--fault")) { faults_add(need(argc, argv, i, 1)); i++; }
+        else if (IS("--fault-seed")) { faults_set_seed(need(argc, argv, i, 1)); i++; }
         else if (IS("--seccomp")) { o->seccomp = need(argc, argv, i, 1); i++; }
         else if (IS("--status-fd")) { o->status_fd = (int)parse_int(need(argc, argv, i, 1), a); i++; }
         else if (IS("--die-with-parent")) o->die_with_parent = true;
@@ -225,6 +244,7 @@ void parse_options(int argc, char **argv, struct options *o)
         else usage_error("unknown option '%s'", a);
 #undef IS
     }
+    if (tmpfs_size) usage_error("%s", "--size must come right before the --tmpfs it sizes");
     if (i >= argc)
         usage_error("%s", "no command given: put it after '--', e.g. repro-sandbox --ro-bind /usr /usr -- /usr/bin/true");
     o->argv = &argv[i];

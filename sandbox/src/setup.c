@@ -118,12 +118,16 @@ static void do_bind(const struct op *op)
  * per mount. Set once by setup_root before any mount. */
 static long long tmpfs_size;
 
-static void do_tmpfs(const char *dest, unsigned long extra)
+/* `size` is NULL or "size=BYTES" from --size, which sizes this one tmpfs (a disk fault)
+ * and wins over --tmpfs-size. */
+static void do_tmpfs(const char *dest, unsigned long extra, const char *size)
 {
     make_mountpoint(dest, true);
-    char data[64];
+    char data[96];
     snprintf(data, sizeof data, "%s", (!strcmp(dest, "/tmp") || !strcmp(dest, "/dev/shm")) ? "mode=1777" : "mode=0755");
-    if (tmpfs_size > 0)
+    if (size)
+        snprintf(data + strlen(data), sizeof data - strlen(data), ",%s", size);
+    else if (tmpfs_size > 0)
         snprintf(data + strlen(data), sizeof data - strlen(data), ",size=%lld", tmpfs_size);
     if (mount("tmpfs", inside(dest), "tmpfs", MS_NOSUID | MS_NODEV | extra, data) < 0)
         fail_stage(errno, "mount tmpfs at %s", dest);
@@ -191,7 +195,7 @@ static void do_dev(const char *dest)
 {
     char d[PATH_MAX], sub[PATH_MAX];
     snprintf(d, sizeof d, "%s", dest);
-    do_tmpfs(d, MS_NOEXEC);
+    do_tmpfs(d, MS_NOEXEC, NULL);
     static const char *nodes[] = { "null", "zero", "full", "random", "urandom", "tty", NULL };
     for (const char **n = nodes; *n; n++) {
         char src[PATH_MAX];
@@ -207,7 +211,7 @@ static void do_dev(const char *dest)
     snprintf(sub, sizeof sub, "%s/ptmx", d);
     do_symlink("pts/ptmx", sub);
     snprintf(sub, sizeof sub, "%s/shm", d);
-    do_tmpfs(sub, 0);
+    do_tmpfs(sub, 0, NULL);
     static const char *links[][2] = { { "/proc/self/fd", "fd" }, { "/proc/self/fd/0", "stdin" },
         { "/proc/self/fd/1", "stdout" }, { "/proc/self/fd/2", "stderr" }, { "/proc/kcore", "core" } };
     for (size_t i = 0; i < sizeof links / sizeof links[0]; i++) {
@@ -236,7 +240,7 @@ void setup_root(const struct options *o)
         const struct op *op = &o->ops[i];
         switch (op->kind) {
         case OP_RO_BIND: case OP_BIND: case OP_DEV_BIND: do_bind(op); break;
-        case OP_TMPFS: do_tmpfs(op->dest, 0); break;
+        case OP_TMPFS: do_tmpfs(op->dest, 0, op->src); break;
         case OP_DIR:
             if (sb_mkdir_p(inside(op->dest), 0755) < 0) fail_stage(errno, "create directory %s", op->dest);
             break;

@@ -5,4 +5,12 @@
 /// syncfs(2): write back the whole file system holding `fd`. -1 and errno on failure.
 int repro_syncfs(int fd);
 
+#include <spawn.h>
+
+/// pipe2(2) with O_CLOEXEC.
+int repro_pipe_cloexec(int fds[2]);
+
+/// posix_spawn_file_actions_addchdir_np (glibc 2.29): the child's working directory.
+int repro_spawn_addchdir(posix_spawn_file_actions_t *actions, const char *path);
+
 #endif
