@@ -5,7 +5,7 @@ import Testing
 /// Issue 13: `repro build` shows one live status line on a terminal instead of the whole
 /// log; --verbose streams everything; --quiet prints only the digest; output that is
 /// not a terminal keeps its shape. The terminal is a real pty, from script(1).
-@Suite(.serialized) struct ProgressDisplayTests {
+@Suite(.serialized, .tags(.sandbox)) struct ProgressDisplayTests {
     let dir: String
     let env: [String: String]
 

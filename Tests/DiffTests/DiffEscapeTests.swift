@@ -7,7 +7,7 @@ import Testing
 /// Issue 13, finding 10: `repro diff` could be spoofed by file names. A name with a
 /// newline printed a fake report line; human output escapes control characters now,
 /// `--json` keeps names exact.
-@Suite struct DiffEscapeTests {
+@Suite(.tags(.unit)) struct DiffEscapeTests {
     @Test func namesCannotFakeReportLines() throws {
         let root = try TestKit.tempDir("diff-escape")
         defer { DiffSupport.remove(root) }

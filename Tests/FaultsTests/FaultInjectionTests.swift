@@ -7,7 +7,7 @@ import Testing
 /// Runs the real launcher with fault specs: seeded EIO on writes (dynamic and static
 /// programs), path prefixes, delays, ECONNRESET between a Python HTTP client and server,
 /// resource faults, and what a host without user notification says.
-@Suite(.serialized)
+@Suite(.serialized, .tags(.sandbox))
 struct FaultInjectionTests {
     static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().path + "/Fixtures"
 

@@ -1,8 +1,10 @@
 import Faults
+import TestKit
 import Testing
 
 /// The spec language: what parses, its canonical form and launcher clauses, and the
 /// column every kind of bad input is reported at.
+@Suite(.tags(.sandbox))
 struct FaultSpecTests {
     @Test func fullSpecParses() throws {
         let s = try FaultSpec.parse("write:EIO@10%,path=/build/,after=100 ; recv:ECONNRESET@0.2;read@0.5,delay=2ms;disk=/tmp:1m;memory=64m;cpu=0.25;clock=+1h;seed=42")

@@ -259,7 +259,7 @@ func recipeError(_ text: String) -> String? {
 
 /// Issue 13: `patches = true` without patch(1) in the toolchain fails at lock time with
 /// what to add (the build failed with "/bin/sh: 4: patch: not found").
-@Suite struct PatchToolTests {
+@Suite(.tags(.unit)) struct PatchToolTests {
     static let recipe = """
     name = "p"
     [toolchain]

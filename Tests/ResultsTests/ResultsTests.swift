@@ -9,6 +9,7 @@ import Testing
 
 /// Result regression: parsing, the relative comparison at its tolerance, the store's
 /// baselines and history, pytest-benchmark import from a real pytest run, and the CLI.
+@Suite(.tags(.sandbox))
 struct ResultsTests {
     @Test func jsonLinesParse() throws {
         let r = try ResultsFile.parseLines("""

@@ -114,7 +114,7 @@ import Testing
 
 /// Issue 13, finding 12: a file the kernel will not read is bad input naming it (exit
 /// 2), not an internal error (`repro hash /proc/self` exited 70).
-@Suite struct HashUnreadableTests {
+@Suite(.tags(.sandbox)) struct HashUnreadableTests {
     @Test func unreadablePseudoFileIsBadInput() throws {
         let r = try TestKit.run([TestKit.repro, "hash", "/proc/self/attr"])
         #expect(r.status == 2, "\(r.status) \(r.stderr)")

@@ -7,7 +7,7 @@ import TestKit
 /// Runs real pytest on the host with the plugin on a generated suite. Debian's
 /// python3-pytest (7.2 on bookworm; scripts/test installs it) always; a newer pytest too
 /// when scripts/test made its venv ($REPRO_PYTEST_PYTHON).
-@Suite(.serialized, .tags(.sandbox)) struct PytestPluginTests {
+@Suite(.serialized, .tags(.unit)) struct PytestPluginTests {
     static let suite = #"""
     import os, pytest
 
