@@ -135,9 +135,9 @@ let package = Package(
         .testTarget(name: "VerifyTests", dependencies: ["TestKit", "Verify", "Build", "Core"], exclude: ["Fixtures"]),
         .testTarget(name: "TestRunTests", dependencies: ["TestKit", "TestRun", "Recipe", "Store", "Core"]),
         .testTarget(name: "CLITests", dependencies: ["TestKit", "Core"]),
-        .testTarget(name: "DiffTests", dependencies: ["TestKit", "Diff", "Store", "Core"]),
+        .testTarget(name: "DiffTests", dependencies: ["TestKit", "Diff", "TestRun", "Store", "Core"]),
         // Needs the services of scripts/services (PostgreSQL, BuildGrid, repro worker).
         .testTarget(name: "RemoteTests", dependencies: ["TestKit", "Core"], exclude: ["Fixtures"]),
-        .testTarget(name: "FetchTests", dependencies: ["TestKit", "Fetch", "Core", "CArchive"]),
+        .testTarget(name: "FetchTests", dependencies: ["TestKit", "Fetch", "Recipe", "Store", "Core", "CArchive"]),
     ]
 )

@@ -5,8 +5,8 @@
 #   2. a 500 MB tree of mixed file sizes: `repro store push` (upload) and `repro store
 #      pull` into an empty store (download), vs `cp -a` of the same tree; target >= 200 MB/s
 #
-#   bench/remote.sh [ROUNDS]     (default 5; installs with scripts/setup first)
-#   REPRO_BENCH_BIN=DIR bench/remote.sh   (use DIR/repro as it is)
+#   bench/remote.sh [ROUNDS]     (default 5; installs with scripts/setup --remote first)
+#   REPRO_BENCH_BIN=DIR bench/remote.sh   (use DIR/repro and DIR/repro-remote as they are)
 # Starts its own PostgreSQL + BuildGrid with scripts/services (state in a temporary
 # folder, ports 541xx/501xx) and stops them on exit; needs `scripts/services install`.
 set -euo pipefail
@@ -14,12 +14,18 @@ cd "$(dirname "$0")/.."
 . bench/lib.sh
 rounds=${1:-5}
 work=$(mktemp -d)
+chmod 755 "$work"   # the postgres user must reach its cluster below it
 export REPRO_SERVICES_DIR=$work/services REPRO_PG_PORT=54191 REPRO_CACHE_PORT=50191 REPRO_EXEC_PORT=50192
 cleanup() { scripts/services stop 2>/dev/null || true; rm -rf "$work"; }
 trap cleanup EXIT
-if [ -n "${REPRO_BENCH_BIN:-}" ]; then bindir=$REPRO_BENCH_BIN; else bench_install "$work/prefix"; bindir=$work/prefix/bin; fi
+if [ -n "${REPRO_BENCH_BIN:-}" ]; then
+  bindir=$REPRO_BENCH_BIN
+else
+  scripts/setup --no-apt --remote --prefix "$work/prefix" 2>"$work/setup.log" || { cat "$work/setup.log" >&2; exit 1; }
+  bindir=$work/prefix/bin
+fi
 repro=$bindir/repro
-scripts/services start 2>/dev/null
+scripts/services start
 remote=grpc://127.0.0.1:$REPRO_CACHE_PORT
 ms() { python3 -c 'import sys,time; print(int(time.time()*1000))'; }
 median() { sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }

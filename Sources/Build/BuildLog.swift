@@ -9,7 +9,9 @@ import Foundation
 final class BuildLog {
     let path: String
     let cap: Int64
-    private let head: FileHandle
+    /// The log file's descriptor (raw writes through Syscall.check: a full disk is the
+    /// usual "No space left on device" failure, not a Foundation error).
+    private var head: Int32
     private let ringPath: String
     private var ring: Int32 = -1
     private(set) var total: Int64 = 0
@@ -24,14 +26,12 @@ final class BuildLog {
         path = dir + "/build.log"
         ringPath = dir + "/build.log.tail"
         self.cap = cap
-        guard FileManager.default.createFile(atPath: path, contents: nil), let h = FileHandle(forWritingAtPath: path) else {
-            throw ReproError(.system, "cannot create the build log \(path)")
-        }
-        head = h
+        let file = dir + "/build.log"
+        head = try Syscall.check("open \(file)") { open(file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644) }
     }
 
     deinit {
-        try? head.close()
+        if head >= 0 { close(head) }
         if ring >= 0 { close(ring) }
         unlink(ringPath)
     }
@@ -42,7 +42,7 @@ final class BuildLog {
         var rest = chunk
         if headBytes < headCap {
             let n = Int(min(Int64(rest.count), headCap - headBytes))
-            try head.write(contentsOf: rest.prefix(n))
+            try writeHead(rest.prefix(n))
             headBytes += Int64(n)
             rest = rest.dropFirst(n)
         }
@@ -55,8 +55,7 @@ final class BuildLog {
             try rest.prefix(n).withUnsafeBytes { b in
                 var done = 0
                 while done < n {
-                    let w = pwrite(ring, b.baseAddress! + done, n - done, off_t(ringPos) + off_t(done))
-                    if w < 0 { if errno == EINTR { continue }; throw ReproError(.system, "write \(ringPath): \(Syscall.errorString(errno))") }
+                    let w = try Syscall.check("write \(ringPath)") { pwrite(ring, b.baseAddress! + done, n - done, off_t(ringPos) + off_t(done)) }
                     done += w
                 }
             }
@@ -73,7 +72,7 @@ final class BuildLog {
     func finish() throws {
         if ringBytes > 0 {
             if omitted > 0 {
-                try head.write(contentsOf: Data("\n[repro: \(omitted) bytes of the log left out here: it was \(total) bytes, over the log-size limit of \(cap); the first and last \(cap / 2) are kept]\n".utf8))
+                try writeHead(ArraySlice(Array("\n[repro: \(omitted) bytes of the log left out here: it was \(total) bytes, over the log-size limit of \(cap); the first and last \(cap / 2) are kept]\n".utf8)))
             }
             // Oldest part of the ring first: from ringPos to its end, then from 0.
             let order: [(Int64, Int64)] = ringBytes < ringCap ? [(Int64(0), ringBytes)] : [(ringPos, ringCap - ringPos), (Int64(0), ringPos)]
@@ -84,12 +83,22 @@ final class BuildLog {
                     let n = buf.withUnsafeMutableBytes { pread(ring, $0.baseAddress!, Int(min(left, 65536)), off_t(off)) }
                     if n < 0 { if errno == EINTR { continue }; throw ReproError(.system, "read \(ringPath): \(Syscall.errorString(errno))") }
                     if n == 0 { break }
-                    try head.write(contentsOf: buf[0..<n])
+                    try writeHead(buf[0..<n])
                     off += Int64(n); left -= Int64(n)
                 }
             }
         }
-        try head.close()
+        close(head)
+        head = -1
+    }
+
+    private func writeHead(_ bytes: ArraySlice<UInt8>) throws {
+        try bytes.withUnsafeBytes { b in
+            var done = 0
+            while done < b.count {
+                done += try Syscall.check("write \(path)") { write(head, b.baseAddress! + done, b.count - done) }
+            }
+        }
     }
 
     /// The last `lines` lines of the finished log (at most its last 64 KiB).

@@ -264,7 +264,7 @@ public struct Builder: Sendable {
                 let tail = buildLog.tail(lines: 30)
                 FileHandle.standardError.write(Data((tail.hasSuffix("\n") ? tail : tail + "\n").utf8))
             }
-            throw ReproError(.failed, "build of \(recipe.file) failed: \(run.result.summary); \(options.showLog ? "" : "the log's last lines are above; ")full log (\(buildLog.total) bytes): less \(store.blobPath(logDigest.hex))  (repro store path \(logDigest) prints it)")
+            throw ReproError(.failed, "build of \(recipe.file) failed: \(run.result.summary); \(options.showLog || buildLog.total == 0 ? "" : "the log's last lines are above; ")full log (\(buildLog.total) bytes): less \(store.blobPath(logDigest.hex))  (repro store path \(logDigest) prints it)")
         }
         // A tree over the limit is rejected before anything of it is stored.
         if let limit = recipe.limits.outputSize {

@@ -65,12 +65,21 @@ struct ChangeContext {
     /// Tokens of each test file seen in this plan, and the recency of each.
     var fileTokens: [String: Set<Substring>] = [:]
     var fileRecency: [String: Double] = [:]
+    /// Per changed file with a history: its co-failure rows and 1 / (decayed changes + 1),
+    /// looked up once per plan rather than once per test.
+    let coFailureRows: [(tests: [String: Double]?, files: [String: Double]?, scale: Double)]
 
     init(plan: RunPlan, memory: ChangeMemory, runCount: Int) {
         changed = Array(Set(plan.changedFiles ?? [])).sorted()
         changedSet = Set(changed)
         nameTokens = changed.map { Self.nameTokens($0) }
         tokenBytes = Array(Set(nameTokens.joined())).sorted().map { Array($0.utf8) }
+        coFailureRows = changed.compactMap { file in
+            guard let weight = memory.changeWeight[file] else { return nil }
+            let tests = memory.coFailures[file], files = memory.fileCoFailures[file]
+            guard tests != nil || files != nil else { return nil }
+            return (tests, files, 1 / (weight + 1))
+        }
         self.memory = memory
         self.runCount = runCount
     }
@@ -80,10 +89,9 @@ struct ChangeContext {
         f[FeatureSet.testFileChanged] = test.testFile.map { changedSet.contains($0) } == true ? 1 : 0
         f[FeatureSet.pathSimilarity] = pathSimilarity(of: test)
         var co = 0.0, fileCo = 0.0
-        for file in changed {
-            guard let weight = memory.changeWeight[file] else { continue }
-            if let c = memory.coFailures[file]?[test.test] { co = max(co, c / (weight + 1)) }
-            if let tf = test.testFile, let c = memory.fileCoFailures[file]?[tf] { fileCo = max(fileCo, c / (weight + 1)) }
+        for row in coFailureRows {
+            if let c = row.tests?[test.test] { co = max(co, c * row.scale) }
+            if let tf = test.testFile, let c = row.files?[tf] { fileCo = max(fileCo, c * row.scale) }
         }
         f[FeatureSet.coFailure] = co
         f[FeatureSet.fileCoFailure] = fileCo

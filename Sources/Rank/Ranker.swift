@@ -69,7 +69,14 @@ public enum Ranker {
         let p = model.probabilities(features)
         let d = state.expectedDurations(for: plan)
         let order = ChangeEvidence.order(costAware ? zip(p, d).map { $0 / $1 } : p, tiers: ChangeEvidence.tiers(features))
-        let mustRun = Selector.mustRun(plan, state: state)
+        // New (the `new` column) or own file changed, without looking every test up again.
+        let changed = Set(plan.changedFiles ?? [])
+        let isNew = state.groups.contains(.history)
+            ? (0..<features.count).map { features.row($0)[features.row($0).startIndex + FeatureSet.new] == 1 }
+            : plan.tests.map { state.tests[$0.test] == nil }
+        let mustRun = plan.tests.indices.map { i in
+            isNew[i] || (plan.tests[i].testFile.map { changed.contains($0) } ?? false)
+        }
         var selected: Set<Int>?
         var summary: RankedRun.Summary?
         if let recall {
@@ -80,7 +87,7 @@ public enum Ranker {
         }
         let tests = order.map { i in
             RankedTest(test: plan.tests[i].test, testFile: plan.tests[i].testFile, probability: p[i],
-                       expectedDuration: d[i], new: state.tests[plan.tests[i].test] == nil,
+                       expectedDuration: d[i], new: isNew[i],
                        mustRun: mustRun[i], selected: selected.map { $0.contains(i) })
         }
         return RankedRun(run: plan.id, costAware: costAware, tests: tests, selection: summary)

@@ -197,6 +197,9 @@ public final class Worker: Sendable {
             throw ReproError(.invalidInput, "the action is not a repro build (command \(command.arguments.joined(separator: " "))); this worker runs only `repro build` actions")
         }
         let recipeName = command.arguments[2]
+        guard recipeName.hasSuffix(".toml"), !recipeName.contains("/"), !recipeName.hasPrefix(".") else {
+            throw ReproError(.invalidInput, "the action's recipe name '\(recipeName)' is not a plain NAME.toml")
+        }
         let work = store.root + "/tmp/worker-\(getpid())-\(UUID().uuidString.prefix(8))"
         try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
         defer { try? RemoveTree.remove(work) }

@@ -33,33 +33,33 @@ extension Store {
                       let m = try? Manifest.parse(data) else { return true }
                 return m.blobDigests.contains { bad.contains($0.hex) }
             }
-            try db.write { db in
-                func count(_ table: String) throws -> Int { try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM \(table)") ?? 0 }
+            try db.write { c in
+                func count(_ table: String) throws -> Int { try Int.fetchOne(c, sql: "SELECT COUNT(*) FROM \(table)") ?? 0 }
                 let (attestationsBefore, pinsBefore) = (try count("attestations"), try count("pins"))
                 defer {
                     out.attestations = attestationsBefore - ((try? count("attestations")) ?? attestationsBefore)
                     out.pins = pinsBefore - ((try? count("pins")) ?? pinsBefore)
                 }
-                let trees = Set(try String.fetchAll(db, sql: "SELECT tree FROM trees UNION SELECT tree FROM actions UNION SELECT manifest FROM actions UNION SELECT tree FROM builds WHERE tree IS NOT NULL"))
+                let trees = Set(try String.fetchAll(c, sql: "SELECT tree FROM trees UNION SELECT tree FROM actions UNION SELECT manifest FROM actions UNION SELECT tree FROM builds WHERE tree IS NOT NULL"))
                 let gone = trees.filter(broken)
-                for row in try ActionRow.fetchAll(db) {
-                    let (action, tree, manifest, log) = (row.action, row.tree, row.manifest, row.log)
+                for row in try Row.fetchAll(c, sql: "SELECT action, tree, manifest, log FROM actions") {
+                    let (action, tree, manifest, log): (String, String, String, String?) = (row[0] ?? "", row[1] ?? "", row[2] ?? "", row[3])
                     if gone.contains(tree) || gone.contains(manifest) || log.map(bad.contains) == true {
-                        try db.execute(sql: "DELETE FROM actions WHERE action = ?", arguments: [action])
-                        try db.execute(sql: "DELETE FROM attestations WHERE action = ?", arguments: [action])
+                        try c.execute(sql: "DELETE FROM actions WHERE action = ?", arguments: [action])
+                        try c.execute(sql: "DELETE FROM attestations WHERE action = ?", arguments: [action])
                         out.actions += 1
                     }
                 }
                 for t in gone {
-                    try db.execute(sql: "DELETE FROM trees WHERE tree = ?", arguments: [t])
-                    try db.execute(sql: "UPDATE builds SET tree = NULL WHERE tree = ?", arguments: [t])
-                    try db.execute(sql: "DELETE FROM attestations WHERE tree = ?", arguments: [t])
+                    try c.execute(sql: "DELETE FROM trees WHERE tree = ?", arguments: [t])
+                    try c.execute(sql: "UPDATE builds SET tree = NULL WHERE tree = ?", arguments: [t])
+                    try c.execute(sql: "DELETE FROM attestations WHERE tree = ?", arguments: [t])
                     out.trees += 1
                 }
                 for d in bad {
-                    try db.execute(sql: "DELETE FROM attestations WHERE envelope = ? OR sbom = ?", arguments: [d, d])
-                    try db.execute(sql: "DELETE FROM pins WHERE digest = ?", arguments: [d])
-                    try db.execute(sql: "DELETE FROM blobs WHERE digest = ?", arguments: [d])
+                    try c.execute(sql: "DELETE FROM attestations WHERE envelope = ? OR sbom = ?", arguments: [d, d])
+                    try c.execute(sql: "DELETE FROM pins WHERE digest = ?", arguments: [d])
+                    try c.execute(sql: "DELETE FROM blobs WHERE digest = ?", arguments: [d])
                 }
             }
             for d in report.corrupt {

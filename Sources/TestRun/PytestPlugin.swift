@@ -17,6 +17,8 @@ import Foundation
 /// pass. Times: setup/call/teardown from pytest's reports, wall time around the whole
 /// protocol, CPU from getrusage deltas (the interpreter and its children), peak RSS from
 /// VmHWM after resetting it through /proc/self/clear_refs (ru_maxrss when refused).
+/// A test's `file` is relative to /build/src when it lies there (as the changed files
+/// and ctest's files are; `$REPRO_SOURCE_ROOT` overrides that root), else pytest's path.
 /// Works with Debian bookworm's pytest 7.2 and pytest 9, with `-p no:cacheprovider`,
 /// without xdist. docs/testing.md describes it for users.
 public enum PytestPlugin {
@@ -67,7 +69,8 @@ MESSAGE_LIMIT = 4096
 def pytest_configure(config):
     directory = os.environ.get("REPRO_TEST_DIR")
     if directory and not config.pluginmanager.has_plugin("repro_reporter"):
-        config.pluginmanager.register(_Reporter(directory), "repro_reporter")
+        root = str(getattr(config, "rootpath", None) or config.rootdir)
+        config.pluginmanager.register(_Reporter(directory, root), "repro_reporter")
 
 
 def _truncate(text):
@@ -77,8 +80,16 @@ def _truncate(text):
     return data[:MESSAGE_LIMIT].decode("utf-8", "ignore")
 
 
-def _file_of(nodeid):
-    return nodeid.split("::", 1)[0]
+# Inputs are unpacked under /build/src, and the files changed between runs are named
+# relative to it; a test's file is named the same way when it lies there.
+SOURCE_ROOT = os.environ.get("REPRO_SOURCE_ROOT", "/build/src")
+
+
+def _file_of(nodeid, rootdir):
+    rel = nodeid.split("::", 1)[0]
+    path = os.path.normpath(os.path.join(rootdir, rel))
+    base = SOURCE_ROOT.rstrip("/") + "/"
+    return path[len(base):] if path.startswith(base) else rel
 
 
 def _cpu_ms():
@@ -121,8 +132,9 @@ def _message(report):
 
 
 class _Reporter:
-    def __init__(self, directory):
+    def __init__(self, directory, rootdir):
         self.directory = directory
+        self.rootdir = rootdir
         self.fd = os.open(os.path.join(directory, "records.jsonl"),
                           os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o644)
         self.pos = 0
@@ -147,7 +159,7 @@ class _Reporter:
     @pytest.hookimpl(trylast=True)
     def pytest_collection_modifyitems(self, session, config, items):
         self._emit({"event": "collected",
-                    "tests": [{"id": item.nodeid, "file": _file_of(item.nodeid)} for item in items]})
+                    "tests": [{"id": item.nodeid, "file": _file_of(item.nodeid, self.rootdir)} for item in items]})
         order = self._read_order()
         if order is None:
             return
@@ -174,7 +186,7 @@ class _Reporter:
     # start record: it was never in the order).
     def pytest_collectreport(self, report):
         if report.failed:
-            self._emit({"event": "result", "id": report.nodeid, "file": _file_of(report.nodeid),
+            self._emit({"event": "result", "id": report.nodeid, "file": _file_of(report.nodeid, self.rootdir),
                         "verdict": "error", "wall_ms": 0.0, "message": _message(report)})
 
     def pytest_runtest_logstart(self, nodeid, location):
@@ -213,7 +225,7 @@ class _Reporter:
                 reason = getattr(r, "wasxfail", None)
                 message = _truncate("xfail: " + reason if reason else "xfail") if hasattr(r, "wasxfail") else _message(r)
                 break
-        record = {"event": "result", "id": nodeid, "file": _file_of(nodeid), "verdict": verdict,
+        record = {"event": "result", "id": nodeid, "file": _file_of(nodeid, self.rootdir), "verdict": verdict,
                   "wall_ms": round(wall, 3), "user_ms": round(user - cur["user"], 3),
                   "sys_ms": round(sys - cur["sys"], 3), "max_rss_kb": rss}
         for when in ("setup", "call", "teardown"):

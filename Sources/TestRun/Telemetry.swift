@@ -80,6 +80,10 @@ public final class Telemetry: Sendable {
             // JSON object FAMILY:ERRNO -> count, over every launch of the run (issue 15).
             try db.alter(table: "test_runs") { t in t.add(column: "faults_injected", .text) }
         }
+        m.registerMigration("v2: selection under a budget") { db in
+            try db.alter(table: "test_runs") { t in t.add(column: "selection", .text) }
+            try db.alter(table: "test_executions") { t in t.add(column: "probability", .double) }
+        }
         return m
     }
 
@@ -182,6 +186,7 @@ public final class Telemetry: Sendable {
                 .order(Column("id")).fetchAll(db)
             return try runs.map { r in
                 (r, try TestExecutionRow.filter(Column("run_id") == r.id!).filter(Column("attempt") == 0)
+                    .filter(Column("verdict") != TestVerdict.notSelected.rawValue)
                     .order(Column("executed_pos")).fetchAll(db))
             }
         }
@@ -264,9 +269,13 @@ public struct TestRunRow: Codable, Sendable, FetchableRecord, MutablePersistable
     public var requestedOrder: [String]
     public var attestation: String?
     public var message: String?
+    /// `--select`'s budget (`recall:0.95`), or `full: WHY` when a selecting run ran
+    /// everything; nil for a run without --select.
+    public var selection: String? = nil
 
     enum CodingKeys: String, CodingKey {
         case id, recipe, tree, framework, host, pid, started, finished, status, seed, filter, faults, attestation, message
+        case selection
         case faultsInjected = "faults_injected"
         case recipeFile = "recipe_file", recipeDigest = "recipe_digest", lockDigest = "lock_digest"
         case buildAction = "build_action", inputsManifest = "inputs_manifest", inputDigests = "input_digests"
@@ -301,12 +310,15 @@ public struct TestExecutionRow: Codable, Sendable, FetchableRecord, MutablePersi
     public var requestedPos: Int?
     public var executedPos: Int?
     public var message: String?
+    /// The model's predicted failure probability, for tests `--select` left out.
+    public var probability: Double? = nil
 
     enum CodingKeys: String, CodingKey {
         case id, test, file, attempt, variation, verdict, flaky, signal, message
         case runID = "run_id", wallMs = "wall_ms", setupMs = "setup_ms", callMs = "call_ms"
         case teardownMs = "teardown_ms", userMs = "user_ms", sysMs = "sys_ms", maxRssKb = "max_rss_kb"
         case exitStatus = "exit_status", requestedPos = "requested_pos", executedPos = "executed_pos"
+        case probability
     }
 
     public init(run: Int64, result r: TestResult, attempt: Int, variation: String?, requestedPos: Int?, executedPos: Int?) {
@@ -336,6 +348,23 @@ public struct FlakyTest: Codable, Sendable, FetchableRecord {
 
 extension Telemetry {
     /// Records the order a run asked for, once it is known (after the listing).
+    public func setSelection(_ id: Int64, _ selection: String) throws {
+        try write { db in
+            try db.execute(sql: "UPDATE test_runs SET selection = ? WHERE id = ?", arguments: [selection, id])
+        }
+    }
+
+    /// Runs of the recipe since its last run of every test (nil: none ran everything).
+    public func runsSinceFullRun(recipe: String) throws -> Int? {
+        try read { db in
+            let runs = try TestRunRow.filter(Column("recipe") == recipe)
+                .filter([TestRunStatus.passed.rawValue, TestRunStatus.failed.rawValue].contains(Column("status")))
+                .order(Column("id").desc).fetchAll(db)
+            guard let i = runs.firstIndex(where: { $0.selection == nil || $0.selection!.hasPrefix("full") }) else { return nil }
+            return i
+        }
+    }
+
     public func setRequestedOrder(_ id: Int64, _ order: [String]) throws {
         let json = String(decoding: try JSONEncoder().encode(order), as: UTF8.self)
         try write { db in

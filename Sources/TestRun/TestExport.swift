@@ -26,6 +26,7 @@ public enum TestExport {
             switch e.verdict {
             case .pass: body += "/>\n"
             case .skip: skipped += 1; body += ">\n      <skipped message=\"\(msg)\"/>\n    </testcase>\n"
+            case .notSelected: skipped += 1; body += ">\n      <skipped message=\"not selected (--select)\"/>\n    </testcase>\n"
             case .fail: failures += 1; body += ">\n      <failure message=\"\(msg)\" type=\"fail\"/>\n    </testcase>\n"
             case .error, .timeout, .crashed:
                 errors += 1
@@ -48,7 +49,7 @@ public enum TestExport {
         }
         var out = Data()
         for (r, execs) in runs {
-            for e in execs where e.attempt == 0 {
+            for e in execs where e.attempt == 0 && e.verdict != .notSelected {
                 let v = e.historyVerdict
                 out += try CanonicalJSON.encode(Line(run: String(r.id ?? 0), test: e.test, verdict: v, duration: e.wallMs / 1000,
                                                      changed_files: r.changedFiles, test_file: e.file))
@@ -90,7 +91,7 @@ extension TestExecutionRow {
         if flaky { return "fail" }
         switch verdict {
         case .pass: return "pass"
-        case .skip: return "skip"
+        case .skip, .notSelected: return "skip"
         case .error: return "error"
         case .fail, .timeout, .crashed: return "fail"
         }

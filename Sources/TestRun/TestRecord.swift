@@ -5,9 +5,11 @@ import Foundation
 /// test past its timeout, a test that took its process down); the rest by the adapter.
 public enum TestVerdict: String, Codable, Sendable, CaseIterable {
     case pass, fail, error, skip, timeout, crashed
+    /// Left out by `--select`: not run; its row carries the predicted probability.
+    case notSelected = "not-selected"
 
     /// Counts as the test finding a problem (ranking, exit status).
-    public var isFailure: Bool { self != .pass && self != .skip }
+    public var isFailure: Bool { self != .pass && self != .skip && self != .notSelected }
 }
 
 /// One test as an adapter lists it: a stable id (pytest node id, ctest name) and the

@@ -23,6 +23,10 @@ public struct TestRunSummary: Codable, Sendable {
     public var skipped: Int
     public var flaky: [String]
     public var notRun: Int
+    /// Tests `--select` left out (recorded as `not-selected` with their probability).
+    public var notSelected: Int = 0
+    /// The run's selection: the budget, or `full: WHY`.
+    public var selection: String? = nil
     public var failures: [Failure]
     public var changedFiles: Int?
     public var buildCached: Bool?
@@ -45,6 +49,7 @@ public struct TestRunSummary: Codable, Sendable {
         case run, recipe, status, framework, order, tests, passed, failed, skipped, flaky, failures, tree, log, attestation, message
         case faults, results
         case logPath = "log_path"
+        case notSelected = "not_selected", selection
         case notRun = "not_run", changedFiles = "changed_files", buildCached = "build_cached"
         case logTruncatedBytes = "log_truncated_bytes", wallSeconds = "wall_seconds"
         case recordingMsPerExecution = "recording_ms_per_execution"
@@ -63,7 +68,7 @@ public struct TestRunSummary: Codable, Sendable {
             if byTest[e.test] == nil { order.append(e.test) }
             byTest[e.test, default: []].append(e)
         }
-        var passed = 0, failed = 0, skipped = 0
+        var passed = 0, failed = 0, skipped = 0, notSelected = 0
         var flaky: [String] = [], failures: [Failure] = []
         for t in order {
             let list = byTest[t]!
@@ -72,16 +77,17 @@ public struct TestRunSummary: Codable, Sendable {
             switch last.verdict {
             case .pass: passed += 1
             case .skip: skipped += 1
+            case .notSelected: notSelected += 1
             default:
                 failed += 1
                 failures.append(Failure(test: t, verdict: last.verdict, attempts: list.count, message: list.first?.message))
             }
         }
-        let requested = row.requestedOrder.isEmpty ? order.count : row.requestedOrder.count
+        let requested = row.requestedOrder.isEmpty ? order.count - notSelected : row.requestedOrder.count
         return TestRunSummary(
             run: id, recipe: row.recipe, status: row.status, framework: row.framework, order: row.orderStrategy,
             tests: requested, passed: passed, failed: failed, skipped: skipped, flaky: flaky,
-            notRun: max(0, requested - order.count), failures: failures, changedFiles: row.changedFiles?.count,
+            notRun: max(0, requested - (order.count - notSelected)), notSelected: notSelected, selection: row.selection, failures: failures, changedFiles: row.changedFiles?.count,
             buildCached: build?.cached, tree: row.tree, log: log?.description, logPath: nil,
             logTruncatedBytes: truncatedLog > 0 ? truncatedLog : nil, attestation: row.attestation,
             wallSeconds: wall ?? row.finished.map { $0 - row.started }, message: row.message, recordingMsPerExecution: nil)

@@ -6,6 +6,7 @@ import Attest
 import Foundation
 import Recipe
 import Results
+import Rank
 import Sandbox
 import Store
 
@@ -15,6 +16,10 @@ public struct TestOptions: Sendable {
     public var order: OrderStrategy?
     /// Only tests whose id matches (a glob with `*`/`?`, else a substring).
     public var filter: String?
+    /// Run only the prefix the model picks under this budget (`repro test --select`).
+    public var select: Budget?
+    /// With `select`: every Nth run runs everything.
+    public var fullEvery = 10
     /// Reruns of each failing test under variations, to tell flaky from broken.
     public var rerunFailures = 0
     public var failFast = false
@@ -103,6 +108,10 @@ public struct TestRunner: Sendable {
         }
         defer { try? RemoveTree.remove(tmp) }
         try store.restoreTree(worktree.tree, to: dirs.work)
+        // The store keeps no mtimes: give every file of the copy one time, so that a
+        // make-driven suite (`make check`) sees its targets up to date instead of files
+        // written later than others and reruns aclocal.
+        WorkTree.setTimes(dirs.work, to: 1)
         if let keep = options.keepWorktree { try store.restoreTree(worktree.tree, to: keep) }
         try store.restoreTree(outputs.tree, to: dirs.out)
 
@@ -135,6 +144,9 @@ public struct TestRunner: Sendable {
         var session = TestSession(runner: runner, telemetry: telemetry, box: box, runID: runID, options: options,
                                   progress: progress, strategy: strategy, orderer: orderer, changed: changed,
                                   log: try CappedLog(path: tmp + "/suite.log", limit: options.logLimit))
+        session.infrastructureChanged = previous.map { $0.recipeDigest != recipe.digest.description || $0.lockDigest != lockDigest.description } ?? false
+            || TestSelection.touchesInfrastructure(changed ?? [], recipe: (recipe.file as NSString).lastPathComponent,
+                                                   lock: (recipe.lockPath as NSString).lastPathComponent)
         let started = Date()
         var status: TestRunStatus = .error
         var message: String?
@@ -161,12 +173,15 @@ public struct TestRunner: Sendable {
         // signed with the key builds are signed with, kept in the store (pinned).
         var outcomes = TestOutcomes()
         for e in try telemetry.executions(run: runID) {
-            try outcomes.add(id: e.test, verdict: e.verdict.rawValue, flaky: e.flaky)
+            // Left out by --select: skipped, as far as the statement can say.
+            try outcomes.add(id: e.test, verdict: e.verdict == .notSelected ? TestVerdict.skip.rawValue : e.verdict.rawValue,
+                             flaky: e.flaky)
         }
         var attested: [String: String] = [:]
         if let f = options.filter { attested["filter"] = f }
         if options.rerunFailures > 0 { attested["rerun-failures"] = String(options.rerunFailures) }
         if options.failFast { attested["fail-fast"] = "true" }
+        if let b = options.select { attested["select"] = b.description }
         if let faults {
             // The faults are part of what was tested: spec, seed and faults injected per kind.
             attested["faults"] = faults.canonical
@@ -219,4 +234,18 @@ public final class InterruptFlag: @unchecked Sendable {
     public init() {}
     public var isSet: Bool { value != 0 }
     public func set() { value = 1 }
+}
+
+/// The working tree copy's file times.
+enum WorkTree {
+    /// Sets the access and modification time of everything under `root` (links
+    /// themselves, not their targets) to `seconds` since 1970; best effort.
+    static func setTimes(_ root: String, to seconds: Int) {
+        var times = [timespec(tv_sec: seconds, tv_nsec: 0), timespec(tv_sec: seconds, tv_nsec: 0)]
+        guard let walk = FileManager.default.enumerator(atPath: root) else { return }
+        while let rel = walk.nextObject() as? String {
+            _ = utimensat(AT_FDCWD, root + "/" + rel, &times, AT_SYMLINK_NOFOLLOW)
+        }
+        _ = utimensat(AT_FDCWD, root, &times, 0)
+    }
 }

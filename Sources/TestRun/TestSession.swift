@@ -1,6 +1,7 @@
 import Core
 import Faults
 import Foundation
+import Rank
 import Recipe
 import Sandbox
 
@@ -18,6 +19,8 @@ struct TestSession {
     let orderer: TestOrderer
     let changed: [String]?
     let log: CappedLog
+    /// The recipe (outside [test]), the lock or the toolchain changed since the last run.
+    var infrastructureChanged = false
 
     /// The order asked for, and each id's place in it.
     var requested: [TestCase] = []
@@ -73,11 +76,48 @@ struct TestSession {
         if tests.isEmpty {
             throw ReproError(.invalidInput, "\(box.recipe.file):\(test.line): the \(test.framework.rawValue) suite lists no tests; check [test] args and directory (\(test.directory))")
         }
-        requested = try orderer.order(tests, strategy: strategy, changedFiles: changed)
+        if let budget = options.select {
+            requested = try select(tests, budget: budget)
+        } else {
+            requested = try orderer.order(tests, strategy: strategy, changedFiles: changed)
+        }
         requestedPos = Dictionary(requested.enumerated().map { ($1.id, $0) }, uniquingKeysWith: { a, _ in a })
         try telemetry.setRequestedOrder(runID, requested.map(\.id))
         progress?.planned(total: requested.count)
         return requested
+    }
+
+    /// `--select`: the model's prefix under the budget (new tests and tests whose own
+    /// file changed always in), in the model's order; the rest are recorded as
+    /// `not-selected` with their predicted probability. A full run when the budget's
+    /// full-run rule says so (every `fullEvery`-th run, a change to the recipe, lock or
+    /// toolchain, no full run yet).
+    mutating func select(_ tests: [TestCase], budget: Budget) throws -> [TestCase] {
+        let model = try orderer.model()
+        var request = TestSelection.Request(
+            candidates: tests.map { PlannedTest(test: $0.id, testFile: $0.file) }, changedFiles: changed, budget: budget,
+            runsSinceFullRun: try telemetry.runsSinceFullRun(recipe: box.recipe.name),
+            infrastructureChanged: infrastructureChanged)
+        request.fullEvery = options.fullEvery
+        // A time budget buys the most failures per second; recall and count budgets
+        // take the likeliest failures first.
+        if case .time = budget { request.costAware = true } else { request.costAware = false }
+        let result = TestSelection.select(request, history: orderer.rankHistory, model: model.model)
+        try telemetry.setSelection(runID, result.full ? "full: \(result.fullReason ?? "")" : budget.description)
+        if result.full { progress?.note("--select \(budget): running every test (\(result.fullReason ?? "full run"))") }
+        let byID = Dictionary(tests.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+        var left: [TestExecutionRow] = []
+        for t in result.notSelected {
+            var row = TestExecutionRow(run: runID, result: TestResult(id: t.test, file: t.testFile, verdict: .notSelected, wallMs: 0),
+                                       attempt: 0, variation: nil, requestedPos: nil, executedPos: nil)
+            row.probability = t.probability
+            left.append(row)
+        }
+        try telemetry.record(left, flaky: [], run: runID)
+        if !result.full {
+            progress?.note("--select \(budget): \(result.selected.count) of \(tests.count) tests selected")
+        }
+        return result.selected.compactMap { byID[$0.test] }
     }
 
     mutating func record(_ r: TestResult, attempt: Int, variation: String?) throws {

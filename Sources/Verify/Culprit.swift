@@ -106,11 +106,46 @@ public struct CulpritFinder {
             }
         }
         try search(variations, open ? fails : targets, failed: open)
+        try blameTimeInNondeterministic(variations, differing: differing, nondeterministic: nondeterministic,
+                                        again: again.manifest, culprits: &culprits)
 
         var files: [String: [String]] = [:]
         for c in culprits { for f in c.files { files[f, default: []] += c.variations } }
         return CulpritReport(culprits: culprits.sorted { order($0).lexicographicallyPrecedes(order($1)) },
                              nondeterministic: nondet.intersection(differing.union(nondeterministic)).sorted(by: Manifest.bytewiseLess),
                              files: files, builds: rebuilder.builds - start)
+    }
+
+    /// A file that differs between two unvaried builds is nondeterministic, and group
+    /// testing cannot blame a variation for it (every build changes it). It may depend
+    /// on the clock as well (a date next to a random number): one build with only the
+    /// `time` variation, compared line by line with the two unvaried builds, shows it.
+    /// Lines equal in both unvaried builds but different with the clock moved are the
+    /// clock's; then the file is named under `time` too (and stays nondeterministic).
+    /// Text files of the same line count only, up to 4 MiB.
+    mutating func blameTimeInNondeterministic(_ variations: [Variation], differing: Set<String>, nondeterministic: Set<String>,
+                                              again: Manifest, culprits: inout [CulpritReport.Culprit]) throws {
+        let candidates = nondeterministic.intersection(differing).sorted(by: Manifest.bytewiseLess)
+        guard variations.contains(.time), !candidates.isEmpty else { return }
+        guard let timed = try rebuilder.buildOrFailure([.time], variant: 1, label: 0, keep: false).manifest else { return }
+        let store = rebuilder.builder.store
+        func lines(_ m: Manifest, _ path: String) -> [Substring]? {
+            guard let d = m.entries.first(where: { $0.path == path && $0.kind == .file })?.digest, d.size <= 4 << 20,
+                  let data = FileManager.default.contents(atPath: store.blobPath(d.hex)),
+                  let text = String(data: data, encoding: .utf8) else { return nil }
+            return text.split(separator: "\n", omittingEmptySubsequences: false)
+        }
+        var clocked: [String] = []
+        for path in candidates {
+            guard let r = lines(reference, path), let a = lines(again, path), let t = lines(timed, path),
+                  r.count == a.count, r.count == t.count else { continue }
+            if r.indices.contains(where: { r[$0] == a[$0] && t[$0] != r[$0] }) { clocked.append(path) }
+        }
+        guard !clocked.isEmpty else { return }
+        if let i = culprits.firstIndex(where: { $0.variations == [Variation.time.rawValue] }) {
+            culprits[i].files = Array(Set(culprits[i].files).union(clocked)).sorted(by: Manifest.bytewiseLess)
+        } else {
+            culprits.append(.init(variations: [Variation.time.rawValue], files: clocked, together: false))
+        }
     }
 }

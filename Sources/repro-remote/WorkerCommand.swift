@@ -41,6 +41,14 @@ struct WorkerCommand: ParsableCommand {
     }
 
     func run() throws {
+        // SIGTERM and SIGINT stop the worker (the server requeues a lease in progress),
+        // even when the parent started it with them blocked (a test runner's threads
+        // do); unblocked before any thread exists, so every thread inherits the mask.
+        var stop = sigset_t()
+        sigemptyset(&stop)
+        sigaddset(&stop, SIGTERM)
+        sigaddset(&stop, SIGINT)
+        pthread_sigmask(SIG_UNBLOCK, &stop, nil)
         try reporting {
             guard let endpoint = try RemoteConfig.load().endpoint(flag: remote, instance: instance) else {
                 throw ReproError(.invalidInput, "no remote: pass --remote grpc://HOST:PORT, set $REPRO_REMOTE, or [remote] url in \(RemoteConfig.defaultPath)")

@@ -99,9 +99,10 @@ struct BuildCommand: ParsableCommand {
             options.progress = options.showLog
             if terminal && !options.showLog && !quiet { options.display = BuildProgress() }
             options.attest = try attestOptions(progress: options.progress)
+            let remoteSetting = try remoteEndpoint()   // a bad remote is bad input before anything opens
             let builder = Builder(store: try Store(root: store), runner: try SandboxRunner())
             let outcome: BuildOutcome, summary: RemoteSummary?
-            if let remote = try remoteEndpoint() {
+            if let remote = remoteSetting {
                 (outcome, summary) = try buildWithRemote(r, lock: lock, options: options, builder: builder, remote: remote)
             } else {
                 (outcome, summary) = (try builder.build(r, lock: lock, options: options), nil)

@@ -40,7 +40,9 @@ struct RankEval: ParsableCommand {
     func validate() throws {
         if scoreFrom < 0 { throw ValidationError("--score-from must be 0 or more, e.g. 160") }
         _ = try parsedGroups()
-        if let select { do { _ = try Budget.parse(select) } catch let error as ReproError { throw ValidationError(error.message) } }
+        if let select {
+            do { _ = try Budget.parse(select) } catch let error as ReproError { throw ValidationError(error.message) }
+        }
     }
 
     func parsedGroups() throws -> FeatureGroups {

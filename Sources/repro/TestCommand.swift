@@ -2,6 +2,7 @@ import ArgumentParser
 import Core
 import Faults
 import Foundation
+import Rank
 import Recipe
 import Results
 import Sandbox
@@ -21,10 +22,10 @@ struct TestCommand: ParsableCommand {
         runs once it has history (else the suite's own order).
 
         Examples:
-          repro test recipes/boltons.toml
+          repro test recipes/sortedcontainers.toml
           repro test recipes/cjson.toml --order failed-first --rerun-failures 3
-          repro test recipes/boltons.toml --filter 'tests/test_cacheutils.py::*' --json
-          repro test history recipes/boltons.toml
+          repro test recipes/sortedcontainers.toml --filter 'tests/test_cacheutils.py::*' --json
+          repro test history recipes/sortedcontainers.toml
           repro test export 12 --junit results.xml
 
         Exit 0 when every test passed (flaky tests are reported, not failed), 1 when a
@@ -59,6 +60,12 @@ struct TestRunCommand: ParsableCommand {
 
     @Option(help: "Run only tests whose id matches: a glob with * ? [ ], else a substring.")
     var filter: String?
+
+    @Option(help: "Run only what the model picks under a budget: recall:0.95, time:30% or count:N (new tests and tests whose own file changed always run; the rest are recorded as not-selected).")
+    var select: String?
+
+    @Option(name: .customLong("full-every"), help: "With --select, run every test every Nth run (and whenever the recipe, lock or toolchain changed).")
+    var fullEvery = 10
 
     @Option(name: .customLong("rerun-failures"), help: "Rerun each failing test up to N times under variations (reverse order, one CPU, another TZ, another seed); a test that both passed and failed is flaky.")
     var rerunFailures = 0
@@ -108,7 +115,12 @@ struct TestRunCommand: ParsableCommand {
     var json = false
 
     func validate() throws {
-        if let order { _ = try? OrderStrategy.parse(order) }
+        do {
+            if let order { _ = try OrderStrategy.parse(order) }
+            if let select { _ = try Budget.parse(select) }
+        } catch let e as ReproError { throw ValidationError(e.message) }
+        guard fullEvery >= 1 else { throw ValidationError("--full-every \(fullEvery): use 1 or more (1 runs every test every time)") }
+        if select != nil, order != nil { throw ValidationError("--select orders by the model; drop --order") }
         if let fault { do { _ = try FaultSpec.parse(fault) } catch { throw ValidationError("--fault: \(error)") } }
         if let chaos {
             guard chaos >= 1 && chaos <= 1000 else { throw ValidationError("--chaos \(chaos): use 1 to 1000 runs") }
@@ -137,6 +149,8 @@ struct TestRunCommand: ParsableCommand {
             var options = TestOptions()
             options.order = try order.map(OrderStrategy.parse)
             options.filter = filter
+            options.select = try select.map(Budget.parse)
+            options.fullEvery = fullEvery
             options.rerunFailures = rerunFailures
             options.failFast = failFast
             options.offline = offline
@@ -270,6 +284,7 @@ enum TestReport {
         out += "run \(s.run): \(s.status.rawValue): \(s.passed) passed, \(s.failed) failed, \(s.skipped) skipped"
         if !s.flaky.isEmpty { out += ", \(s.flaky.count) flaky" }
         if s.notRun > 0 { out += ", \(s.notRun) not run" }
+        if s.notSelected > 0 { out += ", \(s.notSelected) not selected (\(s.selection ?? "--select"))" }
         out += " of \(s.tests) (order \(s.order)"
         if let c = s.changedFiles { out += ", \(c) files changed since the last run" }
         if let w = s.wallSeconds { out += String(format: ", %.2fs", w) }

@@ -70,10 +70,9 @@ import Testing
     @Test func killNineMidBuildLeavesNothingBehind() throws {
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let store = dir + "/store"
+        let marker = "repro-kill-test-\(UUID().uuidString.prefix(8))"
         // The step never ends by itself: repro is killed while it runs, whatever the load.
-        // Its sleep has a duration of its own, to find it on the host.
-        let marker = "sleep 600.\(Int.random(in: 100_000...999_999))"
-        let slow = try recipe("slow", "echo partial > $REPRO_OUT/a\n\(marker)\necho done > $REPRO_OUT/b")
+        let slow = try recipe("slow", "echo partial > $REPRO_OUT/a\nsh -c 'sleep 600' \(marker)\necho done > $REPRO_OUT/b")
         #expect(try repro(["lock", slow, "--store", store]).status == 0)
 
         let p = Process()
@@ -105,10 +104,9 @@ import Testing
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let store = dir + "/store"
         // A gate the two build steps wait on: a file in their /build, which is a folder
-        // of the store's tmp on the host. Each step says it is waiting (/build/waiting);
-        // the gate opens once both do, so the two builds overlap for certain rather than
-        // by timing.
-        let r = try recipe("twice", "touch /build/waiting; while [ ! -e /build/open ]; do sleep 0.05; done\nseq 1 20000 > $REPRO_OUT/numbers; echo x > $REPRO_OUT/x")
+        // of the store's tmp on the host. Opened once both steps run, so the two builds
+        // overlap for certain rather than by timing.
+        let r = try recipe("twice", "sh -c 'while [ ! -e /build/open ]; do sleep 0.05; done' gate-\(dir.suffix(6))\nseq 1 20000 > $REPRO_OUT/numbers; echo x > $REPRO_OUT/x")
         #expect(try repro(["lock", r, "--store", store]).status == 0)
         let results = Locked<[TestKit.Output]>([])
         let group = DispatchGroup()
@@ -117,11 +115,9 @@ import Testing
                 if let o = try? repro(["build", r, "--store", store, "--no-cache"]) { results.mutate { $0.append(o) } }
             }
         }
-        // Both steps are waiting at the gate.
-        let bothWaiting = waitFor(seconds: 120) {
-            ((try? FileManager.default.contentsOfDirectory(atPath: store + "/tmp")) ?? [])
-                .filter { FileManager.default.fileExists(atPath: store + "/tmp/" + $0 + "/build/waiting") }.count >= 2
-        }
+        // Both steps are waiting at the gate: two shells whose command line has it (the
+        // script itself is a file, /.repro/build.sh, so the gate is a child shell's $0).
+        let bothWaiting = waitFor(seconds: 120) { shells(matching: "gate-\(dir.suffix(6))").count >= 2 }
         // Open every gate, again until both builds end (one that started late waits too).
         repeat {
             for work in (try? FileManager.default.contentsOfDirectory(atPath: store + "/tmp")) ?? [] {
@@ -184,6 +180,14 @@ func pids(matching text: String) -> [Int32] {
               let raw = FileManager.default.contents(atPath: "/proc/\(name)/cmdline") else { return nil }
         let cmd = String(decoding: raw.map { $0 == 0 ? 32 : $0 }, as: UTF8.self)
         return cmd.contains(text) && !cmd.contains("pids(matching") ? pid : nil
+    }
+}
+
+/// Pids of shells (not the launcher) whose command line contains `text`.
+func shells(matching text: String) -> [Int32] {
+    pids(matching: text).filter { pid in
+        let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/exe")) ?? ""
+        return exe.hasSuffix("sh")
     }
 }
 

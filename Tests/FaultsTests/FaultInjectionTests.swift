@@ -166,12 +166,15 @@ struct FaultInjectionTests {
             return found
         }
         func read(_ path: String) -> String? { try? String(contentsOfFile: path, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines) }
+        // The launcher makes the directories, then writes the limits: read until they are
+        // there (or 20 s pass).
         var cpu: String?, memory: String?
         let deadline = Date().addingTimeInterval(20)
-        while (cpu == nil || memory == nil) && Date() < deadline {
+        let wantCPU = ["25000", "25000 100000"], wantMemory = String(64 << 20)
+        while !(wantCPU.contains(cpu ?? "") && memory == wantMemory) && Date() < deadline {
             for d in find() {
-                cpu = cpu ?? read(d + "/cpu.cfs_quota_us") ?? read(d + "/cpu.max")
-                memory = memory ?? read(d + "/memory.limit_in_bytes") ?? read(d + "/memory.max")
+                if let v = read(d + "/cpu.cfs_quota_us") ?? read(d + "/cpu.max") { cpu = v }
+                if let v = read(d + "/memory.limit_in_bytes") ?? read(d + "/memory.max") { memory = v }
             }
             usleep(50_000)
         }

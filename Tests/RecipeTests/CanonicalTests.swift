@@ -122,7 +122,8 @@ import Testing
             return
         }
         #expect(suite == "bookworm")
-        #expect(packages.contains("gcc") && packages.contains("make") && packages.contains("libc6-dev"))
+        // The C builds name their compiler; sortedcontainers (pure Python) needs python3.
+        #expect(packages.contains("gcc") && packages.contains("make") && packages.contains("libc6-dev") || packages.contains("python3"))
         #expect(r.inputs.count == 1)
         let input = try #require(r.inputs.first)
         guard case .debianSource = input.source else {
@@ -132,7 +133,8 @@ import Testing
         #expect(input.unpack)
         #expect(r.build.sourceDateEpoch == .fromInput(input.name))
         #expect(r.build.script.contains("$REPRO_OUT"))
-        #expect(r.outputs.archive != nil)
+        // The build examples ship an archive; the test-suite examples have a [test] step.
+        #expect(r.outputs.archive != nil || r.test != nil)
     }
 }
 

@@ -5,7 +5,7 @@ import Testing
 /// Two stores as two hosts sharing one BuildGrid (cache-only configuration): what host
 /// A builds, host B gets as a remote cache hit, bit for bit, with A's signed provenance,
 /// which verifies on B.
-@Suite(.serialized, .enabled(if: !Services.skip, "REPRO_TEST_SKIP_REMOTE=1"), .tags(.network), .enabled(if: TestLayer.full, TestLayer.skipped))
+@Suite(.serialized, .tags(.realBuild, .network), .enabled(if: TestLayer.full, TestLayer.skipped))
 struct RemoteCacheTests {
     static let work = NSTemporaryDirectory() + "repro-remote-tests-\(getpid())"
 

@@ -5,7 +5,7 @@ import Testing
 
 /// The faults of docs/remote.md, each for real: a closed port, a wrong instance, a
 /// server that serves bad bytes, a server killed mid-transfer, a forged provenance.
-@Suite(.serialized, .enabled(if: !Services.skip, "REPRO_TEST_SKIP_REMOTE=1"), .tags(.network), .enabled(if: TestLayer.full, TestLayer.skipped))
+@Suite(.serialized, .tags(.realBuild, .network), .enabled(if: TestLayer.full, TestLayer.skipped))
 struct RemoteFaultTests {
     static let work = NSTemporaryDirectory() + "repro-remote-faults-\(getpid())"
 

@@ -4,16 +4,15 @@ import Testing
 
 /// The services the remote tests talk to. scripts/services starts them and exports
 /// where they listen; a run without them fails with this message instead of passing.
-/// `REPRO_TEST_SKIP_REMOTE=1` (the explicitly fast layer) disables the suites, which
-/// then show as skipped.
+/// Only the explicitly fast layer (`scripts/test --fast`, REPRO_TEST_FAST) skips the
+/// suites, visibly (they are tagged .realBuild and .network).
 enum Services {
     static let env = ProcessInfo.processInfo.environment
-    static let skip = env["REPRO_TEST_SKIP_REMOTE"] == "1"
 
     struct Missing: Error, CustomStringConvertible {
         var name: String
         var description: String {
-            "\(name) is not set: the remote tests need PostgreSQL, BuildGrid and a repro worker. Run `scripts/services install && scripts/services start && scripts/services worker .build/debug/repro` and `source /tmp/repro-services/env` (scripts/test does all of it), or set REPRO_TEST_SKIP_REMOTE=1 to skip them explicitly"
+            "\(name) is not set: the remote tests need PostgreSQL, BuildGrid and a repro worker. Run `scripts/services install && scripts/services start && scripts/services worker .build/debug/repro` and `source /tmp/repro-services/env` (scripts/test does all of it); `scripts/test --fast` skips them explicitly"
         }
     }
 

@@ -6,7 +6,7 @@ import TestKit
 
 /// A real CMake project built on the host: its `ctest --show-only=json-v1` listing
 /// parsed, run through repro-testexec, and the verdicts compared with bare ctest's.
-@Suite(.serialized, .tags(.unit)) struct CTestTests {
+@Suite(.serialized, .tags(.sandbox)) struct CTestTests {
     static let cmakeLists = """
     cmake_minimum_required(VERSION 3.19)
     project(demo C)

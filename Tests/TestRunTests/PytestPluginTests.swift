@@ -7,7 +7,7 @@ import TestKit
 /// Runs real pytest on the host with the plugin on a generated suite. Debian's
 /// python3-pytest (7.2 on bookworm; scripts/test installs it) always; a newer pytest too
 /// when scripts/test made its venv ($REPRO_PYTEST_PYTHON).
-@Suite(.serialized, .tags(.unit)) struct PytestPluginTests {
+@Suite(.serialized, .tags(.sandbox)) struct PytestPluginTests {
     static let suite = #"""
     import os, pytest
 
@@ -163,6 +163,16 @@ import TestKit
         #expect(Support.starts(run.records) == tests.map(\.id))
         #expect(tests.count == 12)  // -k 'not exit' also deselects test_after_exit
         #expect(run.records.last == .done)
+    }
+
+    @Test func filesUnderTheSourceRootAreNamedRelativeToIt() throws {
+        // Inside the sandbox the root is /build/src; here the temporary folder's parent.
+        let root = (NSTemporaryDirectory() as NSString).standardizingPath
+        let run = try Self.run(python: "/usr/bin/python3", order: [Self.t + "test_pass"], env: ["REPRO_SOURCE_ROOT": root])
+        guard case .collected(let tests)? = run.records.first else { Issue.record("no collected record"); return }
+        let file = try #require(tests.first?.file)
+        #expect(file.hasPrefix("pytest-plugin-") && file.hasSuffix("/proj/tests/test_a.py"), "\(file)")
+        #expect(Support.results(run.records)[Self.t + "test_pass"]?.file == file)
     }
 
     @Test func withoutReproTestDirItDoesNothing() throws {

@@ -258,4 +258,26 @@ import Testing
         let left = (try? FileManager.default.contentsOfDirectory(atPath: store + "/tmp")) ?? []
         #expect(left.isEmpty, "\(left)")
     }
+
+    @Test func selectRunsAPrefixAndRecordsTheRestAsNotSelected() throws {
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        var tests = Self.many
+        tests["test_fail.py"] = "def test_always_fails():\n    assert False\n"
+        let recipe = try project(tests)
+        struct S: Decodable { var run: Int; var tests: Int; var not_selected: Int; var selection: String?; var failed: Int }
+        // No full run yet: --select runs everything once and says why.
+        let first = try JSONDecoder().decode(S.self, from: try repro(["test", recipe, "--store", store, "--select", "count:3", "--json"]).stdout)
+        #expect(first.not_selected == 0 && first.selection?.hasPrefix("full") == true, "\(first)")
+        // One more run for the model to learn from (a model needs a run with history
+        // behind it before its features say anything).
+        _ = try repro(["test", recipe, "--store", store])
+        let second = try JSONDecoder().decode(S.self, from: try repro(["test", recipe, "--store", store, "--select", "count:3", "--json"]).stdout)
+        #expect(second.tests == 3 && second.not_selected == 13, "\(second)")
+        #expect(second.selection == "count:3")
+        #expect(second.failed == 1, "the test that failed before is in the prefix")
+        let shown = try show(second.run)
+        #expect(shown.executions.filter { $0.verdict == "not-selected" }.count == 13)
+        // A bad budget is a usage error.
+        #expect(try repro(["test", recipe, "--store", store, "--select", "recall:2"]).status == 2)
+    }
 }

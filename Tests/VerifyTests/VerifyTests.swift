@@ -137,6 +137,33 @@ import Testing
         #expect(nolock.err.contains("run 'repro lock"))
     }
 
+    /// Issue 13: a file that depends on the clock and also differs between unvaried
+    /// builds is named under both `time` and nondeterminism (it was only called
+    /// nondeterministic). Needs libfaketime, which scripts/setup installs.
+    @Test func clockAndRandomnessInOneFileNamesBoth() throws {
+        let dir = try TestKit.tempDir("verify-clock-random")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try """
+        name = "stamp"
+        [toolchain]
+        host = true
+        [build]
+        script = '''
+        date +%Y-%m-%d > $REPRO_OUT/stamp
+        od -An -N8 -tx8 /dev/urandom >> $REPRO_OUT/stamp
+        echo fixed > $REPRO_OUT/fixed
+        '''
+        """.write(toFile: dir + "/stamp.toml", atomically: true, encoding: .utf8)
+        #expect(try S.repro(["lock", dir + "/stamp.toml", "--store", dir + "/store"]).status == 0)
+        let c = try S.repro(["verify", dir + "/stamp.toml", "--store", dir + "/store", "--variations", "time,umask", "--find-culprit", "--json"])
+        #expect(c.status == 3, "\(c.err)")
+        let culprits = c.json["culprits"] as? [String: Any] ?? [:]
+        #expect((culprits["nondeterministic"] as? [String]) == ["stamp"], "\(culprits)")
+        #expect((culprits["files"] as? [String: [String]])?["stamp"] == ["time"], "\(culprits)")
+        let text = try S.repro(["verify", dir + "/stamp.toml", "--store", dir + "/store", "--variations", "time", "--find-culprit"])
+        #expect(text.out.contains("time: stamp") && text.out.contains("nondeterministic (differ between two builds without variations): stamp"), "\(text.out)")
+    }
+
     @Test func aBuildThatFailsOnlyWhenVariedIsNotReproducibleAndBlamed() throws {
         let dir = try TestKit.tempDir("verify-fails")
         defer { try? FileManager.default.removeItem(atPath: dir) }

@@ -19,6 +19,7 @@
  * predicted and replayed. A call is counted when its family and path prefix match. */
 #include "sandbox.h"
 #include "faults.h"
+#include "faults_internal.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -43,18 +44,8 @@
 #define SECCOMP_USER_NOTIF_FLAG_CONTINUE (1UL << 0)
 #endif
 
-enum arg_kind { FD_ARG0, PATH_ARG, SOCKET };
-
-struct family {
-    const char *name;
-    enum arg_kind kind;
-    const char *calls[6];
-    int dirfd_arg[6], path_arg[6]; /* PATH_ARG: where the path and its dirfd sit (-1 = cwd) */
-    int errnos[8];
-};
-
 /* Keep in step with Sources/Faults/FaultFamily.swift. */
-static const struct family families[] = {
+const struct family faults_families[] = {
     { "write", FD_ARG0, { "write", "writev", "pwrite64", "pwritev", "pwritev2" }, {0}, {0},
       { EIO, ENOSPC, EDQUOT, EFBIG, EINTR, EAGAIN } },
     { "fsync", FD_ARG0, { "fsync", "fdatasync", "sync_file_range", "syncfs" }, {0}, {0},
@@ -70,7 +61,7 @@ static const struct family families[] = {
     { "recv", SOCKET, { "recvfrom", "recvmsg", "recvmmsg" }, {0}, {0},
       { ECONNRESET, EAGAIN, ETIMEDOUT, EINTR } },
 };
-#define N_FAMILIES (sizeof families / sizeof families[0])
+#define N_FAMILIES (sizeof faults_families / sizeof faults_families[0])
 
 static const struct { const char *name; int value; } errno_names[] = {
     { "EIO", EIO }, { "ENOSPC", ENOSPC }, { "EDQUOT", EDQUOT }, { "EFBIG", EFBIG }, { "EINTR", EINTR },
@@ -80,40 +71,21 @@ static const struct { const char *name; int value; } errno_names[] = {
     { "EPIPE", EPIPE }, { "ENOBUFS", ENOBUFS },
 };
 
-#define MAX_CLAUSES 32
-#define MAX_FIRST 64
-
-struct clause {
-    const struct family *fam;
-    int err;            /* 0: delay only */
-    double share;
-    unsigned long long after, delay_us;
-    char *path;         /* NULL: any */
-    uint64_t key;
-    unsigned long long calls, injected, delayed;
-    unsigned long long first[MAX_FIRST];
-    int n_first;
-};
-
-static struct clause clauses[MAX_CLAUSES];
-
-/* The first injected faults with their wall-clock time, so a caller can tell which
- * fault preceded a failure it saw (repro test --chaos). */
-#define MAX_EVENTS 256
-static struct event { int clause; unsigned long long call; double time; } events[MAX_EVENTS];
-static int n_events;
-static int n_clauses;
+struct clause faults_clauses[MAX_CLAUSES];
+int faults_n_clauses;
+struct fault_event faults_events[MAX_EVENTS];
+int faults_n_events;
+int faults_family_of_nr[1024];
+int faults_call_of_nr[1024];
+int faults_sock[2] = { -1, -1 };
+int faults_stop_pipe[2] = { -1, -1 };
+char faults_error[200];
 static unsigned long long seed;
-static int family_of_nr[1024];   /* x86_64 syscall number -> family index + 1 */
-static int call_of_nr[1024];     /* ... and its index in the family's calls */
-static int sock[2] = { -1, -1 }; /* [0] launcher end, [1] the command's end */
 static struct sock_fprog prog;
 static pthread_t thread;
 static bool thread_started;
-static int stop_pipe[2] = { -1, -1 };
-static char thread_error[200];
 
-static const char *errno_name(int e)
+const char *faults_errno_name(int e)
 {
     for (size_t i = 0; i < sizeof errno_names / sizeof errno_names[0]; i++)
         if (errno_names[i].value == e) return errno_names[i].name;
@@ -135,7 +107,7 @@ static uint64_t fnv1a(const char *s)
     return h;
 }
 
-static bool decide(const struct clause *c, unsigned long long n)
+bool faults_decide(const struct clause *c, unsigned long long n)
 {
     if (n <= c->after) return false;
     if (c->share >= 1) return true;
@@ -151,15 +123,15 @@ static void bad_clause(const char *clause, const char *what)
 
 void faults_add(const char *text)
 {
-    if (n_clauses == MAX_CLAUSES) die(2, "--fault: at most %d clauses", MAX_CLAUSES);
+    if (faults_n_clauses == MAX_CLAUSES) die(2, "--fault: at most %d clauses", MAX_CLAUSES);
     char fam[32], err[32], share[64], after[32], delay[32];
     int used = 0;
     if (sscanf(text, "%31s %31s %63s %31s %31s %n", fam, err, share, after, delay, &used) != 5)
         bad_clause(text, "five fields and an optional path");
-    struct clause *c = &clauses[n_clauses];
+    struct clause *c = &faults_clauses[faults_n_clauses];
     memset(c, 0, sizeof *c);
     for (size_t i = 0; i < N_FAMILIES; i++)
-        if (!strcmp(fam, families[i].name)) c->fam = &families[i];
+        if (!strcmp(fam, faults_families[i].name)) c->fam = &faults_families[i];
     if (!c->fam) bad_clause(text, "unknown family (write, fsync, open, read, connect, send, recv)");
     if (strcmp(err, "-")) {
         for (size_t i = 0; i < sizeof errno_names / sizeof errno_names[0]; i++)
@@ -186,9 +158,9 @@ void faults_add(const char *text)
         while (len > 1 && c->path[len - 1] == '/') c->path[--len] = 0;
     }
     int ordinal = 0;
-    for (int i = 0; i < n_clauses; i++) ordinal += clauses[i].fam == c->fam;
+    for (int i = 0; i < faults_n_clauses; i++) ordinal += faults_clauses[i].fam == c->fam;
     c->key = fnv1a(c->fam->name) + (uint64_t)ordinal;
-    n_clauses++;
+    faults_n_clauses++;
 }
 
 void faults_set_seed(const char *text)
@@ -199,7 +171,7 @@ void faults_set_seed(const char *text)
     if (*end || errno || !*text || text[0] == '-') die(2, "--fault-seed: '%s' is not a whole number", text);
 }
 
-bool faults_active(void) { return n_clauses > 0; }
+bool faults_active(void) { return faults_n_clauses > 0; }
 
 /* The kernel must offer SECCOMP_RET_USER_NOTIF (5.0) and FLAG_CONTINUE (5.5): without
  * them faults cannot be injected, and running without them would be a silent lie. */
@@ -219,10 +191,10 @@ static const char *unsupported_reason(void)
 
 void faults_prepare(void)
 {
-    if (!n_clauses) return;
+    if (!faults_n_clauses) return;
     const char *why = unsupported_reason();
     if (why) die(70, "cannot inject faults: %s; run 'repro doctor', or run without --fault", why);
-    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sock) < 0) die(70, "socketpair: %s", strerror(errno));
+    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, faults_sock) < 0) die(70, "socketpair: %s", strerror(errno));
 
     scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
     if (!ctx) die(70, "seccomp_init failed");
@@ -231,24 +203,24 @@ void faults_prepare(void)
     seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_ALLOW);
     seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 0);
     bool hooked[N_FAMILIES] = { false };
-    for (int i = 0; i < n_clauses; i++) hooked[clauses[i].fam - families] = true;
+    for (int i = 0; i < faults_n_clauses; i++) hooked[faults_clauses[i].fam - faults_families] = true;
     for (size_t f = 0; f < N_FAMILIES; f++) {
         if (!hooked[f]) continue;
-        for (int j = 0; j < 6 && families[f].calls[j]; j++) {
-            int nr = seccomp_syscall_resolve_name(families[f].calls[j]);
+        for (int j = 0; j < 6 && faults_families[f].calls[j]; j++) {
+            int nr = seccomp_syscall_resolve_name(faults_families[f].calls[j]);
             if (nr < 0 || nr >= 1024) continue;
-            family_of_nr[nr] = (int)f + 1;
-            call_of_nr[nr] = j;
+            faults_family_of_nr[nr] = (int)f + 1;
+            faults_call_of_nr[nr] = j;
             int rc;
-            if (!strcmp(families[f].calls[j], "sendmsg")) {
-                /* The command sends the listener itself with sendmsg on sock[1]; that
+            if (!strcmp(faults_families[f].calls[j], "sendmsg")) {
+                /* The command sends the listener itself with sendmsg on faults_sock[1]; that
                  * one call must not wait for a supervisor that has no listener yet. */
-                struct scmp_arg_cmp c = SCMP_CMP(0, SCMP_CMP_NE, (uint64_t)sock[1]);
+                struct scmp_arg_cmp c = SCMP_CMP(0, SCMP_CMP_NE, (uint64_t)faults_sock[1]);
                 rc = seccomp_rule_add_array(ctx, SCMP_ACT_NOTIFY, nr, 1, &c);
             } else {
                 rc = seccomp_rule_add_array(ctx, SCMP_ACT_NOTIFY, nr, 0, NULL);
             }
-            if (rc < 0) die(70, "fault filter: cannot hook %s: %s", families[f].calls[j], strerror(-rc));
+            if (rc < 0) die(70, "fault filter: cannot hook %s: %s", faults_families[f].calls[j], strerror(-rc));
         }
     }
     int mfd = memfd_create("repro-faults", MFD_CLOEXEC);
@@ -265,7 +237,7 @@ void faults_prepare(void)
 
 void faults_install(void)
 {
-    if (!n_clauses) return;
+    if (!faults_n_clauses) return;
     int fd = (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER, &prog);
     if (fd < 0) fail_stage(errno, "load the fault filter (seccomp user notification)");
     char buf[CMSG_SPACE(sizeof(int))];
@@ -278,239 +250,21 @@ void faults_install(void)
     cm->cmsg_type = SCM_RIGHTS;
     cm->cmsg_len = CMSG_LEN(sizeof(int));
     memcpy(CMSG_DATA(cm), &fd, sizeof fd);
-    ssize_t n = sendmsg(sock[1], &mh, MSG_NOSIGNAL);
+    ssize_t n = sendmsg(faults_sock[1], &mh, MSG_NOSIGNAL);
     int e = errno;
     /* From here on a hooked call without a listener fails with ENOSYS instead of
      * waiting; the launcher holds the listener now, or the command gives up. */
     close(fd);
-    close(sock[1]);
+    close(faults_sock[1]);
     if (n != 1) fail_stage(e, "send the fault listener to the launcher");
-}
-
-/* ---- the supervisor (a thread of the launcher) ---- */
-
-static bool read_link(const char *proc, char *out, size_t n)
-{
-    ssize_t len = readlink(proc, out, n - 1);
-    if (len < 0) return false;
-    out[len] = 0;
-    return true;
-}
-
-/* Lexical normalisation of an absolute path: "." and ".." and repeated slashes. */
-static void normalise(char *p)
-{
-    char out[PATH_MAX];
-    size_t o = 0;
-    for (char *s = p; *s;) {
-        while (*s == '/') s++;
-        if (!*s) break;
-        char *e = s;
-        while (*e && *e != '/') e++;
-        size_t len = (size_t)(e - s);
-        if (len == 1 && s[0] == '.') { }
-        else if (len == 2 && s[0] == '.' && s[1] == '.') { while (o > 0 && out[--o] != '/') {} }
-        else if (o + len + 2 < sizeof out) { out[o++] = '/'; memcpy(out + o, s, len); o += len; }
-        s = e;
-    }
-    if (o == 0) out[o++] = '/';
-    out[o] = 0;
-    memcpy(p, out, o + 1);
-}
-
-/* The path a notified call acts on, as the sandbox sees it (readlink of /proc/PID/...
- * names paths relative to the sandbox's own root). False when it cannot be known. */
-static bool call_path(int listener, const struct seccomp_notif *req, const struct family *fam, int idx,
-                      char *out, size_t n)
-{
-    char proc[64];
-    if (fam->kind == FD_ARG0) {
-        snprintf(proc, sizeof proc, "/proc/%u/fd/%d", req->pid, (int)req->data.args[0]);
-        return read_link(proc, out, n);
-    }
-    if (fam->kind != PATH_ARG) return false;
-    char path[PATH_MAX];
-    snprintf(proc, sizeof proc, "/proc/%u/mem", req->pid);
-    int mem = open(proc, O_RDONLY | O_CLOEXEC);
-    if (mem < 0) return false;
-    ssize_t got = pread(mem, path, sizeof path - 1, (off_t)req->data.args[fam->path_arg[idx]]);
-    close(mem);
-    if (got <= 0) return false;
-    path[got] = 0;
-    if (!memchr(path, 0, (size_t)got)) return false;
-    /* The notification must still be live: the pid could have been reused. */
-    uint64_t id = req->id;
-    if (ioctl(listener, SECCOMP_IOCTL_NOTIF_ID_VALID, &id) < 0) return false;
-    if (path[0] == '/') {
-        snprintf(out, n, "%s", path);
-    } else {
-        char base[PATH_MAX];
-        int dirfd = fam->dirfd_arg[idx] < 0 ? AT_FDCWD : (int)req->data.args[fam->dirfd_arg[idx]];
-        if (dirfd == AT_FDCWD) snprintf(proc, sizeof proc, "/proc/%u/cwd", req->pid);
-        else snprintf(proc, sizeof proc, "/proc/%u/fd/%d", req->pid, dirfd);
-        if (!read_link(proc, base, sizeof base)) return false;
-        snprintf(out, n, "%s/%s", base, path);
-    }
-    normalise(out);
-    return true;
-}
-
-static bool under(const char *path, const char *prefix)
-{
-    size_t len = strlen(prefix);
-    if (!strcmp(prefix, "/")) return path[0] == '/';
-    return !strncmp(path, prefix, len) && (path[len] == 0 || path[len] == '/');
-}
-
-struct pending { struct seccomp_notif_resp resp; double due; };
-#define MAX_PENDING 256
-static struct pending pending[MAX_PENDING];
-static int n_pending;
-
-static double mono(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static void respond(int listener, struct seccomp_notif_resp *resp)
-{
-    /* ENOENT: the caller died or was interrupted by a signal; nothing to answer. */
-    if (ioctl(listener, SECCOMP_IOCTL_NOTIF_SEND, resp) < 0 && errno != ENOENT && !thread_error[0])
-        snprintf(thread_error, sizeof thread_error, "SECCOMP_IOCTL_NOTIF_SEND: %s", strerror(errno));
-}
-
-static void handle(int listener, struct seccomp_notif *req, struct seccomp_notif_resp *resp)
-{
-    memset(resp, 0, sizeof *resp);
-    resp->id = req->id;
-    resp->flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
-    int f = (req->data.arch == AUDIT_ARCH_X86_64 && req->data.nr >= 0 && req->data.nr < 1024)
-        ? family_of_nr[req->data.nr] - 1 : -1;
-    if (f < 0) { respond(listener, resp); return; }
-    const struct family *fam = &families[f];
-    int idx = call_of_nr[req->data.nr];
-    char path[PATH_MAX];
-    int have_path = -1; /* -1 not read yet, 0 unknown, 1 known */
-    unsigned long long delay = 0;
-    int err = 0;
-    bool fired = false;
-    for (int i = 0; i < n_clauses; i++) {
-        struct clause *c = &clauses[i];
-        if (c->fam != fam) continue;
-        if (c->path) {
-            if (have_path < 0) have_path = call_path(listener, req, fam, idx, path, sizeof path);
-            if (!have_path || !under(path, c->path)) continue;
-        }
-        unsigned long long n = ++c->calls;
-        if (fired || !decide(c, n)) continue;
-        fired = true;
-        err = c->err;
-        delay = c->delay_us;
-        if (err) {
-            c->injected++;
-            if (c->n_first < MAX_FIRST) c->first[c->n_first++] = n;
-            if (n_events < MAX_EVENTS) {
-                struct timespec ts;
-                clock_gettime(CLOCK_REALTIME, &ts);
-                events[n_events++] = (struct event){ i, n, (double)ts.tv_sec + (double)ts.tv_nsec / 1e9 };
-            }
-        }
-        if (delay) c->delayed++;
-    }
-    if (err) { resp->flags = 0; resp->error = -err; }
-    if (delay && n_pending < MAX_PENDING) {
-        pending[n_pending++] = (struct pending){ *resp, mono() + (double)delay / 1e6 };
-        return;
-    }
-    if (delay) { struct timespec ts = { (time_t)(delay / 1000000), (long)(delay % 1000000) * 1000 }; nanosleep(&ts, NULL); }
-    respond(listener, resp);
-}
-
-static void flush_due(int listener, bool all)
-{
-    double t = mono();
-    for (int i = 0; i < n_pending;) {
-        if (all || pending[i].due <= t) {
-            respond(listener, &pending[i].resp);
-            pending[i] = pending[--n_pending];
-        } else i++;
-    }
-}
-
-static int receive_listener(void)
-{
-    char buf[CMSG_SPACE(sizeof(int))], byte;
-    struct iovec iov = { &byte, 1 };
-    struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = buf, .msg_controllen = sizeof buf };
-    ssize_t n = recvmsg(sock[0], &mh, MSG_CMSG_CLOEXEC);
-    if (n <= 0) return -1;
-    struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
-    if (!cm || cm->cmsg_type != SCM_RIGHTS) return -1;
-    int fd;
-    memcpy(&fd, CMSG_DATA(cm), sizeof fd);
-    return fd;
-}
-
-static void *supervise(void *arg)
-{
-    (void)arg;
-    struct seccomp_notif_sizes sizes;
-    if (syscall(SYS_seccomp, SECCOMP_GET_NOTIF_SIZES, 0, &sizes) < 0) {
-        snprintf(thread_error, sizeof thread_error, "SECCOMP_GET_NOTIF_SIZES: %s", strerror(errno));
-        return NULL;
-    }
-    /* The kernel may know a larger struct than our headers: allocate its sizes. */
-    struct seccomp_notif *req = calloc(1, sizes.seccomp_notif > sizeof *req ? sizes.seccomp_notif : sizeof *req);
-    struct seccomp_notif_resp *resp = calloc(1, sizes.seccomp_notif_resp > sizeof *resp ? sizes.seccomp_notif_resp : sizeof *resp);
-    if (!req || !resp) return NULL;
-    int listener = -1;
-    bool xfer_open = true;
-    for (;;) {
-        int timeout = -1;
-        if (n_pending) {
-            double next = pending[0].due;
-            for (int i = 1; i < n_pending; i++) if (pending[i].due < next) next = pending[i].due;
-            double ms = (next - mono()) * 1000;
-            timeout = ms < 0 ? 0 : (int)ms + 1;
-        }
-        struct pollfd p[2] = { { stop_pipe[0], POLLIN, 0 }, { -1, POLLIN, 0 } };
-        if (listener >= 0) p[1].fd = listener;
-        else if (xfer_open) p[1].fd = sock[0];
-        int n = poll(p, 2, timeout);
-        if (n < 0 && errno != EINTR) break;
-        flush_due(listener, false);
-        if (p[0].revents) break;
-        if (!p[1].revents) continue;
-        if (listener < 0) {
-            listener = receive_listener();
-            if (listener < 0) xfer_open = false;
-            continue;
-        }
-        if (p[1].revents & (POLLHUP | POLLERR | POLLNVAL) && !(p[1].revents & POLLIN)) {
-            /* Every process under the filter is gone (Linux 5.8+ reports it). */
-            close(listener);
-            listener = -1;
-            xfer_open = false;
-            continue;
-        }
-        memset(req, 0, sizes.seccomp_notif);
-        if (ioctl(listener, SECCOMP_IOCTL_NOTIF_RECV, req) < 0) continue; /* ENOENT: the caller went away */
-        handle(listener, req, resp);
-    }
-    if (listener >= 0) { flush_due(listener, true); close(listener); }
-    free(req);
-    free(resp);
-    return NULL;
 }
 
 void faults_start(void)
 {
-    if (!n_clauses) return;
-    close(sock[1]);
-    if (pipe2(stop_pipe, O_CLOEXEC) < 0) die(70, "pipe: %s", strerror(errno));
-    int rc = pthread_create(&thread, NULL, supervise, NULL);
+    if (!faults_n_clauses) return;
+    close(faults_sock[1]);
+    if (pipe2(faults_stop_pipe, O_CLOEXEC) < 0) die(70, "pipe: %s", strerror(errno));
+    int rc = pthread_create(&thread, NULL, faults_supervise, NULL);
     if (rc) die(70, "cannot start the fault supervisor: %s", strerror(rc));
     thread_started = true;
 }
@@ -518,12 +272,12 @@ void faults_start(void)
 void faults_stop(void)
 {
     if (!thread_started) return;
-    if (write(stop_pipe[1], "s", 1) != 1) { /* the thread then ends at the listener's hang-up */ }
+    if (write(faults_stop_pipe[1], "s", 1) != 1) { /* the thread then ends at the listener's hang-up */ }
     pthread_join(thread, NULL);
     thread_started = false;
-    close(stop_pipe[0]);
-    close(stop_pipe[1]);
-    close(sock[0]);
+    close(faults_stop_pipe[0]);
+    close(faults_stop_pipe[1]);
+    close(faults_sock[0]);
 }
 
 static void json_str(FILE *f, const char *s)
@@ -540,14 +294,14 @@ static void json_str(FILE *f, const char *s)
 
 void faults_write_status(FILE *f)
 {
-    if (!n_clauses) return;
+    if (!faults_n_clauses) return;
     fprintf(f, ",\"faults\":{\"clauses\":[");
-    for (int i = 0; i < n_clauses; i++) {
-        const struct clause *c = &clauses[i];
+    for (int i = 0; i < faults_n_clauses; i++) {
+        const struct clause *c = &faults_clauses[i];
         if (i) fputc(',', f);
         fprintf(f, "{\"after\":%llu,\"calls\":%llu,\"delay_us\":%llu,\"delayed\":%llu,\"errno\":",
                 c->after, c->calls, c->delay_us, c->delayed);
-        if (c->err) json_str(f, errno_name(c->err)); else fprintf(f, "null");
+        if (c->err) json_str(f, faults_errno_name(c->err)); else fprintf(f, "null");
         fprintf(f, ",\"family\":\"%s\",\"first_calls\":[", c->fam->name);
         for (int j = 0; j < c->n_first; j++) fprintf(f, "%s%llu", j ? "," : "", c->first[j]);
         fprintf(f, "],\"injected\":%llu,\"path\":", c->injected);
@@ -561,27 +315,27 @@ void faults_write_status(FILE *f)
         fprintf(f, ",\"share\":%s}", share);
     }
     fprintf(f, "],\"error\":");
-    if (thread_error[0]) json_str(f, thread_error); else fprintf(f, "null");
+    if (faults_error[0]) json_str(f, faults_error); else fprintf(f, "null");
     fprintf(f, ",\"events\":[");
-    for (int i = 0; i < n_events; i++) {
-        const struct clause *c = &clauses[events[i].clause];
+    for (int i = 0; i < faults_n_events; i++) {
+        const struct clause *c = &faults_clauses[faults_events[i].clause];
         fprintf(f, "%s{\"call\":%llu,\"errno\":\"%s\",\"family\":\"%s\",\"time\":%.6f}", i ? "," : "",
-                events[i].call, errno_name(c->err), c->fam->name, events[i].time);
+                faults_events[i].call, faults_errno_name(c->err), c->fam->name, faults_events[i].time);
     }
     fprintf(f, "]");
     /* Injected faults per kind (FAMILY:ERRNO), summed over clauses. */
     fprintf(f, ",\"injected\":{");
     bool first = true;
-    for (int i = 0; i < n_clauses; i++) {
-        const struct clause *c = &clauses[i];
+    for (int i = 0; i < faults_n_clauses; i++) {
+        const struct clause *c = &faults_clauses[i];
         if (!c->err) continue;
         bool seen = false;
-        for (int j = 0; j < i; j++) seen |= clauses[j].fam == c->fam && clauses[j].err == c->err;
+        for (int j = 0; j < i; j++) seen |= faults_clauses[j].fam == c->fam && faults_clauses[j].err == c->err;
         if (seen) continue;
         unsigned long long sum = 0;
-        for (int j = i; j < n_clauses; j++)
-            if (clauses[j].fam == c->fam && clauses[j].err == c->err) sum += clauses[j].injected;
-        fprintf(f, "%s\"%s:%s\":%llu", first ? "" : ",", c->fam->name, errno_name(c->err), sum);
+        for (int j = i; j < faults_n_clauses; j++)
+            if (faults_clauses[j].fam == c->fam && faults_clauses[j].err == c->err) sum += faults_clauses[j].injected;
+        fprintf(f, "%s\"%s:%s\":%llu", first ? "" : ",", c->fam->name, faults_errno_name(c->err), sum);
         first = false;
     }
     fprintf(f, "},\"seed\":%llu}", seed);
