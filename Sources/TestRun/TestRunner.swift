@@ -159,12 +159,13 @@ public struct TestRunner: Sendable {
                 status = session.interrupted ? .interrupted : (session.failingTests.isEmpty && session.runnerFailure == nil ? .passed : .failed)
             }
             message = session.runnerFailure
-        } catch let e as ReproError {
+        } catch {
+            // The run row says why it ended; the suite's log stays in the store.
             session.log.close()
             let logDigest = try? store.put(file: tmp + "/suite.log")
-            try? telemetry.finish(runID, status: e.code == .invalidInput ? .error : .error, message: e.message)
+            try? telemetry.finish(runID, status: .error, message: (error as? ReproError)?.message ?? String(describing: error))
             if let logDigest, let path = try? store.path(for: logDigest) { progress?.note("suite log: \(path)") }
-            throw e
+            throw error
         }
         session.log.close()
         let logDigest = try store.put(file: tmp + "/suite.log")
