@@ -84,7 +84,25 @@ public final class Telemetry: Sendable {
             try db.alter(table: "test_runs") { t in t.add(column: "selection", .text) }
             try db.alter(table: "test_executions") { t in t.add(column: "probability", .double) }
         }
+        m.registerMigration("v3: ctest listings") { db in
+            // `ctest --show-only=json-v1` depends only on the working tree, the root, the
+            // directory and the arguments: kept by that key, a warm run skips one sandbox.
+            try db.create(table: "listings") { t in
+                t.primaryKey("key", .text)
+                t.column("data", .blob).notNull()
+            }
+        }
         return m
+    }
+
+    public func listing(_ key: String) throws -> Data? {
+        try read { db in try Data.fetchOne(db, sql: "SELECT data FROM listings WHERE key = ?", arguments: [key]) }
+    }
+
+    public func saveListing(_ key: String, _ data: Data) throws {
+        try write { db in
+            try db.execute(sql: "INSERT OR REPLACE INTO listings (key, data) VALUES (?, ?)", arguments: [key, data])
+        }
     }
 
     // MARK: runs

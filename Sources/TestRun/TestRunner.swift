@@ -144,6 +144,7 @@ public struct TestRunner: Sendable {
         var session = TestSession(runner: runner, telemetry: telemetry, box: box, runID: runID, options: options,
                                   progress: progress, strategy: strategy, orderer: orderer, changed: changed,
                                   log: try CappedLog(path: tmp + "/suite.log", limit: options.logLimit))
+        session.worktree = worktree.tree.description
         session.infrastructureChanged = previous.map { $0.recipeDigest != recipe.digest.description || $0.lockDigest != lockDigest.description } ?? false
             || TestSelection.touchesInfrastructure(changed ?? [], recipe: (recipe.file as NSString).lastPathComponent,
                                                    lock: (recipe.lockPath as NSString).lastPathComponent)

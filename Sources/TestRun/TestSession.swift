@@ -21,6 +21,8 @@ struct TestSession {
     let log: CappedLog
     /// The recipe (outside [test]), the lock or the toolchain changed since the last run.
     var infrastructureChanged = false
+    /// The digest of the build's working tree the tests start from.
+    var worktree = ""
 
     /// The order asked for, and each id's place in it.
     var requested: [TestCase] = []

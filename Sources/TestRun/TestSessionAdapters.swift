@@ -9,16 +9,25 @@ extension TestSession {
     /// in the requested order.
     mutating func runCTest(attempt: Int, variation: Variation?, only: [TestCase]?) throws {
         if ctestListing == nil {
-            let spec = box.spec(command: CTest.listCommand + test.args)
-            let listed = try runner.run(spec, output: .capture)
-            guard listed.result.succeeded else {
-                let err = String(decoding: listed.stderr.suffix(2000), as: UTF8.self)
-                throw ReproError(.failed, "ctest --show-only=json-v1 in \(test.directory) failed (\(listed.result.summary)): \(err)")
+            // The listing is a function of the working tree, the root, the directory and
+            // the arguments: cached in telemetry under that key.
+            let key = Digest.of(([worktree, box.root ?? "host", test.directory] + CTest.listCommand + test.args)
+                .joined(separator: "\u{0}")).hex
+            var stdout = try telemetry.listing(key)
+            if stdout == nil {
+                let spec = box.spec(command: CTest.listCommand + test.args)
+                let listed = try runner.run(spec, output: .capture)
+                guard listed.result.succeeded else {
+                    let err = String(decoding: listed.stderr.suffix(2000), as: UTF8.self)
+                    throw ReproError(.failed, "ctest --show-only=json-v1 in \(test.directory) failed (\(listed.result.summary)): \(err)")
+                }
+                stdout = Data(listed.stdout)
             }
             let listing: CTest.Listing
             do {
                 // Files relative to /build/src, like the changed files they are matched with.
-                listing = try CTest.parse(Data(listed.stdout), defaultTimeout: Double(test.testTimeout), sourceRoot: "/build/src")
+                listing = try CTest.parse(stdout!, defaultTimeout: Double(test.testTimeout), sourceRoot: "/build/src")
+                try telemetry.saveListing(key, stdout!)
             } catch let e as ReproError {
                 throw ReproError(.invalidInput, "\(box.recipe.file):\(test.line): \(e.message)")
             }
