@@ -41,20 +41,17 @@ public enum OrderStrategy: Sendable, Equatable, CustomStringConvertible {
 
 /// Orders a run's tests by a strategy, using the recipe's history from telemetry.
 public struct TestOrderer {
-    /// Finished runs of the recipe, oldest first, with their first-attempt executions.
-    public var history: [(TestRunRow, [TestExecutionRow])]
+    /// Rank's view of the telemetry: one run per test run; timeouts and crashes are
+    /// failures, flaky executions count as failed (a flaky pass is not a clean pass).
+    /// Only this compact form is kept (not the telemetry rows), so a long history of a
+    /// large suite costs one copy in memory.
+    public let rankHistory: History
     /// Where `model` keeps the recipe's model file between runs.
     public var modelPath: String
 
     public init(history: [(TestRunRow, [TestExecutionRow])], modelPath: String) {
-        self.history = history
         self.modelPath = modelPath
-    }
-
-    /// Rank's view of the telemetry: one run per test run; timeouts and crashes are
-    /// failures, flaky executions count as failed (a flaky pass is not a clean pass).
-    public var rankHistory: History {
-        History(runs: history.map { run, execs in
+        rankHistory = History(runs: history.map { run, execs in
             Run(id: String(run.id ?? 0), executions: execs.map { e in
                 let v = Verdict(rawValue: e.historyVerdict) ?? .fail
                 return Execution(test: e.test, verdict: v, duration: max(e.wallMs, 0.001) / 1000, testFile: e.file)
@@ -72,11 +69,12 @@ public struct TestOrderer {
             return tests.shuffled(using: &rng)
         case .failedFirst:
             var score: [String: Double] = [:]
-            for (i, (_, execs)) in history.enumerated() {
-                let weight = pow(0.8, Double(history.count - 1 - i))
-                for e in execs where e.verdict.isFailure || e.flaky { score[e.test, default: 0] += weight }
+            let runs = rankHistory.runs
+            for (i, run) in runs.enumerated() {
+                let weight = pow(0.8, Double(runs.count - 1 - i))
+                for e in run.executions where e.verdict.isFailure { score[e.test, default: 0] += weight }
             }
-            let last = Set(history.last?.1.filter { $0.verdict.isFailure || $0.flaky }.map(\.test) ?? [])
+            let last = Set(runs.last?.executions.filter(\.verdict.isFailure).map(\.test) ?? [])
             return tests.enumerated().sorted { a, b in
                 let la = last.contains(a.element.id), lb = last.contains(b.element.id)
                 if la != lb { return la }

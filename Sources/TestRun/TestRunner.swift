@@ -128,8 +128,10 @@ public struct TestRunner: Sendable {
         // Telemetry: the run's row first, so a run killed from here on reads as interrupted.
         let previous = try telemetry.previousRun(recipe: recipe.name, before: nil)
         let changed = ChangedFiles.between(previous?.inputsManifest, inputsTree?.description, store: store)
-        let history = try telemetry.history(recipe: recipe.name)
-        let strategy = options.order ?? (history.isEmpty ? .original : .model)
+        // The rows are turned into Rank's compact history at once and not kept.
+        let orderer = TestOrderer(history: try telemetry.history(recipe: recipe.name),
+                                  modelPath: store.root + "/models/\(recipe.name).json")
+        let strategy = options.order ?? (orderer.rankHistory.runs.isEmpty ? .original : .model)
         let lockDigest = Digest.of(lock.encoded())
         let row = TestRunRow(
             id: nil, recipe: recipe.name, recipeFile: recipe.file, recipeDigest: recipe.digest.description,
@@ -140,7 +142,6 @@ public struct TestRunner: Sendable {
             seed: strategy.seed.map { Int64(bitPattern: $0) }, filter: options.filter, faults: faults?.canonical,
             requestedOrder: [], attestation: nil, message: nil)
         let runID = try telemetry.begin(row)
-        let orderer = TestOrderer(history: history, modelPath: store.root + "/models/\(recipe.name).json")
         var session = TestSession(runner: runner, telemetry: telemetry, box: box, runID: runID, options: options,
                                   progress: progress, strategy: strategy, orderer: orderer, changed: changed,
                                   log: try CappedLog(path: tmp + "/suite.log", limit: options.logLimit))
@@ -206,6 +207,7 @@ public struct TestRunner: Sendable {
         try telemetry.finish(runID, status: status, attestation: envelopeDigest.description, message: message)
         // The model learns from this run for the next one.
         if status != .interrupted {
+            session.orderer = TestOrderer(history: [], modelPath: orderer.modelPath)  // let the old copy go first
             let grown = TestOrderer(history: try telemetry.history(recipe: recipe.name), modelPath: orderer.modelPath)
             _ = try? grown.model()
         }

@@ -16,7 +16,7 @@ struct TestSession {
     let options: TestOptions
     let progress: (any TestProgress)?
     let strategy: OrderStrategy
-    let orderer: TestOrderer
+    var orderer: TestOrderer
     let changed: [String]?
     let log: CappedLog
     /// The recipe (outside [test]), the lock or the toolchain changed since the last run.
