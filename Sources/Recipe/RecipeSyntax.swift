@@ -2,7 +2,7 @@ import Core
 
 /// The small grammars of recipe values: names, Debian specs, relative paths, sizes and
 /// durations. Each returns nil or false for bad input; the decoder words the error.
-enum RecipeSyntax {
+public enum RecipeSyntax {
     private static func ascii(_ s: String, _ allowed: (UInt8) -> Bool) -> Bool { s.utf8.allSatisfy(allowed) }
     private static func isAlnum(_ c: UInt8) -> Bool { isLower(c) || isUpper(c) || isDigit(c) }
     private static func isLower(_ c: UInt8) -> Bool { c >= 0x61 && c <= 0x7A }
@@ -12,7 +12,7 @@ enum RecipeSyntax {
     private static func among(_ set: String) -> (UInt8) -> Bool { { set.utf8.contains($0) } }
 
     /// Recipe names: `[A-Za-z0-9][A-Za-z0-9._+-]*`, at most 64.
-    static func isName(_ s: String) -> Bool {
+    public static func isName(_ s: String) -> Bool {
         guard let f = s.utf8.first, isAlnum(f), s.utf8.count <= 64 else { return false }
         return ascii(s) { isAlnum($0) || among("._+-")($0) }
     }

@@ -130,7 +130,6 @@ final class TestLaunch: @unchecked Sendable {
             }
             usleep(5_000)
         }
-        thread.cancel()
         try drainRecords()
         state.lock()
         outcome.sandbox = completed?.result

@@ -50,16 +50,10 @@ struct TestHistoryCommand: ParsableCommand {
 enum TestRecipeName {
     static func resolve(_ arg: String) throws -> String {
         if FileManager.default.fileExists(atPath: arg) { return try Recipe.load(path: arg).name }
-        guard RecipeSyntaxCheck.isName(arg) else {
+        guard RecipeSyntax.isName(arg) else {
             throw ReproError(.invalidInput, "\(arg): no such recipe file, and not a recipe name")
         }
         return arg
-    }
-}
-
-enum RecipeSyntaxCheck {
-    static func isName(_ s: String) -> Bool {
-        !s.isEmpty && s.count <= 64 && s.allSatisfy { $0.isLetter || $0.isNumber || "._+-".contains($0) }
     }
 }
 
