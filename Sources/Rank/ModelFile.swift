@@ -17,12 +17,17 @@ public struct ModelFile: Codable, Sendable, Equatable {
     public var model: LogisticModel
 
     public init(model: LogisticModel, seed: UInt64, history: History) {
+        self.init(model: model, seed: seed, runs: history.runs.count, executions: history.executionCount)
+    }
+
+    /// The model after `runs` runs holding `executions` executions in all.
+    public init(model: LogisticModel, seed: UInt64, runs: Int, executions: Int) {
         format = Self.formatName
         version = Self.formatVersion
         features = FeatureSet.names
         self.seed = seed
-        trainedRuns = history.runs.count
-        trainedExecutions = history.executionCount
+        trainedRuns = runs
+        trainedExecutions = executions
         self.model = model
     }
 

@@ -29,26 +29,9 @@ public enum Replay {
     public static func continueTraining(_ start: LogisticModel, on history: History,
                                         groups: FeatureGroups = .all,
                                         visit: (Step) -> Void = { _ in }) -> LogisticModel {
-        var state = FeatureState()
-        state.groups = groups
-        var model = start
-        let skip = model.runs
-        for (index, run) in history.runs.enumerated() {
-            if index < skip {
-                state.absorb(run)
-                continue
-            }
-            let plan = run.plan
-            let features = state.features(for: plan)
-            let input = RankingInput(plan: plan, probabilities: model.probabilities(features),
-                                     expectedDurations: state.expectedDurations(for: plan),
-                                     related: state.relatedness(for: plan),
-                                     tiers: ChangeEvidence.tiers(features))
-            visit(Step(index: index, run: run, features: features, input: input, state: state))
-            model.train(features, failed: run.executions.map { $0.verdict.isFailure })
-            state.absorb(run)
-        }
-        return model
+        var learner = Learner(model: start, groups: groups)
+        for run in history.runs { learner.feed(run, visit: visit) }
+        return learner.model
     }
 
     /// Mean scores of one strategy over the scored runs, with the standard error of

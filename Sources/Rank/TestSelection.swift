@@ -155,7 +155,11 @@ public enum TestSelection {
                               seed: UInt64 = 1) -> Result {
         var state = FeatureState()
         for run in history.runs { state.absorb(run) }
-        let model = model ?? Replay.walk(history, seed: seed)
+        return select(request, state: state, model: model ?? Replay.walk(history, seed: seed))
+    }
+
+    /// `select(_:history:model:seed:)` with the state after the history (a `Learner`'s).
+    public static func select(_ request: Request, state: FeatureState, model: LogisticModel) -> Result {
         let plan = RunPlan(id: "selection", tests: request.candidates, changedFiles: request.changedFiles)
         let ranked = Ranker.rank(plan, state: state, model: model, costAware: request.costAware, recall: nil)
         let reason = fullRunReason(request)

@@ -87,13 +87,5 @@ public enum TestExport {
 extension TestExecutionRow {
     /// The verdict as a ranking history has it (pass, fail, error, skip): timeouts and
     /// crashes are failures, and a flaky test counts as failed (never a clean pass).
-    public var historyVerdict: String {
-        if flaky { return "fail" }
-        switch verdict {
-        case .pass: return "pass"
-        case .skip, .notSelected: return "skip"
-        case .error: return "error"
-        case .fail, .timeout, .crashed: return "fail"
-        }
-    }
+    public var historyVerdict: String { Telemetry.rankVerdict(verdict, flaky: flaky).rawValue }
 }

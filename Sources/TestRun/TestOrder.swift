@@ -39,28 +39,91 @@ public enum OrderStrategy: Sendable, Equatable, CustomStringConvertible {
     var seed: UInt64? { if case let .random(s) = self { s } else { nil } }
 }
 
-/// Orders a run's tests by a strategy, using the recipe's history from telemetry.
+/// Orders a run's tests by a strategy, with what the recipe's history taught: the
+/// model and feature state (`Learner`) and the failed-first scores. Built by streaming
+/// the history from telemetry run by run, so memory is one run plus per-test state
+/// however long the history grows; the recipe's model file is resumed, so only runs it
+/// has not seen train it.
 public struct TestOrderer {
-    /// Rank's view of the telemetry: one run per test run; timeouts and crashes are
-    /// failures, flaky executions count as failed (a flaky pass is not a clean pass).
-    /// Only this compact form is kept (not the telemetry rows), so a long history of a
-    /// large suite costs one copy in memory.
-    public let rankHistory: History
-    /// Where `model` keeps the recipe's model file between runs.
-    public var modelPath: String
+    public private(set) var learner: Learner
+    /// The model's seed (kept in the model file).
+    public private(set) var seed: UInt64 = 1
+    /// Where the recipe's model file is kept between runs.
+    public let modelPath: String
+    /// failed-first: per test, failures decayed by 0.8 per run, as of run `last`.
+    private var failureScore: [String: (score: Double, last: Int)] = [:]
+    private var lastFailures: Set<String> = []
 
-    public init(history: [(TestRunRow, [TestExecutionRow])], modelPath: String) {
+    /// Runs learned from.
+    public var runs: Int { learner.runs }
+
+    /// An orderer that knows no history.
+    public init(modelPath: String) {
         self.modelPath = modelPath
-        rankHistory = History(runs: history.map { run, execs in
-            Run(id: String(run.id ?? 0), executions: execs.map { e in
-                let v = Verdict(rawValue: e.historyVerdict) ?? .fail
-                return Execution(test: e.test, verdict: v, duration: max(e.wallMs, 0.001) / 1000, testFile: e.file)
-            }, changedFiles: run.changedFiles)
-        })
+        learner = Learner(seed: 1)
+    }
+
+    /// Streams the recipe's finished runs from telemetry into the saved model (or a new
+    /// one when there is none, or it does not match the history: trained on runs since
+    /// removed or changed), and saves the model when it learned something.
+    public static func load(telemetry: Telemetry, recipe: String, modelPath: String) throws -> TestOrderer {
+        let saved = FileManager.default.fileExists(atPath: modelPath) ? try? ModelFile.load(path: modelPath) : nil
+        if let saved {
+            var orderer = TestOrderer(modelPath: modelPath, resuming: saved)
+            var matches = saved.trainedRuns == 0 ? saved.trainedExecutions == 0 : true
+            try telemetry.forEachHistoryRun(recipe: recipe) { run in
+                orderer.feed(run)
+                if orderer.runs == saved.model.runs { matches = matches && orderer.learner.executions == saved.trainedExecutions }
+            }
+            if matches && orderer.runs >= saved.model.runs {
+                if orderer.learner.model.runs > saved.model.runs { try orderer.saveModel() }
+                return orderer
+            }
+        }
+        var orderer = TestOrderer(modelPath: modelPath)
+        try telemetry.forEachHistoryRun(recipe: recipe) { orderer.feed($0) }
+        if orderer.runs > 0 { try orderer.saveModel() }
+        return orderer
+    }
+
+    private init(modelPath: String, resuming file: ModelFile) {
+        self.modelPath = modelPath
+        learner = Learner(model: file.model)
+        seed = file.seed
+    }
+
+    /// Learns from the next finished run of the recipe.
+    public mutating func feed(_ run: Run) {
+        let index = learner.runs
+        var failed = Set<String>()
+        for e in run.executions where e.verdict.isFailure && failed.insert(e.test).inserted {
+            let old = failureScore[e.test]
+            failureScore[e.test] = ((old.map { $0.score * pow(0.8, Double(index - $0.last)) } ?? 0) + 1, index)
+        }
+        lastFailures = failed
+        learner.feed(run)
+    }
+
+    /// The model file as of the runs learned from.
+    public var modelFile: ModelFile {
+        ModelFile(model: learner.model, seed: seed, runs: learner.runs, executions: learner.executions)
+    }
+
+    /// Writes the model file (whole, through a temporary file and a rename).
+    public func saveModel() throws {
+        try FileManager.default.createDirectory(atPath: (modelPath as NSString).deletingLastPathComponent,
+                                                withIntermediateDirectories: true)
+        let tmp = modelPath + ".tmp.\(getpid())"
+        try modelFile.write(to: tmp)
+        guard rename(tmp, modelPath) == 0 else {
+            let reason = String(cString: strerror(errno))
+            unlink(tmp)
+            throw ReproError(.system, "cannot save the model file \(modelPath): \(reason)")
+        }
     }
 
     /// The tests in the order to run them.
-    public func order(_ tests: [TestCase], strategy: OrderStrategy, changedFiles: [String]?) throws -> [TestCase] {
+    public func order(_ tests: [TestCase], strategy: OrderStrategy, changedFiles: [String]?) -> [TestCase] {
         switch strategy {
         case .original:
             return tests
@@ -68,48 +131,21 @@ public struct TestOrderer {
             var rng = SplitMix64(seed: seed)
             return tests.shuffled(using: &rng)
         case .failedFirst:
-            var score: [String: Double] = [:]
-            let runs = rankHistory.runs
-            for (i, run) in runs.enumerated() {
-                let weight = pow(0.8, Double(runs.count - 1 - i))
-                for e in run.executions where e.verdict.isFailure { score[e.test, default: 0] += weight }
-            }
-            let last = Set(runs.last?.executions.filter(\.verdict.isFailure).map(\.test) ?? [])
+            let now = learner.runs - 1
+            let score = failureScore.mapValues { $0.score * pow(0.8, Double(now - $0.last)) }
             return tests.enumerated().sorted { a, b in
-                let la = last.contains(a.element.id), lb = last.contains(b.element.id)
+                let la = lastFailures.contains(a.element.id), lb = lastFailures.contains(b.element.id)
                 if la != lb { return la }
                 let sa = score[a.element.id] ?? 0, sb = score[b.element.id] ?? 0
                 if sa != sb { return sa > sb }
                 return a.offset < b.offset
             }.map(\.element)
         case .model:
-            let file = try model()
-            let h = rankHistory
-            let (state, _) = try Ranker.prepare(h, runID: nil)
             let plan = RunPlan(id: "next", tests: tests.map { PlannedTest(test: $0.id, testFile: $0.file) },
                                changedFiles: changedFiles)
-            let ranked = Ranker.rank(plan, state: state, model: file.model, costAware: false, recall: nil)
+            let ranked = Ranker.rank(plan, state: learner.state, model: learner.model, costAware: false, recall: nil)
             let byID = Dictionary(tests.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
             return ranked.tests.compactMap { byID[$0.test] }
         }
-    }
-
-    /// The recipe's model, continued on the runs it has not seen (or trained anew when
-    /// the history no longer extends what it saw), and saved for the next run.
-    public func model() throws -> ModelFile {
-        let h = rankHistory
-        var file: ModelFile
-        if FileManager.default.fileExists(atPath: modelPath),
-           let saved = try? ModelFile.load(path: modelPath),
-           let resumed = try? Trainer.resume(saved, on: h, path: modelPath) {
-            file = resumed
-        } else {
-            file = Trainer.train(h, seed: 1)
-        }
-        try FileManager.default.createDirectory(atPath: (modelPath as NSString).deletingLastPathComponent,
-                                                withIntermediateDirectories: true)
-        try file.write(to: modelPath + ".tmp")
-        _ = rename(modelPath + ".tmp", modelPath)
-        return file
     }
 }

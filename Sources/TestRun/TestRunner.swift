@@ -128,10 +128,10 @@ public struct TestRunner: Sendable {
         // Telemetry: the run's row first, so a run killed from here on reads as interrupted.
         let previous = try telemetry.previousRun(recipe: recipe.name, before: nil)
         let changed = ChangedFiles.between(previous?.inputsManifest, inputsTree?.description, store: store)
-        // The rows are turned into Rank's compact history at once and not kept.
-        let orderer = TestOrderer(history: try telemetry.history(recipe: recipe.name),
-                                  modelPath: store.root + "/models/\(recipe.name).json")
-        let strategy = options.order ?? (orderer.rankHistory.runs.isEmpty ? .original : .model)
+        // The history streams through the model run by run; none of it is kept.
+        let orderer = try TestOrderer.load(telemetry: telemetry, recipe: recipe.name,
+                                           modelPath: store.root + "/models/\(recipe.name).json")
+        let strategy = options.order ?? (orderer.runs == 0 ? .original : .model)
         let lockDigest = Digest.of(lock.encoded())
         let row = TestRunRow(
             id: nil, recipe: recipe.name, recipeFile: recipe.file, recipeDigest: recipe.digest.description,
@@ -205,11 +205,11 @@ public struct TestRunner: Sendable {
             }
         }
         try telemetry.finish(runID, status: status, attestation: envelopeDigest.description, message: message)
-        // The model learns from this run for the next one.
-        if status != .interrupted {
-            session.orderer = TestOrderer(history: [], modelPath: orderer.modelPath)  // let the old copy go first
-            let grown = TestOrderer(history: try telemetry.history(recipe: recipe.name), modelPath: orderer.modelPath)
-            _ = try? grown.model()
+        // The model learns from this run for the next one (only passed and failed runs
+        // are history).
+        if status == .passed || status == .failed {
+            session.orderer.feed(try telemetry.historyRun(runID))
+            do { try session.orderer.saveModel() } catch { progress?.note("warning: \(error)") }
         }
         var summary = try TestRunSummary.of(run: runID, telemetry: telemetry, build: build, log: logDigest,
                                             truncatedLog: session.log.truncatedBytes, wall: Date().timeIntervalSince(started))

@@ -81,7 +81,7 @@ struct TestSession {
         if let budget = options.select {
             requested = try select(tests, budget: budget)
         } else {
-            requested = try orderer.order(tests, strategy: strategy, changedFiles: changed)
+            requested = orderer.order(tests, strategy: strategy, changedFiles: changed)
         }
         requestedPos = Dictionary(requested.enumerated().map { ($1.id, $0) }, uniquingKeysWith: { a, _ in a })
         try telemetry.setRequestedOrder(runID, requested.map(\.id))
@@ -95,7 +95,6 @@ struct TestSession {
     /// full-run rule says so (every `fullEvery`-th run, a change to the recipe, lock or
     /// toolchain, no full run yet).
     mutating func select(_ tests: [TestCase], budget: Budget) throws -> [TestCase] {
-        let model = try orderer.model()
         var request = TestSelection.Request(
             candidates: tests.map { PlannedTest(test: $0.id, testFile: $0.file) }, changedFiles: changed, budget: budget,
             runsSinceFullRun: try telemetry.runsSinceFullRun(recipe: box.recipe.name),
@@ -104,7 +103,7 @@ struct TestSession {
         // A time budget buys the most failures per second; recall and count budgets
         // take the likeliest failures first.
         if case .time = budget { request.costAware = true } else { request.costAware = false }
-        let result = TestSelection.select(request, history: orderer.rankHistory, model: model.model)
+        let result = TestSelection.select(request, state: orderer.learner.state, model: orderer.learner.model)
         try telemetry.setSelection(runID, result.full ? "full: \(result.fullReason ?? "")" : budget.description)
         if result.full { progress?.note("--select \(budget): running every test (\(result.fullReason ?? "full run"))") }
         let byID = Dictionary(tests.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })

@@ -33,16 +33,21 @@ struct TestReportPage {
         let executions = try telemetry.executions(run: id).filter { $0.attempt == 0 }
             .sorted { ($0.executedPos ?? Int.max, $0.id ?? 0) < ($1.executedPos ?? Int.max, $1.id ?? 0) }
         let executed = executions.map { Test(id: $0.test, verdict: $0.verdict.rawValue, flaky: $0.flaky, seconds: $0.wallMs / 1000) }
-        let earlier = try telemetry.history(recipe: run.recipe).filter { ($0.0.id ?? 0) < id }
-        let history = TestOrderer(history: earlier, modelPath: "").rankHistory
+        // The model trained on the earlier runs only, streamed from telemetry; the last
+        // ten of them kept for the per-test verdicts.
+        var learner = Learner(seed: 1)
+        var lastRuns: [Run] = []
+        try telemetry.forEachHistoryRun(recipe: run.recipe, before: id) { r in
+            learner.feed(r)
+            lastRuns.append(r)
+            if lastRuns.count > 10 { lastRuns.removeFirst() }
+        }
         let plan = RunPlan(id: String(id), tests: executions.map { PlannedTest(test: $0.test, testFile: $0.file) },
                            changedFiles: run.changedFiles)
-        var state = FeatureState()
-        for r in history.runs { state.absorb(r) }
-        let ranked = Ranker.rank(plan, state: state, model: Trainer.train(history, seed: 1).model, costAware: false, recall: nil)
+        let ranked = Ranker.rank(plan, state: learner.state, model: learner.model, costAware: false, recall: nil)
         var recent: [String: [String]] = [:]
-        for (_, execs) in earlier.suffix(10) {
-            for e in execs { recent[e.test, default: []].append(e.historyVerdict) }
+        for r in lastRuns {
+            for e in r.executions { recent[e.test, default: []].append(e.verdict.rawValue) }
         }
         return TestReportPage(run: run, executed: executed, modelOrder: ranked.tests.map(\.test),
                               flaky: try telemetry.flaky(recipe: run.recipe), recent: recent)

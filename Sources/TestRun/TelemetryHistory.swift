@@ -1,0 +1,60 @@
+import Foundation
+import GRDB
+import Rank
+
+extension Telemetry {
+    /// Streams the recipe's finished (passed or failed) runs, oldest first, as `Rank`
+    /// runs: first attempts in executed order, tests `--select` left out omitted, the
+    /// verdict as a ranking history has it (`historyVerdict`). Only the columns ranking
+    /// uses are read and one run is in memory at a time: `repro test` feeds a long
+    /// history of a large suite through a `Learner` without holding it.
+    /// - Parameter before: only runs with a smaller id.
+    public func forEachHistoryRun(recipe: String, before: Int64? = nil, _ body: (Run) throws -> Void) throws {
+        try read { db in
+            var sql = "SELECT id, changed_files FROM test_runs WHERE recipe = ? AND status IN ('passed', 'failed')"
+            var arguments: StatementArguments = [recipe]
+            if let before {
+                sql += " AND id < ?"
+                arguments += [before]
+            }
+            let runs = try Row.fetchAll(db, sql: sql + " ORDER BY id", arguments: arguments)
+                .map { (id: $0["id"] as Int64, changed: $0["changed_files"] as String?) }
+            for run in runs { try body(try Self.historyRun(db, id: run.id, changedFiles: run.changed)) }
+        }
+    }
+
+    /// One run as `forEachHistoryRun` gives it (for the run that just finished).
+    public func historyRun(_ id: Int64) throws -> Run {
+        try read { db in
+            let changed = try String.fetchOne(db, sql: "SELECT changed_files FROM test_runs WHERE id = ?", arguments: [id])
+            return try Self.historyRun(db, id: id, changedFiles: changed)
+        }
+    }
+
+    private static func historyRun(_ db: Database, id: Int64, changedFiles: String?) throws -> Run {
+        let changed = try changedFiles.map { try JSONDecoder().decode([String].self, from: Data($0.utf8)) }
+        var executions: [Execution] = []
+        let rows = try Row.fetchCursor(db, sql: """
+            SELECT test, file, verdict, flaky, wall_ms FROM test_executions
+            WHERE run_id = ? AND attempt = 0 AND verdict != ? ORDER BY executed_pos
+            """, arguments: [id, TestVerdict.notSelected.rawValue])
+        while let row = try rows.next() {
+            let verdict = TestVerdict(rawValue: row["verdict"]) ?? .error
+            executions.append(Execution(test: row["test"], verdict: Self.rankVerdict(verdict, flaky: row["flaky"]),
+                                        duration: max(row["wall_ms"] as Double, 0.001) / 1000, testFile: row["file"]))
+        }
+        return Run(id: String(id), executions: executions, changedFiles: changed)
+    }
+
+    /// The verdict as a ranking history has it: timeouts and crashes are failures, and
+    /// a flaky test counts as failed (never a clean pass).
+    static func rankVerdict(_ v: TestVerdict, flaky: Bool) -> Verdict {
+        if flaky { return .fail }
+        switch v {
+        case .pass: return .pass
+        case .skip, .notSelected: return .skip
+        case .error: return .error
+        case .fail, .timeout, .crashed: return .fail
+        }
+    }
+}

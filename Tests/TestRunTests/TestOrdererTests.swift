@@ -1,0 +1,100 @@
+import Core
+import Foundation
+import Rank
+import TestKit
+import Testing
+@testable import TestRun
+
+/// The recipe's history streamed from real SQLite telemetry into the model: the same
+/// model as training on the whole history at once, resumed from the model file, and
+/// retrained when the file does not match the history.
+@Suite(.tags(.unit)) struct TestOrdererTests {
+    /// A telemetry database with `runs` finished runs of 40 tests; test `t7` fails in
+    /// every third run, `t3` in the last one, and every run changes a file.
+    static func telemetry(runs: Int, dir: String) throws -> Telemetry {
+        let t = try Telemetry(path: dir + "/telemetry.sqlite")
+        for i in 0..<runs { try addRun(t, index: i, lastFails: i == runs - 1) }
+        return t
+    }
+
+    static func addRun(_ t: Telemetry, index i: Int, lastFails: Bool = false, status: TestRunStatus? = nil) throws {
+        let row = TestRunRow(
+            id: nil, recipe: "r", recipeFile: "r.toml", recipeDigest: "d", lockDigest: "l", buildAction: "a", tree: "t",
+            inputsManifest: nil, inputDigests: [:], changedFiles: i == 0 ? nil : ["src/m\(i % 5).py"], framework: "pytest",
+            host: "h", pid: 1, started: Double(i), finished: nil, status: .running, orderStrategy: "original", seed: nil,
+            filter: nil, faults: nil, requestedOrder: [], attestation: nil, message: nil)
+        let id = try t.begin(row)
+        var rows: [TestExecutionRow] = []
+        for k in 0..<40 {
+            let fails = (k == 7 && i % 3 == 0) || (k == 3 && lastFails)
+            let r = TestResult(id: "tests/test_m\(k % 5).py::t\(k)", file: "tests/test_m\(k % 5).py",
+                               verdict: fails ? .fail : .pass, wallMs: Double(10 + k))
+            rows.append(TestExecutionRow(run: id, result: r, attempt: 0, variation: nil, requestedPos: k, executedPos: k))
+        }
+        try t.record(rows, flaky: [], run: id)
+        try t.finish(id, status: status ?? (rows.contains { $0.verdict == .fail } ? .failed : .passed))
+    }
+
+    static func history(_ t: Telemetry) throws -> History {
+        var runs: [Run] = []
+        try t.forEachHistoryRun(recipe: "r") { runs.append($0) }
+        return History(runs: runs)
+    }
+
+    @Test func streamedModelEqualsTrainingAtOnceAndIsSaved() throws {
+        let dir = try TestKit.tempDir("orderer")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let t = try Self.telemetry(runs: 12, dir: dir)
+        // An interrupted run is not history.
+        try Self.addRun(t, index: 12, status: .interrupted)
+        let path = dir + "/models/r.json"
+        let orderer = try TestOrderer.load(telemetry: t, recipe: "r", modelPath: path)
+        let h = try Self.history(t)
+        #expect(h.runs.count == 12 && orderer.runs == 12)
+        #expect(h.runs[1].changedFiles == ["src/m1.py"] && h.runs[0].changedFiles == nil)
+        #expect(orderer.modelFile == Trainer.train(h, seed: 1))
+        #expect(try ModelFile.load(path: path) == Trainer.train(h, seed: 1))
+    }
+
+    @Test func resumesTheSavedModelAndRetrainsWhenItDoesNotMatch() throws {
+        let dir = try TestKit.tempDir("orderer")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let t = try Self.telemetry(runs: 8, dir: dir)
+        let path = dir + "/models/r.json"
+        var orderer = try TestOrderer.load(telemetry: t, recipe: "r", modelPath: path)
+        // The run that just finished is fed and saved, as `repro test` does.
+        try Self.addRun(t, index: 8)
+        let last = try t.historyRun(Int64(9))
+        orderer.feed(last)
+        try orderer.saveModel()
+        let h = try Self.history(t)
+        #expect(h.runs.last == last)
+        #expect(try ModelFile.load(path: path) == Trainer.train(h, seed: 1))
+        // A file that saw other runs (here: trained with another seed on fewer
+        // executions) is not resumed: the model is trained anew on the history.
+        var other = Trainer.train(History(runs: Array(h.runs.prefix(4))), seed: 3)
+        other.trainedExecutions += 1
+        try other.write(to: path)
+        #expect(try TestOrderer.load(telemetry: t, recipe: "r", modelPath: path).modelFile == Trainer.train(h, seed: 1))
+        // A file from a longer history (telemetry deleted since): trained anew too.
+        try Trainer.train(History(runs: h.runs + h.runs), seed: 1).write(to: path)
+        #expect(try TestOrderer.load(telemetry: t, recipe: "r", modelPath: path).modelFile == Trainer.train(h, seed: 1))
+        // A file that is not a model at all: trained anew, and overwritten.
+        try Data("{".utf8).write(to: URL(fileURLWithPath: path))
+        _ = try TestOrderer.load(telemetry: t, recipe: "r", modelPath: path)
+        #expect(try ModelFile.load(path: path) == Trainer.train(h, seed: 1))
+    }
+
+    @Test func failedFirstPutsTheLastRunsFailuresThenRecentFailures() throws {
+        let dir = try TestKit.tempDir("orderer")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let t = try Self.telemetry(runs: 7, dir: dir)
+        let orderer = try TestOrderer.load(telemetry: t, recipe: "r", modelPath: dir + "/m.json")
+        let tests = (0..<40).map { TestCase(id: "tests/test_m\($0 % 5).py::t\($0)", file: "tests/test_m\($0 % 5).py") }
+        let ordered = orderer.order(tests, strategy: .failedFirst, changedFiles: nil)
+        // t3 failed in the last run; t7 failed in runs 0, 3 and 6 (the last too).
+        #expect(Set(ordered.prefix(2).map(\.id)) == ["tests/test_m3.py::t3", "tests/test_m2.py::t7"])
+        #expect(ordered[0].id == "tests/test_m2.py::t7")  // also failed before: the higher score
+        #expect(Array(ordered.dropFirst(2)) == tests.filter { !["t3", "t7"].contains($0.id.split(separator: ":").last!) })
+    }
+}
