@@ -24,6 +24,8 @@ public struct SandboxRunner: Sendable {
         public var stderr: [UInt8]
         /// The launcher's own exit status (equal to result.exitCode).
         public var launcherExit: Int32
+        /// With a `captureLimit`: stdout or stderr went past it and was cut there.
+        public var truncated = false
         public var stdoutText: String { String(decoding: stdout, as: UTF8.self) }
         public var stderrText: String { String(decoding: stderr, as: UTF8.self) }
     }
@@ -62,7 +64,9 @@ public struct SandboxRunner: Sendable {
     /// - Parameter onOutput: with `.capture`, called with each chunk as it arrives
     ///   (1 = stdout, 2 = stderr), e.g. to show a build log live.
     /// - Parameter onSpawn: called with the launcher's pid once it runs (to signal it).
-    public func run(_ spec: SandboxSpec, output: Output = .inherit,
+    /// - Parameter captureLimit: with `.capture`, the bytes of stdout and of stderr
+    ///   kept (the rest is read and dropped; `Completed.truncated` says so).
+    public func run(_ spec: SandboxSpec, output: Output = .inherit, captureLimit: Int = .max,
                     onOutput: ((Int, ArraySlice<UInt8>) -> Void)? = nil,
                     onSpawn: ((pid_t) -> Void)? = nil) throws -> Completed {
         try validate(spec)
@@ -100,7 +104,8 @@ public struct SandboxRunner: Sendable {
         status.closeWrite(); out?.closeWrite(); err?.closeWrite()
         onSpawn?(pid)
 
-        let streams = try drain([status.read, out?.read, err?.read], keep: output == .capture, onOutput: onOutput)
+        let (streams, truncated) = try drain([status.read, out?.read, err?.read], keep: output == .capture,
+                                             limit: captureLimit, onOutput: onOutput)
         var wstatus: Int32 = 0
         try Syscall.check("waitpid") { waitpid(pid, &wstatus, 0) }
         let launcherExit: Int32 = (wstatus & 0x7f) == 0 ? (wstatus >> 8) & 0xff : 128 + (wstatus & 0x7f)
@@ -122,7 +127,8 @@ public struct SandboxRunner: Sendable {
             }
             result.faults?.spec = faults.canonical
         }
-        return Completed(result: result, stdout: streams[1], stderr: streams[2], launcherExit: launcherExit)
+        return Completed(result: result, stdout: streams[1], stderr: streams[2], launcherExit: launcherExit,
+                         truncated: truncated)
     }
 
     /// Replaces this process with the launcher running `spec`: the launcher's exit
@@ -172,9 +178,12 @@ public struct SandboxRunner: Sendable {
     }
 
     /// Reads every fd to EOF with poll, on this thread; returns their bytes in order (fd 0
-    /// always whole; the others whole with `keep`, else only stderr's last 4 KiB).
-    private func drain(_ fds: [Int32?], keep: Bool, onOutput: ((Int, ArraySlice<UInt8>) -> Void)?) throws -> [[UInt8]] {
+    /// always whole; the others up to `limit` with `keep`, else only stderr's last 4 KiB),
+    /// and whether one went past `limit`.
+    private func drain(_ fds: [Int32?], keep: Bool, limit: Int,
+                       onOutput: ((Int, ArraySlice<UInt8>) -> Void)?) throws -> ([[UInt8]], Bool) {
         var data = [[UInt8]](repeating: [], count: fds.count)
+        var truncated = false
         var open = fds.map { $0 != nil }
         var buf = [UInt8](repeating: 0, count: 65536)
         while open.contains(true) {
@@ -183,8 +192,12 @@ public struct SandboxRunner: Sendable {
             for i in pfds.indices where open[i] && pfds[i].revents != 0 {
                 let n = read(pfds[i].fd, &buf, buf.count)
                 if n > 0 {
-                    if i == 0 || keep {
+                    if i == 0 {
                         data[i].append(contentsOf: buf[0..<n])
+                    } else if keep {
+                        let room = max(0, limit - data[i].count)
+                        if room < n { truncated = true }
+                        data[i].append(contentsOf: buf[0..<min(n, room)])
                     } else if i == 2 {
                         data[i].append(contentsOf: buf[0..<n])
                         if data[i].count > 4096 { data[i].removeFirst(data[i].count - 4096) }
@@ -194,7 +207,7 @@ public struct SandboxRunner: Sendable {
                 else if n == 0 || errno != EINTR { open[i] = false; close(pfds[i].fd) }
             }
         }
-        return data
+        return (data, truncated)
     }
 }
 

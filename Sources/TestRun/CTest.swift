@@ -10,6 +10,9 @@ import Foundation
 /// (PASS_REGULAR_EXPRESSION, FAIL_REGULAR_EXPRESSION, SKIP_REGULAR_EXPRESSION,
 /// ENVIRONMENT_MODIFICATION) are listed in `Listing.unsupported` so the runner can warn.
 public enum CTest {
+    /// The most bytes of listing kept: about 100,000 tests with their properties; a
+    /// suite printing more is refused rather than held in memory.
+    public static let listingLimit = 64 << 20
     /// The listing command; the recipe's `args` (`-L unit`, `-E slow`) follow it.
     public static let listCommand = ["ctest", "--show-only=json-v1"]
 

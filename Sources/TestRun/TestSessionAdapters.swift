@@ -16,7 +16,10 @@ extension TestSession {
             var stdout = try telemetry.listing(key)
             if stdout == nil {
                 let spec = box.spec(command: CTest.listCommand + test.args)
-                let listed = try runner.run(spec, output: .capture)
+                let listed = try runner.run(spec, output: .capture, captureLimit: CTest.listingLimit)
+                if listed.truncated {
+                    throw ReproError(.invalidInput, "\(box.recipe.file):\(test.line): ctest --show-only=json-v1 in \(test.directory) printed more than \(CTest.listingLimit >> 20) MiB; narrow the suite with [test] args (-L LABEL, -R REGEX)")
+                }
                 guard listed.result.succeeded else {
                     let err = String(decoding: listed.stderr.suffix(2000), as: UTF8.self)
                     throw ReproError(.failed, "ctest --show-only=json-v1 in \(test.directory) failed (\(listed.result.summary)): \(err)")

@@ -33,6 +33,16 @@ import Testing
         #expect(c.stderrText == "err\n")
     }
 
+    @Test func captureLimitCutsAndSaysSo() throws {
+        let spec = TestSupport.hostSpec(["/bin/sh", "-c", "head -c 300000 /dev/zero; echo e >&2"], uid: 1000, gid: 1000)
+        let c = try TestSupport.runner().run(spec, output: .capture, captureLimit: 1000)
+        #expect(c.truncated)
+        #expect(c.stdout.count == 1000)  // the rest read and dropped: the command still ran to its end
+        #expect(c.stderrText == "e\n" && c.result.exitCode == 0)
+        let whole = try TestSupport.runner().run(spec, output: .capture)
+        #expect(!whole.truncated && whole.stdout.count == 300000)
+    }
+
     @Test func environmentIsExactlyTheSpecs() throws {
         let c = try run(["/usr/bin/env"]) { $0.environment.append(("EXTRA", "a b=c")) }
         let lines = Set(c.stdoutText.split(separator: "\n").map(String.init))
