@@ -155,12 +155,37 @@ struct ChangeContext {
     /// The largest share of a changed file's name tokens found among the test's id and
     /// file tokens: `boltons/cacheutils.py` and `tests/test_cacheutils.py::test_lru` give 1.
     func pathSimilarity(_ own: Set<Substring>) -> Double {
-        var best = 0.0
-        for tokens in nameTokens where !tokens.isEmpty {
-            let hits = tokens.reduce(0) { $0 + (own.contains($1) ? 1 : 0) }
-            best = max(best, Double(hits) / Double(tokens.count))
+        similarities(own).max() ?? 0
+    }
+
+    /// The share of each changed file's name tokens (in `changed` order) found among `own`.
+    func similarities(_ own: Set<Substring>) -> [Double] {
+        nameTokens.map { tokens in
+            tokens.isEmpty ? 0 : Double(tokens.reduce(0) { $0 + (own.contains($1) ? 1 : 0) }) / Double(tokens.count)
         }
-        return best
+    }
+
+    /// How strongly `test` is tied to each changed file (in `changed` order): 1 for its
+    /// own file, else the path similarity to that file; nil when it shares no token with
+    /// any changed file and is not one of them (all 0).
+    mutating func ties(of test: PlannedTest) -> [Double]? {
+        let own = test.testFile.flatMap { changed.firstIndex(of: $0) }
+        let idMay = Self.mayContain(test.test, tokenBytes)
+        let fileMay = test.testFile.map { Self.mayContain($0, tokenBytes) } ?? false
+        guard idMay || fileMay || own != nil else { return nil }
+        var tokens: Set<Substring> = idMay ? Set(Self.tokenize(test.test)) : []
+        if fileMay, let file = test.testFile {
+            if let cached = fileTokens[file] {
+                tokens.formUnion(cached)
+            } else {
+                let t = Set(Self.tokenize(file))
+                fileTokens[file] = t
+                tokens.formUnion(t)
+            }
+        }
+        var result = similarities(tokens)
+        if let own { result[own] = 1 }
+        return result
     }
 
     /// 2^(-runs since a file sharing a name token with the test's file last changed / 4),
@@ -243,11 +268,45 @@ public enum ChangeEvidence {
         }
     }
 
-    /// Indices by descending tier, then descending score; ties keep the original order.
-    public static func order(_ scores: [Double], tiers: [Double]) -> [Int] {
+    /// Indices by descending tier, then descending `strength` (how strongly the test is
+    /// tied to the change; nil: not used), then descending score; ties keep the original
+    /// order.
+    public static func order(_ scores: [Double], tiers: [Double], strength: [Double]? = nil) -> [Int] {
         Array(0..<scores.count).sorted { a, b in
             if tiers[a] != tiers[b] { return tiers[a] > tiers[b] }
+            if let s = strength, s[a] != s[b] { return s[a] > s[b] }
             return scores[a] != scores[b] ? scores[a] > scores[b] : a < b
         }
+    }
+
+    /// How each planned test is tied to the run's changed files, for ordering inside the
+    /// first tier (issue 16, second round; docs/ranking.md):
+    /// - `related`: 1 if its own file changed, else its path similarity (what the
+    ///   name-match heuristic orders by); the cost-aware model order uses it;
+    /// - `spread`: the change's risk spread over the tests tied to it: over the changed
+    ///   files f the test is tied to (own file, or similarity >= 0.5), the largest
+    ///   tie(f) / (number of tests of the plan tied to f). A file tied to 124 tests makes
+    ///   each of them less likely to fail than a file tied to 3 (a broken module fails a
+    ///   few of its tests, not a fixed share). The model order by probability uses it.
+    /// All 0 without change data.
+    public static func evidence(for plan: RunPlan) -> (related: [Double], spread: [Double]) {
+        let n = plan.tests.count
+        var context = ChangeContext(plan: plan, memory: ChangeMemory(), runCount: 0)
+        guard context.hasChanges else { return ([Double](repeating: 0, count: n), [Double](repeating: 0, count: n)) }
+        let ties = plan.tests.map { context.ties(of: $0) }
+        var tied = [Int](repeating: 0, count: context.changed.count)
+        for row in ties {
+            guard let row else { continue }
+            for (j, v) in row.enumerated() where v >= similarityThreshold { tied[j] += 1 }
+        }
+        var related = [Double](repeating: 0, count: n), spread = [Double](repeating: 0, count: n)
+        for (i, row) in ties.enumerated() {
+            guard let row else { continue }
+            related[i] = row.max() ?? 0
+            for (j, v) in row.enumerated() where v >= similarityThreshold {
+                spread[i] = max(spread[i], v / Double(tied[j]))
+            }
+        }
+        return (related, spread)
     }
 }

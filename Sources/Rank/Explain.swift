@@ -36,7 +36,8 @@ public enum Explainer {
         let features = state.features(for: plan)
         let p = model.probabilities(features)
         let tiers = ChangeEvidence.tiers(features)
-        let order = ChangeEvidence.order(p, tiers: tiers)
+        let evidence = ChangeEvidence.evidence(for: plan)
+        let order = ChangeEvidence.order(p, tiers: tiers, strength: evidence.spread)
         let row = features.row(index)
         let contributions = model.contributions(row)
         let list = zip(FeatureSet.names, zip(row, contributions)).map {

@@ -38,14 +38,21 @@ public struct Learner: Sendable {
         if runs >= model.runs {
             let plan = run.plan
             let features = state.features(for: plan)
+            let failed = run.executions.map { $0.verdict.isFailure }
+            let p = model.probabilities(features)
+            let durations = state.expectedDurations(for: plan)
+            let tiers = ChangeEvidence.tiers(features)
             if visiting {
-                let input = RankingInput(plan: plan, probabilities: model.probabilities(features),
-                                         expectedDurations: state.expectedDurations(for: plan),
-                                         related: state.relatedness(for: plan),
-                                         tiers: ChangeEvidence.tiers(features))
-                visit(Replay.Step(index: runs, run: run, features: features, input: input, state: state))
+                let evidence = ChangeEvidence.evidence(for: plan)
+                let input = RankingInput(plan: plan, probabilities: p, expectedDurations: durations,
+                                         related: evidence.related, tiers: tiers, spread: evidence.spread)
+                visit(Replay.Step(index: runs, run: run, features: features, input: input, state: state,
+                                  calibration: model.calibration))
             }
-            model.train(features, failed: run.executions.map { $0.verdict.isFailure })
+            // What the selection threshold learns: this run's predictions (made before it
+            // ran) against its verdicts.
+            model.calibration.absorb(probabilities: p, tiers: tiers, durations: durations, failed: failed)
+            model.train(features, failed: failed)
         }
         state.absorb(run)
         runs += 1

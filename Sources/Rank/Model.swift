@@ -34,6 +34,14 @@ public struct LogisticModel: Codable, Sendable, Equatable {
     var biasGradientSquare = 0.0
     var rng: SplitMix64
     public let hyperparameters: Hyperparameters
+    /// Stored optionally so that model files written before it existed still load (as
+    /// an empty calibration).
+    private var selectionCalibration: SelectionCalibration?
+    /// What `recall:` selections learned from the runs trained on (`SelectionCalibration`).
+    public internal(set) var calibration: SelectionCalibration {
+        get { selectionCalibration ?? SelectionCalibration() }
+        set { selectionCalibration = newValue }
+    }
 
     public init(features: Int, seed: UInt64, hyperparameters: Hyperparameters = Hyperparameters()) {
         weights = Array(repeating: 0, count: features)

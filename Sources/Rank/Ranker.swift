@@ -65,10 +65,22 @@ public enum Ranker {
     /// second when `costAware`) and, given `recall`, marks the selected prefix.
     public static func rank(_ plan: RunPlan, state: FeatureState, model: LogisticModel,
                             costAware: Bool, recall: Double?) -> RankedRun {
+        rankWithTiers(plan, state: state, model: model, costAware: costAware, recall: recall).ranked
+    }
+
+    /// `rank`, with the change-evidence tier of each test in the ranked order.
+    static func rankWithTiers(_ plan: RunPlan, state: FeatureState, model: LogisticModel,
+                              costAware: Bool, recall: Double?) -> (ranked: RankedRun, tiers: [Double]) {
         let features = state.features(for: plan)
         let p = model.probabilities(features)
         let d = state.expectedDurations(for: plan)
-        let order = ChangeEvidence.order(costAware ? zip(p, d).map { $0 / $1 } : p, tiers: ChangeEvidence.tiers(features))
+        let tiers = ChangeEvidence.tiers(features)
+        // Inside the first tier: by how strongly the test is tied to the change (the
+        // cost-aware order by `related`, the order by probability by `spread`), then by
+        // the score; see `ChangeEvidence.evidence`.
+        let evidence = ChangeEvidence.evidence(for: plan)
+        let order = ChangeEvidence.order(costAware ? zip(p, d).map { $0 / $1 } : p, tiers: tiers,
+                                         strength: costAware ? evidence.related : evidence.spread)
         // New (the `new` column) or own file changed, without looking every test up again.
         let changed = Set(plan.changedFiles ?? [])
         let isNew = state.groups.contains(.history)
@@ -90,6 +102,6 @@ public enum Ranker {
                        expectedDuration: d[i], new: isNew[i],
                        mustRun: mustRun[i], selected: selected.map { $0.contains(i) })
         }
-        return RankedRun(run: plan.id, costAware: costAware, tests: tests, selection: summary)
+        return (RankedRun(run: plan.id, costAware: costAware, tests: tests, selection: summary), order.map { tiers[$0] })
     }
 }

@@ -8,6 +8,8 @@ public enum Replay {
         public var features: FeatureMatrix
         public var input: RankingInput
         public var state: FeatureState
+        /// What the selection threshold had learned before this run (`SelectionCalibration`).
+        public var calibration: SelectionCalibration
     }
 
     /// Walks `history`, calling `visit` for each run before learning from it, and

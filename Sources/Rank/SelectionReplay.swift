@@ -49,9 +49,18 @@ public enum SelectionReplay {
             for (k, strategy) in strategies.enumerated() {
                 let order = strategy.order(step.input, state: step.state, run: run, rng: &rng)
                 let b: Budget = k < 2 ? budget : .time(max(modelShare, 1e-12))
-                let n = b.prefixLength(order: order, probabilities: p, durations: d)
                 var chosen = [Bool](repeating: false, count: order.count)
-                for (r, i) in order.enumerated() where r < n || mustRun[i] { chosen[i] = true }
+                if k < 2, case .recall(let r) = b,
+                   let kept = step.calibration.keeps(p.indices.map { i in
+                       let q = step.calibration.calibrated(p[i], tier: step.input.tiers[i])
+                       return k == 1 ? q / d[i] : q
+                   }, recall: r, perSecond: k == 1) {
+                    // What `TestSelection.select` does: the threshold learned from earlier runs.
+                    for i in order.indices where kept[i] || mustRun[i] { chosen[i] = true }
+                } else {
+                    let n = b.prefixLength(order: order, probabilities: p, durations: d)
+                    for (r, i) in order.enumerated() where r < n || mustRun[i] { chosen[i] = true }
+                }
                 if k == 0 {
                     let expected = d.reduce(0, +)
                     modelShare = expected > 0 ? zip(chosen, d).reduce(0) { $0 + ($1.0 ? $1.1 : 0) } / expected : 1

@@ -48,13 +48,17 @@ public struct RankingInput: Sendable {
     /// 1 for a test with strong change evidence (`ChangeEvidence.tier`), else 0; all 0
     /// without change data.
     public var tiers: [Double]
+    /// The change's risk spread over the tests tied to it (`ChangeEvidence.evidence`);
+    /// all 0 without change data.
+    public var spread: [Double]
     public init(plan: RunPlan, probabilities: [Double], expectedDurations: [Double], related: [Double]? = nil,
-                tiers: [Double]? = nil) {
+                tiers: [Double]? = nil, spread: [Double]? = nil) {
         self.plan = plan
         self.probabilities = probabilities
         self.expectedDurations = expectedDurations
         self.related = related ?? [Double](repeating: 0, count: plan.tests.count)
         self.tiers = tiers ?? [Double](repeating: 0, count: plan.tests.count)
+        self.spread = spread ?? [Double](repeating: 0, count: plan.tests.count)
     }
 }
 
@@ -90,9 +94,10 @@ extension Strategy {
                 (rt.0 + 1e-3 * (rt.1?.decayed08 ?? 0) / (1 + (rt.1?.decayed08 ?? 0))) / d
             })
         case .model:
-            return ChangeEvidence.order(input.probabilities, tiers: input.tiers)
+            return ChangeEvidence.order(input.probabilities, tiers: input.tiers, strength: input.spread)
         case .modelPerSecond:
-            return ChangeEvidence.order(zip(input.probabilities, input.expectedDurations).map { $0 / $1 }, tiers: input.tiers)
+            return ChangeEvidence.order(zip(input.probabilities, input.expectedDurations).map { $0 / $1 },
+                                        tiers: input.tiers, strength: input.related)
         case .optimal:
             // Failing tests first, shortest first: optimal for APFD and APFDc alike.
             let e = run.executions

@@ -161,11 +161,19 @@ public enum TestSelection {
     /// `select(_:history:model:seed:)` with the state after the history (a `Learner`'s).
     public static func select(_ request: Request, state: FeatureState, model: LogisticModel) -> Result {
         let plan = RunPlan(id: "selection", tests: request.candidates, changedFiles: request.changedFiles)
-        let ranked = Ranker.rank(plan, state: state, model: model, costAware: request.costAware, recall: nil)
+        let (ranked, tiers) = Ranker.rankWithTiers(plan, state: state, model: model, costAware: request.costAware, recall: nil)
         let reason = fullRunReason(request)
         var keep: [Bool]
         if reason != nil {
             keep = [Bool](repeating: true, count: ranked.tests.count)
+        } else if case .recall(let recall) = request.budget,
+                  let kept = model.calibration.keeps(
+                    zip(ranked.tests, tiers).map { t, tier in
+                        let q = model.calibration.calibrated(t.probability, tier: tier)
+                        return request.costAware ? q / t.expectedDuration : q
+                    }, recall: recall, perSecond: request.costAware) {
+            // The calibrated threshold learned from earlier runs (`SelectionCalibration`).
+            keep = ranked.tests.indices.map { kept[$0] || ranked.tests[$0].mustRun }
         } else {
             let order = Array(ranked.tests.indices)
             let n = request.budget.prefixLength(order: order, probabilities: ranked.tests.map(\.probability),
