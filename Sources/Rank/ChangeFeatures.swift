@@ -268,15 +268,28 @@ public enum ChangeEvidence {
         }
     }
 
-    /// Indices by descending tier, then descending `strength` (how strongly the test is
-    /// tied to the change; nil: not used), then descending score; ties keep the original
-    /// order.
-    public static func order(_ scores: [Double], tiers: [Double], strength: [Double]? = nil) -> [Int] {
+    /// Indices by descending tier, then by each of `strength` descending in turn (how
+    /// strongly the test is tied to the change), then descending score; ties keep the
+    /// original order.
+    public static func order(_ scores: [Double], tiers: [Double], strength: [[Double]] = []) -> [Int] {
         Array(0..<scores.count).sorted { a, b in
             if tiers[a] != tiers[b] { return tiers[a] > tiers[b] }
-            if let s = strength, s[a] != s[b] { return s[a] > s[b] }
+            for s in strength where s[a] != s[b] { return s[a] > s[b] }
             return scores[a] != scores[b] ? scores[a] > scores[b] : a < b
         }
+    }
+
+    /// The `cofailure` column of each row of a feature matrix.
+    public static func coFailures(_ features: FeatureMatrix) -> [Double] {
+        (0..<features.count).map { features.row($0)[features.row($0).startIndex + FeatureSet.coFailure] }
+    }
+
+    /// The strength keys of the model's order inside a tier (see `evidence(for:)`): by
+    /// probability, the spread of the change's risk, then the test's own co-failure with
+    /// a changed file (a module that broke this test before, e.g. `typeutils.py` breaking
+    /// `test_iterutils.py`); cost-aware, the relatedness.
+    public static func strength(costAware: Bool, related: [Double], spread: [Double], coFailure: [Double]) -> [[Double]] {
+        costAware ? [related] : [spread, coFailure]
     }
 
     /// How each planned test is tied to the run's changed files, for ordering inside the

@@ -37,7 +37,8 @@ public enum Explainer {
         let p = model.probabilities(features)
         let tiers = ChangeEvidence.tiers(features)
         let evidence = ChangeEvidence.evidence(for: plan)
-        let order = ChangeEvidence.order(p, tiers: tiers, strength: evidence.spread)
+        let order = ChangeEvidence.order(p, tiers: tiers, strength: ChangeEvidence.strength(
+            costAware: false, related: evidence.related, spread: evidence.spread, coFailure: ChangeEvidence.coFailures(features)))
         let row = features.row(index)
         let contributions = model.contributions(row)
         let list = zip(FeatureSet.names, zip(row, contributions)).map {

@@ -45,7 +45,8 @@ public struct Learner: Sendable {
             if visiting {
                 let evidence = ChangeEvidence.evidence(for: plan)
                 let input = RankingInput(plan: plan, probabilities: p, expectedDurations: durations,
-                                         related: evidence.related, tiers: tiers, spread: evidence.spread)
+                                         related: evidence.related, tiers: tiers, spread: evidence.spread,
+                                         coFailure: ChangeEvidence.coFailures(features))
                 visit(Replay.Step(index: runs, run: run, features: features, input: input, state: state,
                                   calibration: model.calibration))
             }

@@ -75,12 +75,13 @@ public enum Ranker {
         let p = model.probabilities(features)
         let d = state.expectedDurations(for: plan)
         let tiers = ChangeEvidence.tiers(features)
-        // Inside the first tier: by how strongly the test is tied to the change (the
-        // cost-aware order by `related`, the order by probability by `spread`), then by
-        // the score; see `ChangeEvidence.evidence`.
+        // Inside a tier: by how strongly the test is tied to the change
+        // (`ChangeEvidence.strength`), then by the score.
         let evidence = ChangeEvidence.evidence(for: plan)
         let order = ChangeEvidence.order(costAware ? zip(p, d).map { $0 / $1 } : p, tiers: tiers,
-                                         strength: costAware ? evidence.related : evidence.spread)
+                                         strength: ChangeEvidence.strength(costAware: costAware, related: evidence.related,
+                                                                           spread: evidence.spread,
+                                                                           coFailure: ChangeEvidence.coFailures(features)))
         // New (the `new` column) or own file changed, without looking every test up again.
         let changed = Set(plan.changedFiles ?? [])
         let isNew = state.groups.contains(.history)

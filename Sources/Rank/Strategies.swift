@@ -51,14 +51,17 @@ public struct RankingInput: Sendable {
     /// The change's risk spread over the tests tied to it (`ChangeEvidence.evidence`);
     /// all 0 without change data.
     public var spread: [Double]
+    /// The `cofailure` column; all 0 without change data.
+    public var coFailure: [Double]
     public init(plan: RunPlan, probabilities: [Double], expectedDurations: [Double], related: [Double]? = nil,
-                tiers: [Double]? = nil, spread: [Double]? = nil) {
+                tiers: [Double]? = nil, spread: [Double]? = nil, coFailure: [Double]? = nil) {
         self.plan = plan
         self.probabilities = probabilities
         self.expectedDurations = expectedDurations
         self.related = related ?? [Double](repeating: 0, count: plan.tests.count)
         self.tiers = tiers ?? [Double](repeating: 0, count: plan.tests.count)
         self.spread = spread ?? [Double](repeating: 0, count: plan.tests.count)
+        self.coFailure = coFailure ?? [Double](repeating: 0, count: plan.tests.count)
     }
 }
 
@@ -94,10 +97,12 @@ extension Strategy {
                 (rt.0 + 1e-3 * (rt.1?.decayed08 ?? 0) / (1 + (rt.1?.decayed08 ?? 0))) / d
             })
         case .model:
-            return ChangeEvidence.order(input.probabilities, tiers: input.tiers, strength: input.spread)
+            return ChangeEvidence.order(input.probabilities, tiers: input.tiers, strength: ChangeEvidence.strength(
+                costAware: false, related: input.related, spread: input.spread, coFailure: input.coFailure))
         case .modelPerSecond:
             return ChangeEvidence.order(zip(input.probabilities, input.expectedDurations).map { $0 / $1 },
-                                        tiers: input.tiers, strength: input.related)
+                                        tiers: input.tiers, strength: ChangeEvidence.strength(
+                costAware: true, related: input.related, spread: input.spread, coFailure: input.coFailure))
         case .optimal:
             // Failing tests first, shortest first: optimal for APFD and APFDc alike.
             let e = run.executions
