@@ -301,11 +301,12 @@ public enum ChangeEvidence {
     ///   tie(f) / (number of tests of the plan tied to f). A file tied to 124 tests makes
     ///   each of them less likely to fail than a file tied to 3 (a broken module fails a
     ///   few of its tests, not a fixed share). The model order by probability uses it.
-    /// All 0 without change data.
-    public static func evidence(for plan: RunPlan) -> (related: [Double], spread: [Double]) {
+    /// All 0 without change data, and when `groups` (the model's feature groups) leave out
+    /// path similarity (an ablation without name evidence has none in its order either).
+    public static func evidence(for plan: RunPlan, groups: FeatureGroups = .all) -> (related: [Double], spread: [Double]) {
         let n = plan.tests.count
         var context = ChangeContext(plan: plan, memory: ChangeMemory(), runCount: 0)
-        guard context.hasChanges else { return ([Double](repeating: 0, count: n), [Double](repeating: 0, count: n)) }
+        guard context.hasChanges, groups.contains(.similarity) else { return ([Double](repeating: 0, count: n), [Double](repeating: 0, count: n)) }
         let ties = plan.tests.map { context.ties(of: $0) }
         var tied = [Int](repeating: 0, count: context.changed.count)
         for row in ties {

@@ -43,10 +43,13 @@ public struct Learner: Sendable {
             let durations = state.expectedDurations(for: plan)
             let tiers = ChangeEvidence.tiers(features)
             if visiting {
-                let evidence = ChangeEvidence.evidence(for: plan)
+                // The name-match heuristic's relatedness ignores the model's feature groups;
+                // the model's strength keys follow them (ablation).
+                let evidence = ChangeEvidence.evidence(for: plan, groups: state.groups)
                 let input = RankingInput(plan: plan, probabilities: p, expectedDurations: durations,
-                                         related: evidence.related, tiers: tiers, spread: evidence.spread,
-                                         coFailure: ChangeEvidence.coFailures(features))
+                                         related: state.relatedness(for: plan), tiers: tiers, spread: evidence.spread,
+                                         coFailure: ChangeEvidence.coFailures(features),
+                                         modelRelated: evidence.related)
                 visit(Replay.Step(index: runs, run: run, features: features, input: input, state: state,
                                   calibration: model.calibration))
             }

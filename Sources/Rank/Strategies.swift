@@ -53,8 +53,12 @@ public struct RankingInput: Sendable {
     public var spread: [Double]
     /// The `cofailure` column; all 0 without change data.
     public var coFailure: [Double]
+    /// `related` as the model's order uses it: all 0 when the model's feature groups
+    /// leave out path similarity (`ChangeEvidence.evidence`).
+    public var modelRelated: [Double]
     public init(plan: RunPlan, probabilities: [Double], expectedDurations: [Double], related: [Double]? = nil,
-                tiers: [Double]? = nil, spread: [Double]? = nil, coFailure: [Double]? = nil) {
+                tiers: [Double]? = nil, spread: [Double]? = nil, coFailure: [Double]? = nil,
+                modelRelated: [Double]? = nil) {
         self.plan = plan
         self.probabilities = probabilities
         self.expectedDurations = expectedDurations
@@ -62,6 +66,7 @@ public struct RankingInput: Sendable {
         self.tiers = tiers ?? [Double](repeating: 0, count: plan.tests.count)
         self.spread = spread ?? [Double](repeating: 0, count: plan.tests.count)
         self.coFailure = coFailure ?? [Double](repeating: 0, count: plan.tests.count)
+        self.modelRelated = modelRelated ?? self.related
     }
 }
 
@@ -98,11 +103,11 @@ extension Strategy {
             })
         case .model:
             return ChangeEvidence.order(input.probabilities, tiers: input.tiers, strength: ChangeEvidence.strength(
-                costAware: false, related: input.related, spread: input.spread, coFailure: input.coFailure))
+                costAware: false, related: input.modelRelated, spread: input.spread, coFailure: input.coFailure))
         case .modelPerSecond:
             return ChangeEvidence.order(zip(input.probabilities, input.expectedDurations).map { $0 / $1 },
                                         tiers: input.tiers, strength: ChangeEvidence.strength(
-                costAware: true, related: input.related, spread: input.spread, coFailure: input.coFailure))
+                costAware: true, related: input.modelRelated, spread: input.spread, coFailure: input.coFailure))
         case .optimal:
             // Failing tests first, shortest first: optimal for APFD and APFDc alike.
             let e = run.executions

@@ -44,8 +44,17 @@ import Testing
         let (state, plan) = try Ranker.prepare(history, runID: history.runs.last!.id)
         let ranked = Ranker.rank(plan, state: state, model: model, costAware: false, recall: 0.95)
         #expect(ranked.tests.count == plan.tests.count)
-        let p = ranked.tests.map(\.probability)
-        #expect(p == p.sorted(by: >))
+        // Tier, then the strength keys (spread, co-failure), then probability.
+        let features = state.features(for: plan)
+        let e = ChangeEvidence.evidence(for: plan)
+        let tiers = ChangeEvidence.tiers(features), cof = ChangeEvidence.coFailures(features)
+        let index = Dictionary(uniqueKeysWithValues: plan.tests.enumerated().map { ($1.test, $0) })
+        let keys = ranked.tests.map { t -> [Double] in
+            let i = index[t.test]!
+            return [tiers[i], e.spread[i], cof[i], t.probability]
+        }
+        #expect(keys == keys.sorted { $0.lexicographicallyPrecedes($1) }.reversed())
+        #expect(Set(e.spread).count > 1)
         let summary = try #require(ranked.selection)
         #expect(summary.estimatedRecall >= 0.95)
         #expect(summary.selectedTests == ranked.tests.filter { $0.selected == true }.count)

@@ -60,14 +60,6 @@ import Testing
         #expect(positions == positions.sorted())
     }
 
-    @Test func recallBudgetReachesItsEstimate() {
-        let r = TestSelection.select(request(.recall(0.9)), history: history)
-        let total = r.ordered.map(\.probability).reduce(0, +)
-        let chosen = r.selected.map(\.probability).reduce(0, +)
-        #expect(chosen >= 0.9 * total * (1 - 1e-9))
-        #expect(r.notSelected.count > 0)
-    }
-
     @Test func everyTenthRunAndInfrastructureChangesRunEverything() {
         let tenth = TestSelection.select(request(.count(1), since: 9), history: history)
         #expect(tenth.full && tenth.notSelected.isEmpty && tenth.fullReason?.contains("every 10") == true)
