@@ -55,7 +55,7 @@ public struct Learner: Sendable {
             }
             // What the selection threshold learns: this run's predictions (made before it
             // ran) against its verdicts.
-            model.calibration.absorb(probabilities: p, tiers: tiers, durations: durations, failed: failed)
+            model.calibrate(probabilities: p, tiers: tiers, durations: durations, failed: failed)
             model.train(features, failed: failed)
         }
         state.absorb(run)

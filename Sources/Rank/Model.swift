@@ -43,6 +43,13 @@ public struct LogisticModel: Codable, Sendable, Equatable {
         set { selectionCalibration = newValue }
     }
 
+    /// Feeds the calibration one finished run: the probabilities, tiers and expected
+    /// durations it was ranked with (before it ran) and its verdicts. `Learner` calls it
+    /// for every run it trains on, before `train`.
+    public mutating func calibrate(probabilities: [Double], tiers: [Double], durations: [Double], failed: [Bool]) {
+        calibration.absorb(probabilities: probabilities, tiers: tiers, durations: durations, failed: failed)
+    }
+
     public init(features: Int, seed: UInt64, hyperparameters: Hyperparameters = Hyperparameters()) {
         weights = Array(repeating: 0, count: features)
         featureMean = Array(repeating: 0, count: features)

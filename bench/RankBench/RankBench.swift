@@ -52,13 +52,16 @@ struct RankBench: ParsableCommand {
         let rank = median { _ = Ranker.rank(plan, state: state, model: model, costAware: false, recall: 0.95) }
         let anchor = median { _ = descendingOrder(plan.tests.map { state.tests[$0.test]?.failureRate ?? 0 }) }
         print("rank \(tests) tests with \(runs) runs of history (\(plan.changedFiles?.count ?? 0) changed files): \(fixed(rank, 1)) ms (features, model, order, selection); anchor (failure-rate order): \(fixed(anchor, 1)) ms; ratio \(ratio(rank, anchor)); target <= 50 ms")
-        // Model update after a run: absorb the run into the feature state and train on it
-        // (its features were computed for ranking already).
+        // Model update after a run, as `Learner.feed` does it: the run's predictions, tiers
+        // and expected durations into the selection calibration, train on it, absorb it
+        // into the feature state (its features were computed for ranking already).
         let features = state.features(for: plan)
         let failed = last.executions.map(\.verdict.isFailure)
         let update = median {
             var s = state
             var m = model
+            m.calibrate(probabilities: m.probabilities(features), tiers: ChangeEvidence.tiers(features),
+                        durations: s.expectedDurations(for: plan), failed: failed)
             m.train(features, failed: failed)
             s.absorb(last)
         }
@@ -66,7 +69,7 @@ struct RankBench: ParsableCommand {
             var s = state
             s.absorb(last)
         }
-        print("model update after a run of \(tests) tests: \(fixed(update, 1)) ms (train on the run + absorb it); anchor (absorb only, what the failure-rate heuristic needs): \(fixed(absorbOnly, 1)) ms; ratio \(ratio(update, absorbOnly)); target <= 100 ms")
+        print("model update after a run of \(tests) tests: \(fixed(update, 1)) ms (calibrate + train on the run + absorb it); anchor (absorb only, what the failure-rate heuristic needs): \(fixed(absorbOnly, 1)) ms; ratio \(ratio(update, absorbOnly)); target <= 100 ms")
         print("(building the \(runs)-run history state: \(fixed(ms(build), 0)) ms, once)")
     }
 }
