@@ -78,6 +78,7 @@ public struct TestRunner: Sendable {
             throw ReproError(.invalidInput, "\(recipe.lockPath) is stale: \(stale.map(\.message).joined(separator: "; ")); run 'repro lock \(recipe.file)'")
         }
 
+        var phases = PhaseClock()
         // The build: a cache hit never rebuilds, unless it predates the [test] step and
         // so kept no working tree.
         let builder = Builder(store: store, runner: runner)
@@ -100,7 +101,9 @@ public struct TestRunner: Sendable {
         }
         let inputsTree = try store.lookupAction(Builder.inputsKey(finalAction))?.tree
 
+        phases.mark("build")
         let root = try builder.testRoot(lock: lock, offline: options.offline, progress: false)
+        phases.mark("root")
         let tmp = store.root + "/tmp/test-\(getpid())-\(UUID().uuidString.prefix(8))"
         let dirs = (work: tmp + "/build", out: tmp + "/out", lib: tmp + "/lib", run: tmp + "/run")
         for d in [dirs.lib + "/lib", dirs.lib + "/bin", dirs.run] {
@@ -114,6 +117,7 @@ public struct TestRunner: Sendable {
         WorkTree.setTimes(dirs.work, to: 1)
         if let keep = options.keepWorktree { try store.restoreTree(worktree.tree, to: keep) }
         try store.restoreTree(outputs.tree, to: dirs.out)
+        phases.mark("worktree")
 
         let epoch: Int64
         switch recipe.build.sourceDateEpoch {
@@ -150,6 +154,7 @@ public struct TestRunner: Sendable {
             || TestSelection.touchesInfrastructure(changed ?? [], recipe: (recipe.file as NSString).lastPathComponent,
                                                    lock: (recipe.lockPath as NSString).lastPathComponent)
         let started = Date()
+        phases.mark("setup")
         var status: TestRunStatus = .error
         var message: String?
         do {
@@ -170,6 +175,7 @@ public struct TestRunner: Sendable {
             throw error
         }
         session.log.close()
+        phases.mark("suite")
         let logDigest = try store.put(file: tmp + "/suite.log")
         try store.pin(logDigest, note: "log of test run \(runID) of \(recipe.name)")
         // The signed result: an in-toto test-result statement over the build's outputs,
@@ -228,7 +234,20 @@ public struct TestRunner: Sendable {
             summary.results = try TestResultsCheck.run(store: store, recipe: recipe, runID: runID, passed: status == .passed,
                                                        file: box.hostPath(TestSandbox.resultsFile), options: options)
         }
+        phases.mark("finish")
+        summary.phasesMs = phases.marks
         return summary
+    }
+}
+
+/// Milliseconds between marks (`TestRunSummary.phasesMs`).
+struct PhaseClock {
+    private var last = DispatchTime.now().uptimeNanoseconds
+    private(set) var marks: [TestRunSummary.Phase] = []
+    mutating func mark(_ phase: String) {
+        let now = DispatchTime.now().uptimeNanoseconds
+        marks.append(.init(phase: phase, ms: (Double(now - last) / 1e4).rounded() / 100))
+        last = now
     }
 }
 
