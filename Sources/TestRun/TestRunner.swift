@@ -105,27 +105,25 @@ public struct TestRunner: Sendable {
         let root = try builder.testRoot(lock: lock, offline: options.offline, progress: false)
         phases.mark("root")
         let tmp = store.root + "/tmp/test-\(getpid())-\(UUID().uuidString.prefix(8))"
-        let dirs = (work: tmp + "/build", out: tmp + "/out", lib: tmp + "/lib", run: tmp + "/run")
+        let dirs = (lib: tmp + "/lib", run: tmp + "/run")
         for d in [dirs.lib + "/lib", dirs.lib + "/bin", dirs.run] {
             try FileManager.default.createDirectory(atPath: d, withIntermediateDirectories: true)
         }
         defer { try? RemoveTree.remove(tmp) }
-        try store.restoreTree(worktree.tree, to: dirs.work)
-        // The store keeps no mtimes: give every file of the copy one time, so that a
-        // make-driven suite (`make check`) sees its targets up to date instead of files
-        // written later than others and reruns aclocal.
-        WorkTree.setTimes(dirs.work, to: 1)
+        // A pristine copy under an overlay where the kernel allows it, else a fresh copy.
+        let work = try TestWorktree.prepare(store: store, tree: worktree.tree, tmp: tmp, runner: runner)
         if let keep = options.keepWorktree { try store.restoreTree(worktree.tree, to: keep) }
-        try store.restoreTree(outputs.tree, to: dirs.out)
+        // The outputs are read-only in the sandbox: the cached copy is bound as it is.
+        let outDir = try TestWorktree.pristineCopy(store: store, tree: outputs.tree)
         phases.mark("worktree")
 
         let epoch: Int64
         switch recipe.build.sourceDateEpoch {
         case let .seconds(s): epoch = s
-        case let .fromInput(name): epoch = (try? DebianSource.changelogEpoch(dirs.work + "/src/" + name)) ?? 0
+        case let .fromInput(name): epoch = (work.readPath("src/" + name).flatMap { try? DebianSource.changelogEpoch($0) }) ?? 0
         }
         let faults = try TestFaults.spec(options: options, test: test, recipe: recipe)
-        let box = TestSandbox(recipe: recipe, test: test, root: root, work: dirs.work, out: dirs.out, lib: dirs.lib,
+        let box = TestSandbox(recipe: recipe, test: test, root: root, work: work, out: outDir, lib: dirs.lib,
                               run: dirs.run, epoch: epoch, allowDegrade: options.allowDegrade, faults: faults)
         try box.checkRunner()
 
@@ -232,7 +230,7 @@ public struct TestRunner: Sendable {
         // become (or fail against) a baseline.
         if status != .interrupted && faults == nil {
             summary.results = try TestResultsCheck.run(store: store, recipe: recipe, runID: runID, passed: status == .passed,
-                                                       file: box.hostPath(TestSandbox.resultsFile), options: options)
+                                                       file: box.readPath(TestSandbox.resultsFile), options: options)
         }
         phases.mark("finish")
         summary.phasesMs = phases.marks
