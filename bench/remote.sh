@@ -3,7 +3,11 @@
 #   1. hello as a remote cache hit (download and restore into an empty store) vs a local
 #      cache hit of the same build; target: <= 300 ms more
 #   2. a 500 MB tree of mixed file sizes: `repro store push` (upload) and `repro store
-#      pull` into an empty store (download), vs `cp -a` of the same tree; target >= 200 MB/s
+#      pull` into an empty store (download), vs `cp -a` of the same tree and vs
+#      BuildGrid's own client library (bench/bgd_tree.py: upload_directory and
+#      download_directory, against the second BuildGrid server, the same configuration
+#      with its own empty disk CAS);
+#      target >= 200 MB/s
 #
 #   bench/remote.sh [ROUNDS]     (default 5; installs with scripts/setup --remote first)
 #   REPRO_BENCH_BIN=DIR bench/remote.sh   (use DIR/repro and DIR/repro-remote as they are)
@@ -60,17 +64,27 @@ for i in $(seq 1 60); do r l/$i 4194304; done
 for i in $(seq 1 4); do r xl/$i 33554432; done
 '''
 TOML
-REPRO_HOME=$work/a "$repro" lock "$work/tree.toml" >/dev/null 2>&1
-tree=$(REPRO_HOME=$work/a "$repro" build "$work/tree.toml" --out "$work/tree-out" 2>/dev/null)
+REPRO_HOME=$work/a "$repro" lock "$work/tree.toml" >/dev/null 2>"$work/tree.log" || { cat "$work/tree.log" >&2; exit 1; }
+tree=$(REPRO_HOME=$work/a "$repro" build "$work/tree.toml" --out "$work/tree-out" 2>"$work/tree.log") || { cat "$work/tree.log" >&2; exit 1; }
 bytes=$(du -sb --apparent-size "$work/tree-out" | cut -f1)
 sync
 t=$(ms); cp -a "$work/tree-out" "$work/tree-copy"; sync; cp_ms=$(( $(ms) - t ))
 t=$(ms); REPRO_HOME=$work/a "$repro" store push --remote "$remote" --instance main "$tree" >/dev/null; up_ms=$(( $(ms) - t ))
 t=$(ms); REPRO_HOME=$work/c "$repro" store pull --remote "$remote" --instance main "$tree" >/dev/null; down_ms=$(( $(ms) - t ))
-python3 - "$bytes" "$cp_ms" "$up_ms" "$down_ms" <<'PY'
+# BuildGrid's own client library, same tree, the other server (an empty CAS of its own):
+# bench/bgd_tree.py says why its batch limit is lowered.
+venv=${REPRO_BUILDGRID_VENV:-/opt/repro-buildgrid}
+"$venv/bin/python" bench/bgd_tree.py "http://127.0.0.1:$REPRO_EXEC_PORT" main "$work/tree-out" "$work/bgd-down" >"$work/bgd.json" 2>"$work/bgd.log" \
+  || { echo "bench/remote.sh: BuildGrid's client failed:" >&2; cat "$work/bgd.log" >&2; exit 1; }
+diff -rq "$work/tree-out" "$work/bgd-down" >/dev/null || { echo "bench/remote.sh: BuildGrid's download differs from the tree" >&2; exit 1; }
+bup_ms=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["upload_ms"])' "$work/bgd.json")
+bdown_ms=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["download_ms"])' "$work/bgd.json")
+python3 - "$bytes" "$cp_ms" "$up_ms" "$down_ms" "$bup_ms" "$bdown_ms" <<'PY'
 import sys
-b, cp, up, down = (int(x) for x in sys.argv[1:])
+b, cp, up, down, bup, bdown = (int(x) for x in sys.argv[1:])
 mbs = lambda ms: b / 1e6 / (ms / 1e3)
-print(f"tree of {b/1e6:.0f} MB: cp -a {cp} ms ({mbs(cp):.0f} MB/s); push {up} ms ({mbs(up):.0f} MB/s, {up/cp:.2f}x cp); "
-      f"pull into an empty store {down} ms ({mbs(down):.0f} MB/s, {down/cp:.2f}x cp); target >= 200 MB/s each way")
+print(f"tree of {b/1e6:.0f} MB: cp -a {cp} ms ({mbs(cp):.0f} MB/s)")
+print(f"  upload:   repro store push {up} ms ({mbs(up):.0f} MB/s), BuildGrid's client {bup} ms ({mbs(bup):.0f} MB/s): {up/bup:.2f}x bgd, {up/cp:.2f}x cp")
+print(f"  download: repro store pull {down} ms ({mbs(down):.0f} MB/s), BuildGrid's client {bdown} ms ({mbs(bdown):.0f} MB/s): {down/bdown:.2f}x bgd, {down/cp:.2f}x cp")
+print("  target >= 200 MB/s each way")
 PY

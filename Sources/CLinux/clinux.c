@@ -15,3 +15,25 @@ int repro_spawn_addchdir(posix_spawn_file_actions_t *actions, const char *path)
 }
 
 int repro_syncfs(int fd) { return syncfs(fd); }
+
+#include <fcntl.h>
+#include <errno.h>
+#include <linux/fs.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+int repro_set_topdir(const char *path)
+{
+    int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) return -1;
+    int flags = 0;
+    int rc = ioctl(fd, FS_IOC_GETFLAGS, &flags);
+    if (rc == 0 && !(flags & FS_TOPDIR_FL)) {
+        flags |= FS_TOPDIR_FL;
+        rc = ioctl(fd, FS_IOC_SETFLAGS, &flags);
+    }
+    int saved = errno;
+    close(fd);
+    errno = saved;
+    return rc;
+}

@@ -190,9 +190,10 @@ public final class RemoteClient: Sendable {
         }
     }
 
-    /// BatchReadBlobs; each blob is checked against its digest before it is returned.
+    /// BatchReadBlobs; each blob is checked against its digest before it is returned
+    /// (unless `verify` is false: the caller checks as it writes, `BlobReceiver`).
     /// - Throws: `ReproError(.verificationFailed)` naming a blob whose bytes do not match.
-    func batchRead(_ digests: [Digest]) async throws -> [(Digest, Data)] {
+    func batchRead(_ digests: [Digest], verify: Bool = true) async throws -> [(Digest, Data)] {
         var req = Build_Bazel_Remote_Execution_V2_BatchReadBlobsRequest()
         req.instanceName = instance
         req.digests = digests.map(RE.init)
@@ -208,7 +209,7 @@ public final class RemoteClient: Sendable {
                 }
                 throw ReproError(.system, "BatchReadBlobs at \(endpoint): \(d): code \(r.status.code): \(r.status.message)")
             }
-            try Self.verify(r.data, as: d, from: endpoint)
+            if verify { try Self.verify(r.data, as: d, from: endpoint) }
             out.append((d, r.data))
         }
         return out
@@ -227,8 +228,9 @@ public final class RemoteClient: Sendable {
         (instance.isEmpty ? "" : instance + "/") + "blobs/\(d.hex)/\(d.size)"
     }
 
-    /// ByteStream.Read of a whole blob, checked against its digest.
-    func byteStreamRead(_ d: Digest) async throws -> Data {
+    /// ByteStream.Read of a whole blob, checked against its digest (unless `verify` is
+    /// false: the caller checks as it writes).
+    func byteStreamRead(_ d: Digest, verify: Bool = true) async throws -> Data {
         var req = Google_Bytestream_ReadRequest()
         req.resourceName = resourceName(read: d)
         let data = try await call("ByteStream.Read \(d)") {
@@ -238,7 +240,7 @@ public final class RemoteClient: Sendable {
                 return data
             }
         }
-        try Self.verify(data, as: d, from: endpoint)
+        if verify { try Self.verify(data, as: d, from: endpoint) }
         return data
     }
 

@@ -70,22 +70,40 @@ extension RemoteClient {
         }
     }
 
-    /// Downloads the blobs the local store lacks; each is checked against its digest
-    /// before it enters the store (a mismatch stops the download and names the blob).
+    /// Downloads the blobs the local store lacks; each is checked against its digest as
+    /// it is written (a mismatch stops the download and names the blob), and all of them
+    /// enter the store together at the end, behind one durability barrier
+    /// (`BlobReceiver`): nothing is half-written when the download fails.
     @discardableResult
     public func download(_ digests: [Digest], into store: Store) async throws -> TransferStats {
         let wanted = Array(Set(digests.filter { !store.contains($0) }))
         let limit = try await maxBatchBytes()
-        return try await forEachJob(try await plan(wanted)) { job in
-            var s = TransferStats()
-            if job.count == 1, job[0].size + 128 > limit {
-                let data = try await self.byteStreamRead(job[0])
-                try store.putBlobs([(job[0], data)])
-            } else {
-                try store.putBlobs(try await self.batchRead(job).map { (digest: $0.0, data: $0.1) })
+        let receiver = try store.blobReceiver()
+        do {
+            let stats = try await forEachJob(try await plan(wanted)) { job in
+                var s = TransferStats()
+                if job.count == 1, job[0].size + 128 > limit {
+                    try self.receive(job[0], try await self.byteStreamRead(job[0], verify: false), into: receiver)
+                } else {
+                    for (d, data) in try await self.batchRead(job, verify: false) { try self.receive(d, data, into: receiver) }
+                }
+                for d in job { s.add(d) }
+                return s
             }
-            for d in job { s.add(d) }
-            return s
+            try receiver.commit()
+            return stats
+        } catch {
+            receiver.abandon()
+            throw error
+        }
+    }
+
+    /// One downloaded blob into the receiver, which checks it; a mismatch names the remote.
+    private func receive(_ d: Digest, _ data: Data, into receiver: BlobReceiver) throws {
+        do {
+            try receiver.add(d, data)
+        } catch let e as ReproError where e.code == .verificationFailed {
+            throw ReproError(.verificationFailed, "the remote at \(endpoint) sent \(data.count) bytes for blob \(d) that do not match its digest (\(e.message)); rejected, nothing stored")
         }
     }
 

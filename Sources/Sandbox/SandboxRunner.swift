@@ -172,6 +172,11 @@ public struct SandboxRunner: Sendable {
                     throw ReproError(.invalidInput, "bind source \(host) (for \(inside)) does not exist")
                 }
                 if !inside.hasPrefix("/") { throw ReproError(.invalidInput, "bind destination '\(inside)' must be an absolute path inside the sandbox") }
+            case let .overlay(lower, state, inside):
+                var st = stat()
+                for dir in [lower, state] where stat(dir, &st) != 0 || st.st_mode & S_IFMT != S_IFDIR {
+                    throw ReproError(.invalidInput, "overlay directory \(dir) (for \(inside)) does not exist")
+                }
             default: break
             }
         }

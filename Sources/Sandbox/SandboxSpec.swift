@@ -17,6 +17,10 @@ public struct SandboxSpec: Sendable, Equatable {
         case file(at: String, contents: String)
         case proc(String)
         case dev(String)
+        /// overlayfs at `inside`: host directory `lower` read-only underneath, every
+        /// write in host `state`/upper (deletions as overlayfs whiteouts); `lower` is
+        /// never written. `state`/work is overlayfs's own.
+        case overlay(lower: String, state: String, inside: String)
     }
 
     public enum Seccomp: Sendable, Equatable {
@@ -104,6 +108,7 @@ public struct SandboxSpec: Sendable, Equatable {
                 a += ["--tmpfs", p]
             case let .directory(p): a += ["--dir", p]
             case let .symlink(target, at): a += ["--symlink", target, at]
+            case let .overlay(lower, state, inside): a += ["--overlay", lower, state, inside]
             case let .file(at, contents): a += ["--file", at, contents]
             case let .proc(p): a += ["--proc", p]
             case let .dev(p): a += ["--dev", p]

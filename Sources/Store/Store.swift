@@ -1,3 +1,4 @@
+import CLinux
 import Core
 import Foundation
 import GRDB
@@ -40,6 +41,13 @@ public final class Store: Sendable {
             throw ReproError(.system, "cannot create the store at \(path): \((error as NSError).localizedDescription); check its permissions or use another (--store DIR, REPRO_HOME)")
         }
         try FileSupport.makeDirectory(path + "/tmp")
+        // Each build and test run makes a working directory under tmp/ and removes it
+        // after. On ext4 without a journal, a new inode is not given a slot freed in the
+        // last minute, so the allocator scans past every inode the last run freed: creating
+        // a test run's copy of a 620-file working tree took 210 ms instead of 45. With
+        // the top-directory attribute, each run's directory goes to another block group.
+        // Best effort: other file systems have no such attribute, and need none.
+        _ = repro_set_topdir(path + "/tmp")
         db = try StoreIndex(path: path + "/index.sqlite", lockPath: path + "/index.lock")
     }
 

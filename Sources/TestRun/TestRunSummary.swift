@@ -44,6 +44,13 @@ public struct TestRunSummary: Codable, Sendable {
     public var faults: TestFaults.Summary?
     /// The named results' check against the baseline, when the suite wrote $REPRO_RESULTS.
     public var results: TestResultsCheck.Summary?
+    /// Where this process spent the run's time, in milliseconds per phase, in order
+    /// (`build`, `root`, `worktree`, `setup`, `suite`, `finish`): what a slow run pays for.
+    public var phasesMs: [Phase]?
+    public struct Phase: Codable, Sendable {
+        public var phase: String
+        public var ms: Double
+    }
 
     enum CodingKeys: String, CodingKey {
         case run, recipe, status, framework, order, tests, passed, failed, skipped, flaky, failures, tree, log, attestation, message
@@ -53,6 +60,7 @@ public struct TestRunSummary: Codable, Sendable {
         case notRun = "not_run", changedFiles = "changed_files", buildCached = "build_cached"
         case logTruncatedBytes = "log_truncated_bytes", wallSeconds = "wall_seconds"
         case recordingMsPerExecution = "recording_ms_per_execution"
+        case phasesMs = "phases_ms"
     }
 
     /// The summary of run `id` as telemetry has it.

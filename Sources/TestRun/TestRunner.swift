@@ -78,6 +78,7 @@ public struct TestRunner: Sendable {
             throw ReproError(.invalidInput, "\(recipe.lockPath) is stale: \(stale.map(\.message).joined(separator: "; ")); run 'repro lock \(recipe.file)'")
         }
 
+        var phases = PhaseClock()
         // The build: a cache hit never rebuilds, unless it predates the [test] step and
         // so kept no working tree.
         let builder = Builder(store: store, runner: runner)
@@ -100,28 +101,29 @@ public struct TestRunner: Sendable {
         }
         let inputsTree = try store.lookupAction(Builder.inputsKey(finalAction))?.tree
 
+        phases.mark("build")
         let root = try builder.testRoot(lock: lock, offline: options.offline, progress: false)
+        phases.mark("root")
         let tmp = store.root + "/tmp/test-\(getpid())-\(UUID().uuidString.prefix(8))"
-        let dirs = (work: tmp + "/build", out: tmp + "/out", lib: tmp + "/lib", run: tmp + "/run")
+        let dirs = (lib: tmp + "/lib", run: tmp + "/run")
         for d in [dirs.lib + "/lib", dirs.lib + "/bin", dirs.run] {
             try FileManager.default.createDirectory(atPath: d, withIntermediateDirectories: true)
         }
         defer { try? RemoveTree.remove(tmp) }
-        try store.restoreTree(worktree.tree, to: dirs.work)
-        // The store keeps no mtimes: give every file of the copy one time, so that a
-        // make-driven suite (`make check`) sees its targets up to date instead of files
-        // written later than others and reruns aclocal.
-        WorkTree.setTimes(dirs.work, to: 1)
+        // A pristine copy under an overlay where the kernel allows it, else a fresh copy.
+        let work = try TestWorktree.prepare(store: store, tree: worktree.tree, tmp: tmp, runner: runner)
         if let keep = options.keepWorktree { try store.restoreTree(worktree.tree, to: keep) }
-        try store.restoreTree(outputs.tree, to: dirs.out)
+        // The outputs are read-only in the sandbox: the cached copy is bound as it is.
+        let outDir = try TestWorktree.pristineCopy(store: store, tree: outputs.tree)
+        phases.mark("worktree")
 
         let epoch: Int64
         switch recipe.build.sourceDateEpoch {
         case let .seconds(s): epoch = s
-        case let .fromInput(name): epoch = (try? DebianSource.changelogEpoch(dirs.work + "/src/" + name)) ?? 0
+        case let .fromInput(name): epoch = (work.readPath("src/" + name).flatMap { try? DebianSource.changelogEpoch($0) }) ?? 0
         }
         let faults = try TestFaults.spec(options: options, test: test, recipe: recipe)
-        let box = TestSandbox(recipe: recipe, test: test, root: root, work: dirs.work, out: dirs.out, lib: dirs.lib,
+        let box = TestSandbox(recipe: recipe, test: test, root: root, work: work, out: outDir, lib: dirs.lib,
                               run: dirs.run, epoch: epoch, allowDegrade: options.allowDegrade, faults: faults)
         try box.checkRunner()
 
@@ -150,6 +152,7 @@ public struct TestRunner: Sendable {
             || TestSelection.touchesInfrastructure(changed ?? [], recipe: (recipe.file as NSString).lastPathComponent,
                                                    lock: (recipe.lockPath as NSString).lastPathComponent)
         let started = Date()
+        phases.mark("setup")
         var status: TestRunStatus = .error
         var message: String?
         do {
@@ -170,6 +173,7 @@ public struct TestRunner: Sendable {
             throw error
         }
         session.log.close()
+        phases.mark("suite")
         let logDigest = try store.put(file: tmp + "/suite.log")
         try store.pin(logDigest, note: "log of test run \(runID) of \(recipe.name)")
         // The signed result: an in-toto test-result statement over the build's outputs,
@@ -226,9 +230,22 @@ public struct TestRunner: Sendable {
         // become (or fail against) a baseline.
         if status != .interrupted && faults == nil {
             summary.results = try TestResultsCheck.run(store: store, recipe: recipe, runID: runID, passed: status == .passed,
-                                                       file: box.hostPath(TestSandbox.resultsFile), options: options)
+                                                       file: box.readPath(TestSandbox.resultsFile), options: options)
         }
+        phases.mark("finish")
+        summary.phasesMs = phases.marks
         return summary
+    }
+}
+
+/// Milliseconds between marks (`TestRunSummary.phasesMs`).
+struct PhaseClock {
+    private var last = DispatchTime.now().uptimeNanoseconds
+    private(set) var marks: [TestRunSummary.Phase] = []
+    mutating func mark(_ phase: String) {
+        let now = DispatchTime.now().uptimeNanoseconds
+        marks.append(.init(phase: phase, ms: (Double(now - last) / 1e4).rounded() / 100))
+        last = now
     }
 }
 

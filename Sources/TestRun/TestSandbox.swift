@@ -6,15 +6,16 @@ import Recipe
 import Sandbox
 
 /// The sandbox a `[test]` step runs in: the test root read-only as /, the build's
-/// working tree (a fresh copy per run) writable at /build, the build's outputs
+/// working tree writable at /build (pristine for each run: `TestWorktree`), the build's outputs
 /// read-only at /out, repro's adapters read-only at /repro, and the record stream's
 /// directory writable at /run/repro. Same fixed view as a build otherwise.
 struct TestSandbox {
     var recipe: Recipe
     var test: Recipe.Test
     var root: String?
-    /// Host directories: the working tree copy, the outputs, the adapters, the records.
-    var work: String, out: String, lib: String, run: String
+    /// The working tree; host directories of the outputs, the adapters, the records.
+    var work: TestWorktree
+    var out: String, lib: String, run: String
     var epoch: Int64
     var allowDegrade: Bool
     /// Faults injected into every launch of the suite (`--fault` or `[test] faults`).
@@ -38,7 +39,7 @@ struct TestSandbox {
         var mounts: [SandboxSpec.Mount] = root.map { Builder.rootMounts($0) } ?? HostToolchain.mounts()
         mounts += SandboxView.etcFiles(uid: uid, gid: uid, home: "/build")
         mounts += SandboxView.system
-        mounts += [.readWrite(host: work, inside: "/build"), .readOnly(host: out, inside: "/out"),
+        mounts += [work.mount, .readOnly(host: out, inside: "/out"),
                    .readOnly(host: lib, inside: Self.libDir), .readWrite(host: run, inside: Self.recordsDir)]
         let jobs = recipe.build.jobs ?? ProcessInfo.processInfo.activeProcessorCount
         var env = SandboxView.environment(home: "/build", jobs: jobs)
@@ -62,12 +63,17 @@ struct TestSandbox {
         return spec
     }
 
-    /// The host path of a path inside the sandbox, for paths under /build or /run/repro.
-    func hostPath(_ inside: String) -> String? {
-        for (prefix, host) in [("/build", work), (Self.recordsDir, run)] {
-            if inside == prefix { return host }
-            if inside.hasPrefix(prefix + "/") { return host + inside.dropFirst(prefix.count) }
-        }
+    /// Whether a path inside the sandbox is one `readPath` can read: under /build or
+    /// /run/repro.
+    static func readable(_ inside: String) -> Bool {
+        ["/build", recordsDir].contains { inside.hasPrefix($0 + "/") }
+    }
+
+    /// The host file to read a file the suite left under /build or /run/repro; nil when
+    /// the path is elsewhere or the suite deleted it.
+    func readPath(_ inside: String) -> String? {
+        if inside.hasPrefix("/build/") { return work.readPath(String(inside.dropFirst("/build/".count))) }
+        if inside.hasPrefix(Self.recordsDir + "/") { return run + inside.dropFirst(Self.recordsDir.count) }
         return nil
     }
 

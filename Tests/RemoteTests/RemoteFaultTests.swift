@@ -94,7 +94,8 @@ struct RemoteFaultTests {
         let downServer = try OwnServer(dir + "/server-down")
         #expect(try a.repro(["store", "push", "--remote", downServer.url, "--instance", "main", tree]).status == 0)
         let pull = try b.background(["store", "pull", "--remote", downServer.url, "--instance", "main", tree])
-        waitUntil { (try? FileManager.default.subpathsOfDirectory(atPath: b.store + "/cas/sha256").count) ?? 0 > 3 }
+        // Blobs are staged in tmp/ as they arrive and enter cas/ together at the end.
+        waitUntil { ((try? FileManager.default.contentsOfDirectory(atPath: b.store + "/tmp")) ?? []).filter { $0.hasPrefix("blob.") }.count > 3 }
         downServer.kill()
         let pulled = pull.finish()
         #expect(pulled.status == 70, "\(pulled.err)")
@@ -104,6 +105,11 @@ struct RemoteFaultTests {
         #expect(try b.repro(["store", "verify"]).status == 0)
         let leftovers = (try? FileManager.default.contentsOfDirectory(atPath: b.store + "/tmp")) ?? []
         #expect(leftovers.filter { $0.hasPrefix("blob.") }.isEmpty, "\(leftovers)")
+        // And none of the file blobs received before the server died entered the store
+        // (only the tree's manifest, fetched first to learn what to pull).
+        let stored = (FileManager.default.enumerator(atPath: b.store + "/cas/sha256")?.allObjects as? [String] ?? [])
+            .filter { $0.contains("/") }  // SHARD/HEX: a blob, not a shard directory
+        #expect(stored.filter { !tree.hasSuffix($0.split(separator: "/").last ?? "") }.isEmpty, "\(stored)")
     }
 
     @Test func aRemoteResultWhoseProvenanceDoesNotVerifyIsRefusedWithExit4() throws {

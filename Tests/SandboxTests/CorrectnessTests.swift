@@ -1,3 +1,4 @@
+import Core
 import Foundation
 import Sandbox
 import TestKit
@@ -41,6 +42,30 @@ import Testing
         #expect(c.stderrText == "e\n" && c.result.exitCode == 0)
         let whole = try TestSupport.runner().run(spec, output: .capture)
         #expect(!whole.truncated && whole.stdout.count == 300000)
+    }
+
+    @Test func overlayWritesLandInTheStateNeverInTheLowerDirectory() throws {
+        let dir = try TestKit.tempDir("overlay")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        for d in ["lower/sub", "state"] { try FileManager.default.createDirectory(atPath: "\(dir)/\(d)", withIntermediateDirectories: true) }
+        try "base\n".write(toFile: dir + "/lower/a", atomically: true, encoding: .utf8)
+        try "b\n".write(toFile: dir + "/lower/sub/b", atomically: true, encoding: .utf8)
+        let c = try run(["/bin/sh", "-c", "cd /w && cat a && echo new > a && echo c > c && rm sub/b && cat a && ls sub | wc -l"]) {
+            $0.mounts.append(.overlay(lower: dir + "/lower", state: dir + "/state", inside: "/w"))
+        }
+        #expect(c.result.exitCode == 0, "\(c.stderrText)")
+        #expect(c.stdoutText == "base\nnew\n0\n")
+        // The lower directory is as it was; the writes and the deletion are in state/upper.
+        #expect(try String(contentsOfFile: dir + "/lower/a", encoding: .utf8) == "base\n")
+        #expect(FileManager.default.fileExists(atPath: dir + "/lower/sub/b"))
+        #expect(try String(contentsOfFile: dir + "/state/upper/a", encoding: .utf8) == "new\n")
+        #expect(try String(contentsOfFile: dir + "/state/upper/c", encoding: .utf8) == "c\n")
+        var st = stat()
+        #expect(lstat(dir + "/state/upper/sub/b", &st) == 0 && st.st_mode & S_IFMT == S_IFCHR)  // a whiteout
+        // A missing directory is named before the launcher runs.
+        #expect(throws: ReproError.self) {
+            _ = try run(["/bin/true"]) { $0.mounts.append(.overlay(lower: dir + "/nope", state: dir + "/state", inside: "/w")) }
+        }
     }
 
     @Test func environmentIsExactlyTheSpecs() throws {

@@ -26,6 +26,38 @@ import Testing
         #expect(try FileManager.default.contentsOfDirectory(atPath: tmp + "/store/tmp").isEmpty)
     }
 
+    @Test(.timeLimit(.minutes(1))) func blobReceiverStagesChecksAndCommitsTogether() throws {
+        let tmp = try StoreTestSupport.tempDir("receiver")
+        defer { StoreTestSupport.remove(tmp) }
+        let store = try Store(root: tmp + "/store")
+        let a = Data("blob a".utf8), b = Data(repeating: 7, count: 3 << 20)
+        let receiver = try store.blobReceiver()
+        try receiver.add(Digest.of(a), a)
+        try receiver.add(Digest.of(b), b)
+        // Bytes that are not the digest's: refused and named, nothing of them kept.
+        let wrong = Digest.of("other bytes")
+        let e = #expect(throws: ReproError.self) { try receiver.add(wrong, Data("other bytez".utf8)) }
+        #expect(e?.code == .verificationFailed && e?.message.contains(wrong.hex) == true)
+        // Staged, not in the store yet.
+        #expect(!store.contains(Digest.of(a)) && !store.contains(Digest.of(b)))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: tmp + "/store/tmp").count == 2)
+        try receiver.commit()
+        #expect(try store.get(Digest.of(a)) == a && store.contains(Digest.of(b)) && !store.contains(wrong))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: tmp + "/store/tmp").isEmpty)
+        #expect(try store.verify().corrupt.isEmpty)
+
+        // Abandoned (or dropped): nothing staged stays, nothing enters the store.
+        let c = Data("blob c".utf8)
+        do {
+            let r = try store.blobReceiver()
+            try r.add(Digest.of(c), c)
+        }
+        #expect(!store.contains(Digest.of(c)))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: tmp + "/store/tmp").isEmpty)
+        // The gc lock was released: gc runs.
+        _ = try store.gc()
+    }
+
     @Test func failedWriteLeavesNoPartialBlob() throws {
         let tmp = try StoreTestSupport.tempDir("atomic")
         defer { StoreTestSupport.remove(tmp) }

@@ -73,6 +73,45 @@ import Testing
         return t
     }()
 
+    /// A suite that writes, edits and deletes files of its working tree: the next run
+    /// starts from the tree as the build left it, through the overlay over the pristine
+    /// copy (which the suite never touches) or, with REPRO_TEST_OVERLAY=0, a fresh copy.
+    @Test(arguments: [true, false]) func everyRunStartsFromThePristineTree(overlay: Bool) throws {
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try "data".write(toFile: dir + "/r/proj/data.txt", atomically: true, encoding: .utf8)
+        let recipe = try project(["test_w.py": """
+            import os
+            def test_writes_edits_and_deletes():
+                assert os.path.exists('data.txt') and not os.path.exists('marker')
+                assert not open('tests/test_w.py').read().endswith('# appended\\n')
+                open('marker', 'w').write('x')
+                os.remove('data.txt')
+                open('tests/test_w.py', 'a').write('# appended\\n')
+            """])
+        var e = env
+        if !overlay { e["REPRO_TEST_OVERLAY"] = "0" }
+        for _ in 0..<2 {
+            let r = try TestKit.run([TestKit.repro, "test", recipe, "--store", store, "--json"], environment: e)
+            #expect(r.status == 0, "\(r.stderr)")
+            let s = try summary(r)
+            #expect(s.passed == 1 && s.failed == 0, "\(r.stderr)")
+        }
+        let cache = store + "/worktrees"
+        let trees = try FileManager.default.contentsOfDirectory(atPath: cache).filter { !$0.hasPrefix(".") }
+        let pristine = trees.filter { FileManager.default.fileExists(atPath: "\(cache)/\($0)/src/proj/data.txt") }
+        if overlay {
+            #expect(pristine.count == 1, "\(trees)")
+            for t in pristine {
+                #expect(!FileManager.default.fileExists(atPath: "\(cache)/\(t)/src/proj/marker"))
+                let body = try String(contentsOfFile: "\(cache)/\(t)/src/proj/tests/test_w.py", encoding: .utf8)
+                #expect(!body.hasSuffix("# appended\n"))
+            }
+            #expect(try String(contentsOfFile: cache + "/" + (try FileManager.default.contentsOfDirectory(atPath: cache).first { $0.hasPrefix(".overlay-") } ?? "none"), encoding: .utf8) == "yes\n")
+        } else {
+            #expect(pristine.isEmpty, "\(trees)")  // each run made and removed its own copy
+        }
+    }
+
     @Test func runsInTheRequestedOrderAndRecordsEveryTest() throws {
         defer { try? FileManager.default.removeItem(atPath: dir) }
         var tests = Self.many

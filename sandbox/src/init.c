@@ -124,6 +124,7 @@ static void hide_launcher_argv(struct options *o, int argc, char **argv)
     for (size_t i = 0; i < o->n_ops; i++) {
         o->ops[i].src = dup_or_null(o->ops[i].src);
         o->ops[i].dest = dup_or_null(o->ops[i].dest);
+        o->ops[i].upper = dup_or_null(o->ops[i].upper);
     }
     o->hostname = dup_or_null(o->hostname);
     o->domainname = dup_or_null(o->domainname);

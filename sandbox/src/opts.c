@@ -31,6 +31,10 @@ static const char usage_text[] =
 "                           K, M, G, T or KiB...; default: the kernel's, half of RAM each)\n"
 "  --size BYTES             size of the next --tmpfs alone, over --tmpfs-size (a disk\n"
 "                           fault: writes past it fail with ENOSPC)\n"
+"  --overlay LOWER STATE DEST\n"
+"                           overlayfs at DEST: host directory LOWER read-only\n"
+"                           underneath, every write in host STATE/upper (STATE/work:\n"
+"                           overlayfs's own; both made when missing); nosuid, nodev\n"
 "  --dir DEST               create a directory\n"
 "  --symlink TARGET DEST    create a symlink\n"
 "  --file DEST TEXT         create a read-only file holding TEXT (e.g. /etc/passwd)\n"
@@ -130,7 +134,7 @@ static void add_op(struct options *o, enum op_kind kind, const char *src, const 
         usage_error("destination '%s' must be an absolute path inside the sandbox", dest);
     o->ops = realloc(o->ops, (o->n_ops + 1) * sizeof *o->ops);
     if (!o->ops) die(70, "out of memory");
-    o->ops[o->n_ops++] = (struct op){ kind, src, dest, optional };
+    o->ops[o->n_ops++] = (struct op){ kind, src, dest, optional, NULL };
 }
 
 static void add_env(struct options *o, const char *k, const char *v)
@@ -187,6 +191,12 @@ void parse_options(int argc, char **argv, struct options *o)
         }
         else if (IS("--tmpfs")) { add_op(o, OP_TMPFS, tmpfs_size, need(argc, argv, i, 1), false); tmpfs_size = NULL; i++; }
         else if (IS("--tmpfs-size")) { o->tmpfs_size = parse_size(need(argc, argv, i, 1), a); i++; }
+        else if (IS("--overlay")) {
+            need(argc, argv, i, 3);
+            add_op(o, OP_OVERLAY, argv[i+1], argv[i+3], false);
+            o->ops[o->n_ops - 1].upper = argv[i+2];
+            i += 3;
+        }
         else if (IS("--dir")) { add_op(o, OP_DIR, NULL, need(argc, argv, i, 1), false); i++; }
         else if (IS("--proc")) { add_op(o, OP_PROC, NULL, need(argc, argv, i, 1), false); i++; }
         else if (IS("--dev")) { add_op(o, OP_DEV, NULL, need(argc, argv, i, 1), false); i++; }

@@ -23,13 +23,14 @@
  * part of every action digest, so a policy change invalidates cached results. */
 #define SANDBOX_POLICY_VERSION "repro-sandbox-policy-2"
 
-enum op_kind { OP_RO_BIND, OP_BIND, OP_DEV_BIND, OP_TMPFS, OP_DIR, OP_SYMLINK, OP_FILE, OP_PROC, OP_DEV };
+enum op_kind { OP_RO_BIND, OP_BIND, OP_DEV_BIND, OP_TMPFS, OP_DIR, OP_SYMLINK, OP_FILE, OP_PROC, OP_DEV, OP_OVERLAY };
 
 struct op {
     enum op_kind kind;
     const char *src;  /* host path (binds, resolved with realpath), link target, or file text */
     const char *dest; /* path inside the sandbox, absolute */
     bool optional;    /* --*-bind-try: a missing source is skipped */
+    const char *upper; /* --overlay: the state directory (src is the lower one) */
 };
 
 struct limits {

@@ -97,6 +97,44 @@ static void bind_mount(const char *src, const char *dest, uint64_t attrs)
         fail_stage(errno, "remount %s with its flags", dest);
 }
 
+/* overlayfs: the lower directory read-only underneath, writes copied up into STATE/upper
+ * (STATE/work is overlayfs's scratch; both made here when missing). LOWER and STATE are
+ * first bound (open_tree clones, like every bind) into the staging tmpfs outside the new
+ * root: overlayfs refuses a directory of the host's root mount as it stands here
+ * ("failed to clone upperpath": that mount has locked submounts), and the clones have
+ * none. They vanish with the staging tmpfs when init pivots into the new root; the
+ * overlay keeps its own references. `userxattr`: mounted inside a user namespace,
+ * overlayfs keeps its metadata in user.* extended attributes (trusted.* needs the
+ * host's root). */
+static void do_overlay(const struct op *op)
+{
+    static int n;
+    char dir[64], lower[96], state[96], data[512];
+    snprintf(dir, sizeof dir, "/overlay-%d", n++);
+    snprintf(lower, sizeof lower, "%s/lower", dir);
+    snprintf(state, sizeof state, "%s/state", dir);
+    if (mkdir(dir, 0700) < 0 || mkdir(lower, 0700) < 0 || mkdir(state, 0700) < 0)
+        fail_stage(errno, "create the overlay staging directories for %s", op->dest);
+    const char *src[2] = { op->src, op->upper };
+    const char *at[2] = { lower, state };
+    for (int k = 0; k < 2; k++) {
+        int fd = sys_open_tree(AT_FDCWD, host(src[k]), OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+        if (fd < 0) fail_stage(errno, "bind %s for the overlay at %s", src[k], op->dest);
+        if (sys_move_mount(fd, "", AT_FDCWD, at[k], MOVE_MOUNT_F_EMPTY_PATH) < 0)
+            fail_stage(errno, "attach %s for the overlay at %s", src[k], op->dest);
+        close(fd);
+    }
+    char upper[128], work[128];
+    snprintf(upper, sizeof upper, "%s/upper", state);
+    snprintf(work, sizeof work, "%s/work", state);
+    if ((mkdir(upper, 0755) < 0 && errno != EEXIST) || (mkdir(work, 0700) < 0 && errno != EEXIST))
+        fail_stage(errno, "create upper and work in %s for the overlay at %s", op->upper, op->dest);
+    snprintf(data, sizeof data, "lowerdir=%s,upperdir=%s,workdir=%s,userxattr", lower, upper, work);
+    make_mountpoint(op->dest, true);
+    if (mount("overlay", inside(op->dest), "overlay", MS_NOSUID | MS_NODEV, data) < 0)
+        fail_stage(errno, "mount overlay at %s (lower %s, state %s)", op->dest, op->src, op->upper);
+}
+
 static void do_bind(const struct op *op)
 {
     struct stat st;
@@ -248,6 +286,7 @@ void setup_root(const struct options *o)
         case OP_FILE: do_file(op->dest, op->src); break;
         case OP_PROC: do_proc(op->dest); break;
         case OP_DEV: do_dev(op->dest); break;
+        case OP_OVERLAY: do_overlay(op); break;
         }
     }
 

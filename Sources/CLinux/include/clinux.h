@@ -13,4 +13,10 @@ int repro_pipe_cloexec(int fds[2]);
 /// posix_spawn_file_actions_addchdir_np (glibc 2.29): the child's working directory.
 int repro_spawn_addchdir(posix_spawn_file_actions_t *actions, const char *path);
 
+/// Sets the "top of a directory hierarchy" attribute (FS_TOPDIR_FL, `chattr +T`) on
+/// the directory `path`: ext4 then spreads the directories made in it over block groups
+/// (the Orlov allocator) instead of packing them next to it. 0, or -1 and errno (e.g.
+/// ENOTTY on file systems without the attribute).
+int repro_set_topdir(const char *path);
+
 #endif
