@@ -146,6 +146,13 @@ for _ in range(rounds):
     s = json.loads(r.stdout)
     rec.append(s["recording_ms_per_execution"])
     rss.append(int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", r.stderr).group(1)) / 1024)
+# One more run ordered by the model (features of 10,000 tests, the history streamed in).
+r = subprocess.run(["/usr/bin/time", "-v", repro, "test", tk, "--order", "model", "--json"],
+                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+if not r.stdout:
+    sys.exit(f"repro test {tk} --order model printed nothing:\n{r.stderr[-2000:]}")
+model_rss = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", r.stderr).group(1)) / 1024
+runs = len(json.loads(subprocess.run([repro, "test", "history", "bench-10k", "--json"], capture_output=True, text=True).stdout))
 print(f"{rounds} interleaved rounds, {os.cpu_count()} CPUs, load {open('/proc/loadavg').read().split()[0]}")
 b, r, n = res["pytest"]
 print(f"pytest  {n} tests: bare {b:.2f} s, repro test {r:.2f} s: {r / b:.2f}x (target <= 1.10x)")
@@ -154,4 +161,5 @@ print(f"ctest   {n} tests: bare {b * 1000:.0f} ms, repro test {r * 1000:.0f} ms:
 print(f"telemetry 10,000 executions: {statistics.median(rec):.3f} ms per execution (target <= 0.2), "
       f"repro peak RSS {statistics.median(rss):.0f} MiB (target <= 100); "
       f"wall {statistics.median(wall):.1f} s vs bare pytest {statistics.median(bare):.1f} s: {statistics.median(wall) / statistics.median(bare):.2f}x")
+print(f"          --order model: repro peak RSS {model_rss:.0f} MiB with {runs} runs of the suite in telemetry")
 PY
