@@ -69,7 +69,11 @@ tree=$(REPRO_HOME=$work/a "$repro" build "$work/tree.toml" --out "$work/tree-out
 bytes=$(du -sb --apparent-size "$work/tree-out" | cut -f1)
 sync
 t=$(ms); cp -a "$work/tree-out" "$work/tree-copy"; sync; cp_ms=$(( $(ms) - t ))
+# The server's CPU time during the push (utime + stime of the BuildGrid process, in ticks).
+server_cpu() { awk '{print $14 + $15}' "/proc/$(cat "$REPRO_SERVICES_DIR/cache.pid")/stat"; }
+c0=$(server_cpu)
 t=$(ms); REPRO_HOME=$work/a "$repro" store push --remote "$remote" --instance main "$tree" >/dev/null; up_ms=$(( $(ms) - t ))
+up_server_ms=$(( ($(server_cpu) - c0) * 1000 / $(getconf CLK_TCK) ))
 t=$(ms); REPRO_HOME=$work/c "$repro" store pull --remote "$remote" --instance main "$tree" >/dev/null; down_ms=$(( $(ms) - t ))
 # BuildGrid's own client library, same tree, the other server (an empty CAS of its own):
 # bench/bgd_tree.py says why its batch limit is lowered.
@@ -79,12 +83,14 @@ venv=${REPRO_BUILDGRID_VENV:-/opt/repro-buildgrid}
 diff -rq "$work/tree-out" "$work/bgd-down" >/dev/null || { echo "bench/remote.sh: BuildGrid's download differs from the tree" >&2; exit 1; }
 bup_ms=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["upload_ms"])' "$work/bgd.json")
 bdown_ms=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["download_ms"])' "$work/bgd.json")
-python3 - "$bytes" "$cp_ms" "$up_ms" "$down_ms" "$bup_ms" "$bdown_ms" <<'PY'
-import sys
-b, cp, up, down, bup, bdown = (int(x) for x in sys.argv[1:])
+python3 - "$bytes" "$cp_ms" "$up_ms" "$down_ms" "$bup_ms" "$bdown_ms" "$up_server_ms" <<'PY'
+import os, sys
+b, cp, up, down, bup, bdown, upcpu = (int(x) for x in sys.argv[1:])
 mbs = lambda ms: b / 1e6 / (ms / 1e3)
 print(f"tree of {b/1e6:.0f} MB: cp -a {cp} ms ({mbs(cp):.0f} MB/s)")
 print(f"  upload:   repro store push {up} ms ({mbs(up):.0f} MB/s), BuildGrid's client {bup} ms ({mbs(bup):.0f} MB/s): {up/bup:.2f}x bgd, {up/cp:.2f}x cp")
 print(f"  download: repro store pull {down} ms ({mbs(down):.0f} MB/s), BuildGrid's client {bdown} ms ({mbs(bdown):.0f} MB/s): {down/bdown:.2f}x bgd, {down/cp:.2f}x cp")
+print(f"  BuildGrid's own CPU during the push: {upcpu} ms ({upcpu / up:.2f} of {os.cpu_count()} cores): at most "
+      f"{b / 1e6 / (upcpu / 1e3 / os.cpu_count()):.0f} MB/s on this machine if the server had every core")
 print("  target >= 200 MB/s each way")
 PY

@@ -37,3 +37,8 @@ int repro_set_topdir(const char *path)
     errno = saved;
     return rc;
 }
+
+int repro_start_writeback(int fd)
+{
+    return sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE);
+}

@@ -123,7 +123,7 @@ public final class Store: Sendable {
     /// bytes of `source`, hashed while written, fsynced when `sync`; checked against
     /// `expected`. Nothing is left behind on error.
     /// - Returns: the digest and the temporary file, for `commit`.
-    func writeTemporary(scratch: TreeHasher.Scratch, sync: Bool, expected: Digest? = nil,
+    func writeTemporary(scratch: TreeHasher.Scratch, sync: Bool, startWriteback: Bool = false, expected: Digest? = nil,
                         _ source: (UnsafeMutableRawBufferPointer) throws -> Int) throws -> (Digest, String) {
         let tmp = "\(tmpDir)/blob.\(getpid()).\(UInt64.random(in: 0...UInt64.max))"
         let fd = try Syscall.check("open \(tmp)") { open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o444) }
@@ -142,7 +142,11 @@ public final class Store: Sendable {
             if let expected, expected.hex != digest.hex || (expected.size >= 0 && expected.size != digest.size) {
                 throw ReproError(.verificationFailed, "\(expected): content hashes to \(digest) (\(digest.size) bytes); not stored")
             }
-            if sync { try Syscall.check("fsync \(tmp)") { fsync(fd) } }
+            if sync {
+                try Syscall.check("fsync \(tmp)") { fsync(fd) }
+            } else if startWriteback {
+                _ = repro_start_writeback(fd)  // best effort: the caller's syncfs is the barrier
+            }
             return (digest, tmp)
         } catch {
             unlink(tmp)
