@@ -21,10 +21,13 @@ public struct GCReport: Sendable, Codable, Hashable {
     public var bytesFreed: Int64
     /// Index rows dropped by `forget(before:)` ahead of the collection (`--older-than`).
     public var forgotten: ForgetReport?
+    /// `repro test`'s pristine working trees (`worktrees/`) removed: unused for a day.
+    public var cachedTreesRemoved = 0
 
     enum CodingKeys: String, CodingKey {
         case kept, removed, forgotten
         case bytesFreed = "bytes_freed"
+        case cachedTreesRemoved = "cached_trees_removed"
     }
 }
 
@@ -127,6 +130,7 @@ extension Store {
                 unlink(tmpDir + "/" + name)
             }
             removeStaleTemporaries()
+            let cached = removeUnusedCachedTrees(unusedFor: 24 * 3600)
             try db.write { db in
                 let delete = try db.cachedStatement(sql: "DELETE FROM blobs WHERE digest = ?")
                 for hex in removed { try delete.execute(arguments: [hex]) }
@@ -134,12 +138,38 @@ extension Store {
                     try delete.execute(arguments: [hex])
                 }
             }
-            return GCReport(kept: kept, removed: removed.count, bytesFreed: freed)
+            var report = GCReport(kept: kept, removed: removed.count, bytesFreed: freed)
+            report.cachedTreesRemoved = cached
+            return report
         }
     }
 }
 
 extension Store {
+    /// `repro test`'s pristine copies of working trees (`worktrees/HEX`; each use sets
+    /// the directory's time): those unused for `unusedFor` seconds are removed, and
+    /// copies that a killed run left half-made (`.tmp-PID-…` of a process that is gone).
+    /// A cache: a later run restores what it needs from the CAS again.
+    func removeUnusedCachedTrees(unusedFor seconds: Int64) -> Int {
+        let dir = root + "/worktrees"
+        let now = Int64(Date().timeIntervalSince1970)
+        var removed = 0
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? [] {
+            var st = stat()
+            guard lstat(dir + "/" + name, &st) == 0, st.st_mode & S_IFMT == S_IFDIR else { continue }
+            if name.hasPrefix(".tmp-") {
+                let parts = name.split(separator: "-")
+                if parts.count >= 2, let pid = Int32(parts[1]), kill(pid, 0) != 0 && errno == ESRCH {
+                    try? RemoveTree.remove(dir + "/" + name)
+                }
+                continue
+            }
+            if name.hasPrefix(".") || Int64(st.st_mtim.tv_sec) > now - seconds { continue }
+            if (try? RemoveTree.remove(dir + "/" + name)) != nil { removed += 1 }
+        }
+        return removed
+    }
+
     /// Removes the work directories (`build-PID-…`, `git-PID-…`) and blob temporaries
     /// (`blob.PID.…`) that processes killed mid-way left in the store's tmp directory:
     /// those whose process no longer exists. Directories of running builds stay.

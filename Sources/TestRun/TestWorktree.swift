@@ -12,8 +12,9 @@ import Store
 /// whose writes land in the run's own directory: a run starts from a pristine tree with
 /// no copy at all (cJSON's 620-file tree took 45-210 ms to copy per run, most of
 /// `repro test`'s fixed cost). Elsewhere, or with `REPRO_TEST_OVERLAY=0`, each run gets
-/// a fresh copy as before. The pristine copies are a cache: removing
-/// `$REPRO_HOME/worktrees` while no test runs loses nothing.
+/// a fresh copy as before. The pristine copies are a cache: `repro store gc` removes
+/// those unused for a day, and removing `$REPRO_HOME/worktrees` while no test runs
+/// loses nothing.
 struct TestWorktree {
     /// The pristine tree (overlay) or the run's copy.
     let base: String
@@ -61,7 +62,8 @@ struct TestWorktree {
         let dir = store.root + "/worktrees"
         let final = dir + "/" + tree.hex
         var st = stat()
-        if stat(final, &st) == 0 { return final }
+        // Each use sets the directory's time: `repro store gc` removes copies unused for a day.
+        if stat(final, &st) == 0 { _ = utimensat(AT_FDCWD, final, nil, 0); return final }
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         let staging = dir + "/.tmp-\(getpid())-\(UUID().uuidString.prefix(8))"
         do {
@@ -80,6 +82,7 @@ struct TestWorktree {
             try? RemoveTree.remove(staging)
             throw error
         }
+        _ = utimensat(AT_FDCWD, final, nil, 0)
         return final
     }
 }

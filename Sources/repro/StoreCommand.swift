@@ -97,7 +97,8 @@ struct StoreCommand: ParsableCommand {
                     if let f = forgotten {
                         print("forgot \(f.builds) builds, \(f.actions) action results, \(f.trees) trees, \(f.pins) pins, \(f.attestations) attestations")
                     }
-                    print("removed \(report.removed) blobs, freed \(report.bytesFreed) bytes; kept \(report.kept)")
+                    print("removed \(report.removed) blobs, freed \(report.bytesFreed) bytes; kept \(report.kept)"
+                          + (report.cachedTreesRemoved > 0 ? "; removed \(report.cachedTreesRemoved) cached test working trees unused for a day" : ""))
                 }
             }
         }

@@ -58,6 +58,23 @@ import Testing
         _ = try store.gc()
     }
 
+    @Test func gcRemovesCachedTestTreesUnusedForADay() throws {
+        let tmp = try StoreTestSupport.tempDir("worktrees")
+        defer { StoreTestSupport.remove(tmp) }
+        let store = try Store(root: tmp + "/store")
+        let dir = tmp + "/store/worktrees"
+        for name in ["old", "recent", ".tmp-999999999-dead", ".tmp-\(getpid())-live"] {
+            try FileManager.default.createDirectory(atPath: "\(dir)/\(name)/sub", withIntermediateDirectories: true)
+            try StoreTestSupport.write("\(dir)/\(name)/sub/f", "x")
+        }
+        var times = [timespec(tv_sec: time(nil) - 2 * 86400, tv_nsec: 0), timespec(tv_sec: time(nil) - 2 * 86400, tv_nsec: 0)]
+        #expect(utimensat(AT_FDCWD, dir + "/old", &times, 0) == 0)
+        let report = try store.gc()
+        #expect(report.cachedTreesRemoved == 1)
+        let left = Set(try FileManager.default.contentsOfDirectory(atPath: dir))
+        #expect(left == ["recent", ".tmp-\(getpid())-live"], "\(left)")
+    }
+
     @Test func failedWriteLeavesNoPartialBlob() throws {
         let tmp = try StoreTestSupport.tempDir("atomic")
         defer { StoreTestSupport.remove(tmp) }
