@@ -17,9 +17,11 @@ struct TestCommand: ParsableCommand {
         discussion: """
         Builds the recipe first (a cache hit never rebuilds), then runs its [test] step
         (docs/testing.md) over the build's working tree with the outputs read-only at
-        /out. Each test's verdict, times, CPU and peak RSS are committed to the store's
-        telemetry as it ends. The default order is the model trained on the recipe's own
-        runs once it has history (else the suite's own order).
+        /out. Every run starts from the tree as the build left it: an overlay over a
+        cached pristine copy (REPRO_TEST_OVERLAY=0: a fresh copy per run). Each test's
+        verdict, times, CPU and peak RSS are committed to the store's telemetry as it
+        ends. The default order is the model trained on the recipe's own runs once it
+        has history (else the suite's own order).
 
         Examples:
           repro test recipes/sortedcontainers.toml
