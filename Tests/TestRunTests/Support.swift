@@ -1,6 +1,7 @@
 import Core
 import Foundation
 import TestKit
+import Testing
 @testable import TestRun
 
 /// Helpers shared by the adapter tests: reading a record stream, writing files.
@@ -76,4 +77,36 @@ enum Support {
     /// The repository's root (for recipes and the sandbox Makefile).
     static let sourceRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         .deletingLastPathComponent().deletingLastPathComponent().path
+}
+
+extension Support {
+    /// The project the command-level suites run `repro test` on: `tests` written under
+    /// DIR/r/proj/tests, and DIR/r/proj.toml, a recipe over the host toolchain whose
+    /// input is proj/ and whose [test] runs pytest on proj/tests (`extra`: more lines of
+    /// [test]), locked with `repro` (which gets the `lock` arguments). Returns the recipe.
+    static func pytestProject(in dir: String, tests: [String: String], extra: String = "",
+                              repro: ([String]) throws -> TestKit.Output, store: String) throws -> String {
+        try FileManager.default.createDirectory(atPath: dir + "/r/proj/tests", withIntermediateDirectories: true)
+        for (name, body) in tests {
+            try body.write(toFile: dir + "/r/proj/tests/\(name)", atomically: true, encoding: .utf8)
+        }
+        let path = dir + "/r/proj.toml"
+        try """
+        name = "proj"
+        [toolchain]
+        host = true
+        [inputs.proj]
+        path = "proj"
+        [build]
+        script = "cp -r /build/src/proj $REPRO_OUT/proj"
+        [test]
+        framework = "pytest"
+        directory = "/build/src/proj"
+        args = ["tests"]
+        \(extra)
+        """.write(toFile: path, atomically: true, encoding: .utf8)
+        let lock = try repro(["lock", path, "--store", store])
+        #expect(lock.status == 0, "\(lock.stderr)")
+        return path
+    }
 }

@@ -21,26 +21,7 @@ import Testing
 
     /// A recipe whose input is `proj/` and whose [test] runs pytest on proj/tests.
     func project(_ tests: [String: String], test extra: String = "") throws -> String {
-        for (name, body) in tests {
-            try body.write(toFile: dir + "/r/proj/tests/\(name)", atomically: true, encoding: .utf8)
-        }
-        let path = dir + "/r/proj.toml"
-        try """
-        name = "proj"
-        [toolchain]
-        host = true
-        [inputs.proj]
-        path = "proj"
-        [build]
-        script = "cp -r /build/src/proj $REPRO_OUT/proj"
-        [test]
-        framework = "pytest"
-        directory = "/build/src/proj"
-        args = ["tests"]
-        \(extra)
-        """.write(toFile: path, atomically: true, encoding: .utf8)
-        #expect(try repro(["lock", path, "--store", store]).status == 0)
-        return path
+        try Support.pytestProject(in: dir, tests: tests, extra: extra, repro: { try repro($0) }, store: store)
     }
 
     struct Show: Decodable {

@@ -18,28 +18,12 @@ import Testing
 
     @Test func pageShowsTimelineOrdersFlakyTestsAndHistory() throws {
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        try FileManager.default.createDirectory(atPath: dir + "/r/proj/tests", withIntermediateDirectories: true)
         let tests = [
             "test_ok.py": "def test_ok():\n    pass\n\ndef test_ok2():\n    pass\n",
             "test_broken.py": "def test_broken():\n    assert False\n",
             "test_f.py": "import os\n\ndef test_flaky():\n    m = '/build/flaky-marker'\n    first = not os.path.exists(m)\n    open(m, 'w').close()\n    assert not first\n",
         ]
-        for (name, body) in tests { try body.write(toFile: dir + "/r/proj/tests/" + name, atomically: true, encoding: .utf8) }
-        let recipe = dir + "/r/proj.toml"
-        try """
-        name = "proj"
-        [toolchain]
-        host = true
-        [inputs.proj]
-        path = "proj"
-        [build]
-        script = "cp -r /build/src/proj $REPRO_OUT/proj"
-        [test]
-        framework = "pytest"
-        directory = "/build/src/proj"
-        args = ["tests"]
-        """.write(toFile: recipe, atomically: true, encoding: .utf8)
-        #expect(try repro(["lock", recipe, "--store", store]).status == 0)
+        let recipe = try Support.pytestProject(in: dir, tests: tests, repro: { try repro($0) }, store: store)
         #expect(try repro(["test", recipe, "--store", store, "--order", "original"]).status == 1)
         let second = try repro(["test", recipe, "--store", store, "--rerun-failures", "2", "--json"])
         #expect(second.status == 1, "\(second.stderr)")
