@@ -236,7 +236,14 @@ public final class RemoteClient: Sendable {
         let data = try await call("ByteStream.Read \(d)") {
             try await byteStream.read(req, options: options(timeout: .seconds(3600))) { response in
                 var data = Data(capacity: Int(d.size))
-                for try await chunk in response.messages { data.append(chunk.data) }
+                for try await chunk in response.messages {
+                    // A server that streams past the digest's size is refused at once,
+                    // not held in memory until the stream ends.
+                    guard data.count + chunk.data.count <= Int(d.size) else {
+                        throw ReproError(.verificationFailed, "the remote at \(self.endpoint) sent more than the \(d.size) bytes of blob \(d) over ByteStream; rejected, nothing stored")
+                    }
+                    data.append(chunk.data)
+                }
                 return data
             }
         }

@@ -63,6 +63,33 @@ struct RemoteFaultTests {
         #expect(try b.repro(["store", "verify"]).status == 0)
     }
 
+    @Test func aServerThatStreamsMoreThanABlobsSizeIsCutOffAndNamed() throws {
+        let dir = Self.work + "/oversized-\(Fixtures.unique())"
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let b = try Host(dir + "/b")
+        // A server of our own that streams without end for any blob (BuildGrid never
+        // sends more than a blob's size, so it cannot play this part).
+        let port = try OwnServer.freePort()
+        let python = (try Services.value("REPRO_TEST_BGD") as NSString).deletingLastPathComponent + "/python"
+        let server = Process()
+        server.executableURL = URL(fileURLWithPath: python)
+        server.arguments = [Fixtures.sourceRoot + "/Tests/RemoteTests/Fixtures/endless_bytestream.py", String(port), dir + "/ready"]
+        server.standardOutput = FileHandle.nullDevice
+        server.standardError = FileHandle.nullDevice
+        try server.run()
+        defer { kill(server.processIdentifier, SIGKILL); server.waitUntilExit() }
+        waitUntil { FileManager.default.fileExists(atPath: dir + "/ready") }
+
+        // A 6 MiB blob: over the batch limit, so it is read by ByteStream.
+        let blob = "sha256:" + String(repeating: "ab", count: 32) + "/6291456"
+        let pulled = try b.repro(["store", "pull", "--remote", "grpc://127.0.0.1:\(port)", "--instance", "main", blob])
+        #expect(pulled.status == 4, "\(pulled.err)")
+        #expect(pulled.err.contains("sent more than the 6291456 bytes") && pulled.err.contains(String(repeating: "ab", count: 32)),
+                "\(pulled.err)")
+        #expect(try b.repro(["store", "verify"]).status == 0)
+    }
+
     @Test func aServerKilledMidTransferIsRetriedThenAnErrorAndLeavesNoPartialBlob() throws {
         let dir = Self.work + "/killed-\(Fixtures.unique())"
         defer { try? FileManager.default.removeItem(atPath: dir) }
