@@ -201,8 +201,13 @@ public final class RemoteClient: Sendable {
             try await cas.batchReadBlobs(req, options: options()) { try $0.message }
         }
         var out: [(Digest, Data)] = []
+        var pending = Set(digests)
         for r in resp.responses {
             let d = r.digest.digest
+            // Only what was asked for, each once: a server cannot slip other blobs in.
+            guard pending.remove(d) != nil else {
+                throw ReproError(.verificationFailed, "the remote at \(endpoint) answered BatchReadBlobs with \(d), which was not asked for (or twice); rejected, nothing stored")
+            }
             guard r.status.code == 0 else {
                 if r.status.code == Int32(Google_Rpc_Code.notFound.rawValue) {
                     throw ReproError(.invalidInput, "\(d) is not in the remote CAS at \(endpoint)")
@@ -211,6 +216,9 @@ public final class RemoteClient: Sendable {
             }
             if verify { try Self.verify(r.data, as: d, from: endpoint) }
             out.append((d, r.data))
+        }
+        if let missing = pending.first {
+            throw ReproError(.system, "the remote at \(endpoint) left \(missing) out of its BatchReadBlobs answer (\(pending.count) of \(Set(digests).count) blobs missing)")
         }
         return out
     }
