@@ -120,7 +120,8 @@ public struct TestRunner: Sendable {
         let epoch: Int64
         switch recipe.build.sourceDateEpoch {
         case let .seconds(s): epoch = s
-        case let .fromInput(name): epoch = (work.readPath("src/" + name).flatMap { try? DebianSource.changelogEpoch($0) }) ?? 0
+        // Read from the tree as the build left it (before the suite runs), as the build did.
+        case let .fromInput(name): epoch = (try? DebianSource.changelogEpoch(work.base + "/src/" + name)) ?? 0
         }
         let faults = try TestFaults.spec(options: options, test: test, recipe: recipe)
         let box = TestSandbox(recipe: recipe, test: test, root: root, work: work, out: outDir, lib: dirs.lib,

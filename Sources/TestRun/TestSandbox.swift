@@ -70,10 +70,13 @@ struct TestSandbox {
     }
 
     /// The host file to read a file the suite left under /build or /run/repro; nil when
-    /// the path is elsewhere or the suite deleted it.
+    /// the path is elsewhere, the suite deleted it, or it is not a regular file reached
+    /// through real directories (`HostRead`: no symlink, FIFO or `..` is followed).
     func readPath(_ inside: String) -> String? {
         if inside.hasPrefix("/build/") { return work.readPath(String(inside.dropFirst("/build/".count))) }
-        if inside.hasPrefix(Self.recordsDir + "/") { return run + inside.dropFirst(Self.recordsDir.count) }
+        if inside.hasPrefix(Self.recordsDir + "/") {
+            return HostRead.regularFile(under: run, String(inside.dropFirst(Self.recordsDir.count + 1)))
+        }
         return nil
     }
 

@@ -27,18 +27,19 @@ struct TestWorktree {
     }
 
     /// The host path to read `rel` (relative to /build) as the suite left it: the
-    /// overlay's upper layer when the suite wrote it, nil when it deleted it, else the
-    /// pristine tree.
+    /// overlay's upper layer when the suite wrote it, else the pristine tree; nil when
+    /// the suite deleted it, or it is not a regular file reached through real
+    /// directories (`HostRead.regularFile`).
     func readPath(_ rel: String) -> String? {
-        guard let state else { return base + "/" + rel }
-        let upper = state + "/upper/" + rel
-        var st = stat()
-        if lstat(upper, &st) == 0 {
-            // A whiteout (a character device 0:0) marks a deleted file.
-            if st.st_mode & S_IFMT == S_IFCHR && st.st_rdev == 0 { return nil }
-            return upper
+        guard let state else { return HostRead.regularFile(under: base, rel) }
+        let upper = state + "/upper"
+        // Whatever the upper layer holds on the way shadows the pristine tree: a
+        // whiteout (deleted), a file where a directory was, the file itself.
+        switch HostRead.find(under: upper, rel) {
+        case .found(let path): return path
+        case .shadowed: return nil
+        case .absent: return HostRead.regularFile(under: base, rel)
         }
-        return base + "/" + rel
     }
 
     /// Sets up the working tree of `tree` for a run whose scratch directory is `tmp`.
@@ -122,5 +123,37 @@ enum OverlaySupport {
         } catch {
             return false
         }
+    }
+}
+
+/// Reading on the host what a test suite left in its sandbox (JUnit reports, the named
+/// results file). The suite chose those files: repro, outside the sandbox, must not
+/// follow its symlinks (they would resolve against the host's root), open its FIFOs or
+/// devices (a FIFO would block forever), or climb out with `..`.
+enum HostRead {
+    enum Lookup: Equatable { case found(String), shadowed, absent }
+
+    /// `root/rel` when every component below `root` is a real directory and the last a
+    /// regular file; nil otherwise.
+    static func regularFile(under root: String, _ rel: String) -> String? {
+        if case .found(let p) = find(under: root, rel) { return p }
+        return nil
+    }
+
+    /// `found` for a regular file reached through real directories, `absent` when some
+    /// component does not exist (the rest through real directories), `shadowed` when a
+    /// component is something else (a symlink, a whiteout, a file, a FIFO).
+    static func find(under root: String, _ rel: String) -> Lookup {
+        let parts = rel.split(separator: "/").filter { $0 != "." }
+        guard !parts.isEmpty, !parts.contains("..") else { return .shadowed }
+        var path = root
+        var st = stat()
+        for (i, part) in parts.enumerated() {
+            path += "/" + part
+            guard lstat(path, &st) == 0 else { return .absent }
+            let type = st.st_mode & S_IFMT
+            if i < parts.count - 1 ? type != S_IFDIR : type != S_IFREG { return .shadowed }
+        }
+        return .found(path)
     }
 }
