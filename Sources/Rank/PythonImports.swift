@@ -55,49 +55,64 @@ public enum PythonImports {
 
     /// Physical lines joined into the logical lines that may hold an import statement
     /// (backslash continuations, and parentheses left open by `from x import (`), with
-    /// triple-quoted strings and comments removed.
+    /// triple-quoted strings and comments removed. Works on bytes: it reads every line of
+    /// every Python file of the tree on each `repro test` of a changed Python tree.
     static func logicalLines(_ text: String) -> [String] {
+        let bytes = Array(text.utf8)
+        let n = bytes.count
         var lines: [String] = []
-        var inString: String?   // the open triple quote
-        var pending = ""        // a statement continued on the next line
-        var openParens = 0
-        for raw in text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r" }) {
-            var code = ""
-            var rest = Substring(raw)
-            // Remove triple-quoted strings, keeping what lies outside them.
-            while !rest.isEmpty {
-                if let quote = inString {
-                    guard let end = rest.range(of: quote) else { rest = ""; break }
-                    rest = rest[end.upperBound...]
-                    inString = nil
+        var quote: UInt8 = 0       // the character of the open triple quote, 0 in code
+        var pending: [UInt8] = []  // a statement continued on the next line
+        var parens = 0
+        var code: [UInt8] = []
+        var i = 0
+        while i <= n {
+            var end = i
+            while end < n && bytes[end] != 10 && bytes[end] != 13 { end += 1 }
+            // The line's code: outside triple-quoted strings, before a comment.
+            code.removeAll(keepingCapacity: true)
+            var j = i
+            var comment = false
+            while j < end {
+                let c = bytes[j]
+                let triple = (c == 34 || c == 39) && j + 2 < end && bytes[j + 1] == c && bytes[j + 2] == c
+                if quote != 0 {
+                    if triple && c == quote { quote = 0; j += 3 } else { j += 1 }
+                } else if triple {
+                    quote = c
+                    j += 3
                 } else {
-                    let d = rest.range(of: "\"\"\""), s = rest.range(of: "'''")
-                    let open = [d, s].compactMap { $0 }.min { $0.lowerBound < $1.lowerBound }
-                    guard let open else { code += rest; break }
-                    code += rest[..<open.lowerBound]
-                    inString = String(rest[open])
-                    rest = rest[open.upperBound...]
+                    if c == 35 { comment = true }  // '#'
+                    if !comment { code.append(c) }
+                    j += 1
                 }
             }
-            if let hash = code.firstIndex(of: "#") { code = String(code[..<hash]) }
-            let trimmed = code.trimmingCharacters(in: .whitespaces)
-            if pending.isEmpty && !(trimmed.hasPrefix("import") || trimmed.hasPrefix("from")) && !trimmed.contains(";") {
+            i = end + (end + 1 < n && bytes[end] == 13 && bytes[end + 1] == 10 ? 2 : 1)  // CRLF is one break
+            var a = 0, b = code.count
+            while a < b && (code[a] == 32 || code[a] == 9) { a += 1 }
+            while b > a && (code[b - 1] == 32 || code[b - 1] == 9) { b -= 1 }
+            let line = code[a..<b]
+            if pending.isEmpty && !(line.starts(with: Self.importWord) || line.starts(with: Self.fromWord) || line.contains(59)) {
                 continue
             }
-            var line = trimmed
-            let continued = line.hasSuffix("\\")
-            if continued { line.removeLast() }
-            openParens += line.reduce(0) { $0 + ($1 == "(" ? 1 : $1 == ")" ? -1 : 0) }
-            pending += (pending.isEmpty ? "" : " ") + line
+            var piece = line
+            let continued = piece.last == 92  // backslash
+            if continued { piece = piece.dropLast() }
+            for c in piece { parens += c == 40 ? 1 : c == 41 ? -1 : 0 }
+            if !pending.isEmpty { pending.append(32) }
+            pending.append(contentsOf: piece)
             // A runaway parenthesis cannot swallow the rest of the file.
-            if (continued || openParens > 0) && pending.utf8.count < 64 << 10 { continue }
-            lines.append(pending)
-            pending = ""
-            openParens = 0
+            if (continued || parens > 0) && pending.count < 64 << 10 && i <= n { continue }
+            lines.append(String(decoding: pending, as: UTF8.self))
+            pending.removeAll(keepingCapacity: true)
+            parens = 0
         }
-        if !pending.isEmpty { lines.append(pending) }
+        if !pending.isEmpty { lines.append(String(decoding: pending, as: UTF8.self)) }
         return lines
     }
+
+    static let importWord = Array("import".utf8)
+    static let fromWord = Array("from".utf8)
 
     static func parse(_ s: String) -> [Statement] {
         let words = s.replacingOccurrences(of: "(", with: " ").replacingOccurrences(of: ")", with: " ")

@@ -40,6 +40,12 @@ import Testing
         ])
     }
 
+    @Test func windowsLineEndsAndContinuations() {
+        #expect(PythonImports.statements("import a, \\\r\n    b\r\nfrom c import (d,\r\n e)\r\n") == [
+            S(module: "a", isFrom: false), S(module: "b", isFrom: false), S(module: "c", names: ["d", "e"], isFrom: true),
+        ])
+    }
+
     /// A tree like boltons': tests import the module they test, modules import a shared
     /// helper module; relative, absolute, sibling and `src/` layouts all resolve.
     static let tree: [String: String] = [
