@@ -2,7 +2,7 @@
 # Benchmark of the Rank module (issues 6 and 16). Prints measured times next to a simple
 # anchor doing the same job without the model, the ratio, and the targets:
 #   - ordering 10,000 tests with 500 runs of history (synthetic, deterministic, with
-#     changed files so the change features are computed): <= 50 ms
+#     changed files and an import graph so the change features are computed): <= 50 ms
 #   - model update after a run (train on it + absorb it into the feature state): <= 100 ms
 #   - training on the whole IOF/ROL replay: <= 10 s
 # Times are medians of 5 repetitions, in a release build. Nothing is asserted.

@@ -68,10 +68,14 @@ struct ChangeContext {
     /// Per changed file with a history: its co-failure rows and 1 / (decayed changes + 1),
     /// looked up once per plan rather than once per test.
     let coFailureRows: [(tests: [String: Double]?, files: [String: Double]?, scale: Double)]
+    /// Import steps from each file that imports a changed file (`ImportGraph.distances`);
+    /// empty without an import graph.
+    let importDistance: [String: Int]
 
     init(plan: RunPlan, memory: ChangeMemory, runCount: Int) {
         changed = Array(Set(plan.changedFiles ?? [])).sorted()
         changedSet = Set(changed)
+        importDistance = changed.isEmpty ? [:] : plan.imports?.distances(from: changed) ?? [:]
         nameTokens = changed.map { Self.nameTokens($0) }
         tokenBytes = Array(Set(nameTokens.joined())).sorted().map { Array($0.utf8) }
         coFailureRows = changed.compactMap { file in
@@ -104,6 +108,13 @@ struct ChangeContext {
             f[FeatureSet.relatedChangeRecency] = r
         }
         f[FeatureSet.logChangedFiles] = log1p(Double(changed.count))
+        f[FeatureSet.importsChanged] = importCloseness(test)
+    }
+
+    /// 1 / (import steps from the test's file to a changed file); 0 if none.
+    func importCloseness(_ test: PlannedTest) -> Double {
+        guard let file = test.testFile, let d = importDistance[file], d > 0 else { return 0 }
+        return 1 / Double(d)
     }
 
     /// Path similarity of a test (see `pathSimilarity(_:)`), skipping the tokenizer when
@@ -247,7 +258,8 @@ struct ChangeContext {
 }
 
 /// How the model's order uses strong change evidence: tests whose own file changed,
-/// whose name matches a changed file (path similarity >= 0.5), or that failed with a
+/// whose name matches a changed file (path similarity >= 0.5), whose file imports a
+/// changed file (directly or not, when the import graph is known), or that failed with a
 /// changed file before (co-failure >= 0.2, for the test or its file) form the first
 /// tier; each tier is ordered by the learned probability (or probability per second).
 /// Without change data every tier is 0 and the order is the model's alone.
@@ -264,6 +276,7 @@ public enum ChangeEvidence {
                 || r[b + FeatureSet.pathSimilarity] >= similarityThreshold
                 || r[b + FeatureSet.coFailure] >= coFailureThreshold
                 || r[b + FeatureSet.fileCoFailure] >= coFailureThreshold
+                || r[b + FeatureSet.importsChanged] > 0
             return strong ? 1 : 0
         }
     }
@@ -284,12 +297,21 @@ public enum ChangeEvidence {
         (0..<features.count).map { features.row($0)[features.row($0).startIndex + FeatureSet.coFailure] }
     }
 
+    /// The `imports_changed_file` column of each row of a feature matrix.
+    public static func importCloseness(_ features: FeatureMatrix) -> [Double] {
+        (0..<features.count).map { features.row($0)[features.row($0).startIndex + FeatureSet.importsChanged] }
+    }
+
     /// The strength keys of the model's order inside a tier (see `evidence(for:)`): by
     /// probability, the spread of the change's risk, then the test's own co-failure with
     /// a changed file (a module that broke this test before, e.g. `typeutils.py` breaking
-    /// `test_iterutils.py`); cost-aware, the relatedness.
-    public static func strength(costAware: Bool, related: [Double], spread: [Double], coFailure: [Double]) -> [[Double]] {
-        costAware ? [related] : [spread, coFailure]
+    /// `test_iterutils.py`), then how close its file imports a changed file; cost-aware,
+    /// the relatedness. Tests tied only through imports have spread and relatedness 0, so
+    /// they follow the tests tied by name (the import key was placed last when it was
+    /// written, before any replay with it).
+    public static func strength(costAware: Bool, related: [Double], spread: [Double], coFailure: [Double],
+                                imports: [Double]? = nil) -> [[Double]] {
+        costAware ? [related] : [spread, coFailure] + (imports.map { [$0] } ?? [])
     }
 
     /// How each planned test is tied to the run's changed files, for ordering inside the

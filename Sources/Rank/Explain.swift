@@ -38,7 +38,8 @@ public enum Explainer {
         let tiers = ChangeEvidence.tiers(features)
         let evidence = ChangeEvidence.evidence(for: plan)
         let order = ChangeEvidence.order(p, tiers: tiers, strength: ChangeEvidence.strength(
-            costAware: false, related: evidence.related, spread: evidence.spread, coFailure: ChangeEvidence.coFailures(features)))
+            costAware: false, related: evidence.related, spread: evidence.spread, coFailure: ChangeEvidence.coFailures(features),
+            imports: ChangeEvidence.importCloseness(features)))
         let row = features.row(index)
         let contributions = model.contributions(row)
         let list = zip(FeatureSet.names, zip(row, contributions)).map {

@@ -25,6 +25,9 @@ public enum FeatureSet {
     static let fileCoFailure = lastFailed + 12
     static let relatedChangeRecency = lastFailed + 13
     static let logChangedFiles = lastFailed + 14
+    /// 1 / (import steps from the test's file to a changed file), 0 if it imports none
+    /// or the import graph is unknown (`ImportGraph`).
+    static let importsChanged = lastFailed + 15
 
     /// Column names, as written in model files and docs/ranking.md.
     public static let names: [String] = {
@@ -34,7 +37,7 @@ public enum FeatureSet {
         n += ["last_failed", "log_runs_since_failure", "never_failed", "log_runs_since_executed",
               "transition_rate", "flakiness", "log_relative_duration", "duration_variation", "log_age",
               "test_file_changed", "path_similarity", "cofailure", "file_cofailure",
-              "related_change_recency", "log_changed_files"]
+              "related_change_recency", "log_changed_files", "imports_changed_file"]
         return n
     }()
 
@@ -47,6 +50,7 @@ public enum FeatureSet {
         case .cofailure: [coFailure, fileCoFailure]
         case .recency: [relatedChangeRecency]
         case .changeSize: [logChangedFiles]
+        case .imports: [importsChanged]
         default: FeatureGroups.each.filter { group.contains($0) }.flatMap { columns(of: $0) }
         }
     }
@@ -70,13 +74,15 @@ public struct FeatureGroups: OptionSet, Sendable, Hashable {
     public static let recency = FeatureGroups(rawValue: 16)
     /// Number of changed files.
     public static let changeSize = FeatureGroups(rawValue: 32)
-    public static let change: FeatureGroups = [.ownFile, .similarity, .cofailure, .recency, .changeSize]
+    /// The test's file imports a changed file (import graph).
+    public static let imports = FeatureGroups(rawValue: 64)
+    public static let change: FeatureGroups = [.ownFile, .similarity, .cofailure, .recency, .changeSize, .imports]
     public static let all: FeatureGroups = [.history, .change]
-    static let each: [FeatureGroups] = [.history, .ownFile, .similarity, .cofailure, .recency, .changeSize]
+    static let each: [FeatureGroups] = [.history, .ownFile, .similarity, .cofailure, .recency, .changeSize, .imports]
 
     /// Names used on the command line and in the docs.
     public static let named: [(name: String, group: FeatureGroups)] = [
         ("history", .history), ("own-file", .ownFile), ("similarity", .similarity),
-        ("cofailure", .cofailure), ("recency", .recency), ("change-size", .changeSize),
+        ("cofailure", .cofailure), ("recency", .recency), ("change-size", .changeSize), ("imports", .imports),
     ]
 }

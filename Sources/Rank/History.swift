@@ -32,11 +32,15 @@ public struct Run: Sendable, Equatable {
     public var executions: [Execution]
     /// `nil` when the source of the history has no change data (RETECS CSV).
     public var changedFiles: [String]?
+    /// Which files of the tree import which, when known (`ImportGraph`): a change then
+    /// also ties the tests of every file that imports a changed one.
+    public var imports: ImportGraph?
 
-    public init(id: String, executions: [Execution], changedFiles: [String]? = nil) {
+    public init(id: String, executions: [Execution], changedFiles: [String]? = nil, imports: ImportGraph? = nil) {
         self.id = id
         self.executions = executions
         self.changedFiles = changedFiles
+        self.imports = imports
     }
 
     public var failureCount: Int { executions.reduce(0) { $0 + ($1.verdict.isFailure ? 1 : 0) } }
@@ -45,7 +49,7 @@ public struct Run: Sendable, Equatable {
     /// their files and the changed files, but no verdicts and no durations.
     public var plan: RunPlan {
         RunPlan(id: id, tests: executions.map { PlannedTest(test: $0.test, testFile: $0.testFile) },
-                changedFiles: changedFiles)
+                changedFiles: changedFiles, imports: imports)
     }
 }
 
@@ -65,10 +69,13 @@ public struct RunPlan: Sendable, Equatable {
     public var id: String
     public var tests: [PlannedTest]
     public var changedFiles: [String]?
-    public init(id: String, tests: [PlannedTest], changedFiles: [String]? = nil) {
+    /// The tree's import graph, when known (`Run.imports`).
+    public var imports: ImportGraph?
+    public init(id: String, tests: [PlannedTest], changedFiles: [String]? = nil, imports: ImportGraph? = nil) {
         self.id = id
         self.tests = tests
         self.changedFiles = changedFiles
+        self.imports = imports
     }
 }
 
@@ -81,6 +88,12 @@ public struct History: Sendable, Equatable {
 
     /// The index of the run with this id, if any.
     public func index(ofRun id: String) -> Int? { runs.firstIndex { $0.id == id } }
+
+    /// The same history with `graph` as every run's import graph (one graph for the
+    /// whole history: `repro rank --imports`).
+    public func with(imports graph: ImportGraph?) -> History {
+        History(runs: runs.map { var r = $0; r.imports = graph; return r })
+    }
 }
 
 /// The history file formats `repro rank` reads.

@@ -49,7 +49,8 @@ public struct Learner: Sendable {
                 let input = RankingInput(plan: plan, probabilities: p, expectedDurations: durations,
                                          related: state.relatedness(for: plan), tiers: tiers, spread: evidence.spread,
                                          coFailure: ChangeEvidence.coFailures(features),
-                                         modelRelated: evidence.related)
+                                         modelRelated: evidence.related,
+                                         imports: ChangeEvidence.importCloseness(features))
                 visit(Replay.Step(index: runs, run: run, features: features, input: input, state: state,
                                   calibration: model.calibration))
             }

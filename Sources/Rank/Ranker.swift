@@ -58,7 +58,7 @@ public enum Ranker {
                 }
             }
         }
-        return (state, RunPlan(id: "next", tests: tests, changedFiles: nil))
+        return (state, RunPlan(id: "next", tests: tests, changedFiles: nil, imports: history.runs.last?.imports))
     }
 
     /// Orders `plan` by predicted failure probability (or probability per expected
@@ -81,7 +81,8 @@ public enum Ranker {
         let order = ChangeEvidence.order(costAware ? zip(p, d).map { $0 / $1 } : p, tiers: tiers,
                                          strength: ChangeEvidence.strength(costAware: costAware, related: evidence.related,
                                                                            spread: evidence.spread,
-                                                                           coFailure: ChangeEvidence.coFailures(features)))
+                                                                           coFailure: ChangeEvidence.coFailures(features),
+                                                                           imports: ChangeEvidence.importCloseness(features)))
         // New (the `new` column) or own file changed, without looking every test up again.
         let changed = Set(plan.changedFiles ?? [])
         let isNew = state.groups.contains(.history)

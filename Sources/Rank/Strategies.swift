@@ -9,6 +9,7 @@ public enum Strategy: String, CaseIterable, Sendable, Codable {
     case decayedPerSecond = "decayed-per-second"
     case changedModules = "changed-modules"
     case changedModulesPerSecond = "changed-modules-per-second"
+    case importMatch = "import-match"
     case model
     case modelPerSecond = "model-per-second"
     case optimal
@@ -23,6 +24,7 @@ public enum Strategy: String, CaseIterable, Sendable, Codable {
         case .decayedPerSecond: "decayed failures / second"
         case .changedModules: "name match: tests of changed modules first, then decayed failures"
         case .changedModulesPerSecond: "name match, per expected second"
+        case .importMatch: "import match: name match, then tests whose file imports a changed file (closest first)"
         case .model: "model"
         case .modelPerSecond: "model, cost-aware (p / second)"
         case .optimal: "optimal (knows the verdicts)"
@@ -56,9 +58,12 @@ public struct RankingInput: Sendable {
     /// `related` as the model's order uses it: all 0 when the model's feature groups
     /// leave out path similarity (`ChangeEvidence.evidence`).
     public var modelRelated: [Double]
+    /// The `imports_changed_file` column: 1 / import steps to a changed file; all 0
+    /// without an import graph.
+    public var imports: [Double]
     public init(plan: RunPlan, probabilities: [Double], expectedDurations: [Double], related: [Double]? = nil,
                 tiers: [Double]? = nil, spread: [Double]? = nil, coFailure: [Double]? = nil,
-                modelRelated: [Double]? = nil) {
+                modelRelated: [Double]? = nil, imports: [Double]? = nil) {
         self.plan = plan
         self.probabilities = probabilities
         self.expectedDurations = expectedDurations
@@ -67,6 +72,7 @@ public struct RankingInput: Sendable {
         self.spread = spread ?? [Double](repeating: 0, count: plan.tests.count)
         self.coFailure = coFailure ?? [Double](repeating: 0, count: plan.tests.count)
         self.modelRelated = modelRelated ?? self.related
+        self.imports = imports ?? [Double](repeating: 0, count: plan.tests.count)
     }
 }
 
@@ -101,9 +107,16 @@ extension Strategy {
             return descendingOrder(zip(zip(input.related, tests), input.expectedDurations).map { rt, d in
                 (rt.0 + 1e-3 * (rt.1?.decayed08 ?? 0) / (1 + (rt.1?.decayed08 ?? 0))) / d
             })
+        case .importMatch:
+            // By name first, then by import closeness, ties by decayed failures (each key
+            // bounded below the step of the one before it).
+            return descendingOrder(zip(zip(input.related, input.imports), tests).map { ri, t in
+                ri.0 * 1e6 + ri.1 * 1e3 + min(t?.decayed08 ?? 0, 999)
+            })
         case .model:
             return ChangeEvidence.order(input.probabilities, tiers: input.tiers, strength: ChangeEvidence.strength(
-                costAware: false, related: input.modelRelated, spread: input.spread, coFailure: input.coFailure))
+                costAware: false, related: input.modelRelated, spread: input.spread, coFailure: input.coFailure,
+                imports: input.imports))
         case .modelPerSecond:
             return ChangeEvidence.order(zip(input.probabilities, input.expectedDurations).map { $0 / $1 },
                                         tiers: input.tiers, strength: ChangeEvidence.strength(

@@ -36,5 +36,18 @@ public enum SyntheticHistory {
         return History(runs: history)
     }
 
+    /// An import graph for a history made with `changes`: each test file imports its
+    /// module, and module K imports modules K+1 and K+7, so a change also ties the tests
+    /// of the modules that import the changed one (`ImportGraph`).
+    public static func imports(tests: Int) -> ImportGraph {
+        let modules = max(1, (tests + 49) / 50)
+        var edges: [String: [String]] = [:]
+        for k in 0..<modules {
+            edges["tests/test_module\(k).py"] = ["pkg/module\(k).py"]
+            edges["pkg/module\(k).py"] = ["pkg/module\((k + 1) % modules).py", "pkg/module\((k + 7) % modules).py"]
+        }
+        return ImportGraph(imports: edges)
+    }
+
     private static func pow3(_ x: Double) -> Double { x * x * x }
 }

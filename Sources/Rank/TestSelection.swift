@@ -107,6 +107,8 @@ public enum TestSelection {
         /// Order by probability per expected second (the default: at recall:0.95 it
         /// selected 22.7% of boltons' test time against 78.7% by probability alone).
         public var costAware: Bool
+        /// The tested tree's import graph, when known (`ImportGraph`).
+        public var imports: ImportGraph?
 
         public init(candidates: [PlannedTest], changedFiles: [String]?, budget: Budget,
                     runsSinceFullRun: Int?, infrastructureChanged: Bool = false,
@@ -160,7 +162,8 @@ public enum TestSelection {
 
     /// `select(_:history:model:seed:)` with the state after the history (a `Learner`'s).
     public static func select(_ request: Request, state: FeatureState, model: LogisticModel) -> Result {
-        let plan = RunPlan(id: "selection", tests: request.candidates, changedFiles: request.changedFiles)
+        let plan = RunPlan(id: "selection", tests: request.candidates, changedFiles: request.changedFiles,
+                           imports: request.imports)
         let (ranked, tiers) = Ranker.rankWithTiers(plan, state: state, model: model, costAware: request.costAware, recall: nil)
         let reason = fullRunReason(request)
         var keep: [Bool]

@@ -12,6 +12,19 @@ extension LockFile {
         return out
     }
 
+    /// The digest of the lock without the pins of the project's own trees (`path` and
+    /// `git` inputs): what changes only when the recipe, the toolchain, the test
+    /// toolchain or a Debian input changes. A source edit re-pins its path input, but
+    /// its files are already diffed as changed files; `repro test --select` runs
+    /// everything only when this digest moves.
+    public var infrastructureDigest: Digest {
+        var copy = self
+        for (name, input) in copy.inputs where input.kind == "path" || input.kind == "git" {
+            copy.inputs[name] = Input(kind: input.kind, spec: input.spec, sha256: "", size: 0)
+        }
+        return Digest.of(copy.encoded())
+    }
+
     /// Writes the lock atomically (temporary file, then rename).
     /// - Throws: `ReproError(.system)` naming the path.
     public func write(to path: String) throws {

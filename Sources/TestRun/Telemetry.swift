@@ -92,6 +92,10 @@ public final class Telemetry: Sendable {
                 t.column("data", .blob).notNull()
             }
         }
+        m.registerMigration("v4: infrastructure digest") { db in
+            // `LockFile.infrastructureDigest`: the lock without the project's own trees.
+            try db.alter(table: "test_runs") { t in t.add(column: "infra_digest", .text) }
+        }
         return m
     }
 
@@ -290,10 +294,13 @@ public struct TestRunRow: Codable, Sendable, FetchableRecord, MutablePersistable
     /// `--select`'s budget (`recall:0.95`), or `full: WHY` when a selecting run ran
     /// everything; nil for a run without --select.
     public var selection: String? = nil
+    /// `LockFile.infrastructureDigest` of the run's lock; nil for runs recorded before it.
+    public var infraDigest: String? = nil
 
     enum CodingKeys: String, CodingKey {
         case id, recipe, tree, framework, host, pid, started, finished, status, seed, filter, faults, attestation, message
         case selection
+        case infraDigest = "infra_digest"
         case faultsInjected = "faults_injected"
         case recipeFile = "recipe_file", recipeDigest = "recipe_digest", lockDigest = "lock_digest"
         case buildAction = "build_action", inputsManifest = "inputs_manifest", inputDigests = "input_digests"

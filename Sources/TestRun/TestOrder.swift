@@ -123,7 +123,8 @@ public struct TestOrderer {
     }
 
     /// The tests in the order to run them.
-    public func order(_ tests: [TestCase], strategy: OrderStrategy, changedFiles: [String]?) -> [TestCase] {
+    public func order(_ tests: [TestCase], strategy: OrderStrategy, changedFiles: [String]?,
+                      imports: ImportGraph? = nil) -> [TestCase] {
         switch strategy {
         case .original:
             return tests
@@ -142,7 +143,7 @@ public struct TestOrderer {
             }.map(\.element)
         case .model:
             let plan = RunPlan(id: "next", tests: tests.map { PlannedTest(test: $0.id, testFile: $0.file) },
-                               changedFiles: changedFiles)
+                               changedFiles: changedFiles, imports: imports)
             let ranked = Ranker.rank(plan, state: learner.state, model: learner.model, costAware: false, recall: nil)
             let byID = Dictionary(tests.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
             return ranked.tests.compactMap { byID[$0.test] }

@@ -144,12 +144,21 @@ public struct TestRunner: Sendable {
             started: Date().timeIntervalSince1970, finished: nil, status: .running, orderStrategy: strategy.description,
             seed: strategy.seed.map { Int64(bitPattern: $0) }, filter: options.filter, faults: faults?.canonical,
             requestedOrder: [], attestation: nil, message: nil)
-        let runID = try telemetry.begin(row)
+        var runRow = row
+        let infraDigest = lock.infrastructureDigest.description
+        runRow.infraDigest = infraDigest
+        let runID = try telemetry.begin(runRow)
         var session = TestSession(runner: runner, telemetry: telemetry, box: box, runID: runID, options: options,
                                   progress: progress, strategy: strategy, orderer: orderer, changed: changed,
                                   log: try CappedLog(path: tmp + "/suite.log", limit: options.logLimit))
         session.worktree = worktree.tree.description
-        session.infrastructureChanged = previous.map { $0.recipeDigest != recipe.digest.description || $0.lockDigest != lockDigest.description } ?? false
+        session.imports = TestImports.graph(framework: test.framework, changed: changed, sources: work.base + "/src",
+                                            progress: progress)
+        // A source edit re-pins its path input in the lock: only the rest of the lock counts.
+        session.infrastructureChanged = previous.map {
+            $0.recipeDigest != recipe.digest.description
+                || ($0.infraDigest.map { $0 != infraDigest } ?? ($0.lockDigest != lockDigest.description))
+        } ?? false
             || TestSelection.touchesInfrastructure(changed ?? [], recipe: (recipe.file as NSString).lastPathComponent,
                                                    lock: (recipe.lockPath as NSString).lastPathComponent)
         let started = Date()
@@ -213,7 +222,9 @@ public struct TestRunner: Sendable {
         // The model learns from this run for the next one (only passed and failed runs
         // are history).
         if status == .passed || status == .failed {
-            session.orderer.feed(try telemetry.historyRun(runID))
+            var run = try telemetry.historyRun(runID)
+            run.imports = session.imports
+            session.orderer.feed(run)
             do { try session.orderer.saveModel() } catch { progress?.note("warning: \(error)") }
         }
         var summary = try TestRunSummary.of(run: runID, telemetry: telemetry, build: build, log: logDigest,

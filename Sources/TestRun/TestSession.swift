@@ -18,6 +18,8 @@ struct TestSession {
     let strategy: OrderStrategy
     var orderer: TestOrderer
     let changed: [String]?
+    /// The import graph of the tree under test (Python suites; `TestImports`).
+    var imports: ImportGraph?
     let log: CappedLog
     /// The recipe (outside [test]), the lock or the toolchain changed since the last run.
     var infrastructureChanged = false
@@ -81,7 +83,7 @@ struct TestSession {
         if let budget = options.select {
             requested = try select(tests, budget: budget)
         } else {
-            requested = orderer.order(tests, strategy: strategy, changedFiles: changed)
+            requested = orderer.order(tests, strategy: strategy, changedFiles: changed, imports: imports)
         }
         requestedPos = Dictionary(requested.enumerated().map { ($1.id, $0) }, uniquingKeysWith: { a, _ in a })
         try telemetry.setRequestedOrder(runID, requested.map(\.id))
@@ -100,6 +102,7 @@ struct TestSession {
             runsSinceFullRun: try telemetry.runsSinceFullRun(recipe: box.recipe.name),
             infrastructureChanged: infrastructureChanged)
         request.fullEvery = options.fullEvery
+        request.imports = imports
         // Time and recall budgets buy the most failures per second (on boltons, recall:0.95
         // keeps 10.5% of the test time cost-aware against 43.6% by probability alone,
         // docs/ranking.md); a count budget takes the likeliest failures first.

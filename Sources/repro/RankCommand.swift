@@ -9,7 +9,7 @@ struct RankCommand: ParsableCommand {
         commandName: "rank",
         abstract: "Order tests so failures surface first.",
         discussion: "History files: RETECS CSV or JSON lines (docs/ranking.md).",
-        subcommands: [RankEval.self, RankTrain.self, RankOrder.self, RankExplain.self])
+        subcommands: [RankEval.self, RankTrain.self, RankOrder.self, RankExplain.self, RankImports.self])
 }
 
 extension HistoryFormat: ExpressibleByArgument {}
@@ -18,9 +18,13 @@ extension HistoryFormat: ExpressibleByArgument {}
 struct RankHistoryOptions: ParsableArguments {
     @Option(help: "History format: retecs (CSV) or jsonl.")
     var format: HistoryFormat
+    @Option(help: ArgumentHelp("The source tree's import graph, written by `repro rank imports DIR -o FILE`: a change then also ties the tests whose file imports a changed file. Used for every run of the history.", valueName: "FILE"))
+    var imports: String?
 
     func load(_ path: String) throws -> History {
-        try HistoryImporter.load(path: path, format: format)
+        let history = try HistoryImporter.load(path: path, format: format)
+        guard let imports else { return history }
+        return history.with(imports: try ImportGraphFile.load(path: imports))
     }
 }
 

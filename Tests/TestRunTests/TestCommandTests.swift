@@ -221,6 +221,53 @@ import Testing
         #expect(eval.status == 0, "\(eval.stderr)")
     }
 
+    /// A change to a module no test is named after: the tests whose file imports it
+    /// (here through another module) run first, before tests named like nothing that
+    /// changed. repro reads the imports from the tree the suite runs in.
+    @Test func aChangedModuleRunsTheTestsThatImportItFirst() throws {
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let pkg = dir + "/r/proj/pkg"
+        try FileManager.default.createDirectory(atPath: pkg, withIntermediateDirectories: true)
+        try "".write(toFile: pkg + "/__init__.py", atomically: true, encoding: .utf8)
+        try "LIMIT = 10\n".write(toFile: pkg + "/base.py", atomically: true, encoding: .utf8)
+        try "from .base import LIMIT\ndef clamp(x):\n    return min(x, LIMIT)\n".write(toFile: pkg + "/mid.py", atomically: true, encoding: .utf8)
+        try "".write(toFile: dir + "/r/proj/conftest.py", atomically: true, encoding: .utf8)
+        var tests = Self.many
+        tests["test_zclamp.py"] = "from pkg.mid import clamp\n\ndef test_clamp_small():\n    assert clamp(3) == 3\n\ndef test_clamp_large():\n    assert clamp(30) == 10\n"
+        let recipe = try project(tests)
+        for _ in 0..<2 {
+            let r = try repro(["test", recipe, "--store", store, "--json"])
+            #expect(try summary(r).failed == 0, "\(r.stderr)")
+        }
+        // The change: base.py's limit, which breaks one test of test_zclamp.py.
+        try "LIMIT = 20\n".write(toFile: pkg + "/base.py", atomically: true, encoding: .utf8)
+        #expect(try repro(["lock", recipe, "--store", store]).status == 0)
+        let r = try repro(["test", recipe, "--store", store, "--json"])
+        let s = try summary(r)
+        #expect(s.failed == 1, "\(r.stderr)")
+        let shown = try show(s.run)
+        #expect(shown.run.order_strategy == "model")
+        #expect(shown.run.requested_order.prefix(2).allSatisfy { $0.hasPrefix("tests/test_zclamp.py::") },
+                "the tests that import the changed module run first: \(shown.run.requested_order.prefix(4))")
+        // With --select, a change to mid.py (which never changed before, so no earlier
+        // failure ties it to anything) selects the tests that import it.
+        try "from .base import LIMIT\ndef clamp(x):\n    return max(0, min(x, LIMIT))\n".write(toFile: pkg + "/mid.py", atomically: true, encoding: .utf8)
+        #expect(try repro(["lock", recipe, "--store", store]).status == 0)
+        struct Sel: Decodable { var run: Int; var tests: Int; var not_selected: Int; var selection: String? }
+        let sel = try JSONDecoder().decode(Sel.self, from: try repro(["test", recipe, "--store", store, "--select", "count:2", "--json"]).stdout)
+        let picked = try show(sel.run).executions.filter { $0.verdict != "not-selected" }.map(\.test)
+        #expect(sel.selection == "count:2" && Set(picked) == ["tests/test_zclamp.py::test_clamp_small", "tests/test_zclamp.py::test_clamp_large"],
+                "\(sel) \(picked)")
+        // A source edit re-pins the path input in the lock, and that alone is no reason
+        // to run everything; a change to the recipe's build is.
+        let text = try String(contentsOfFile: recipe, encoding: .utf8)
+        try text.replacingOccurrences(of: "$REPRO_OUT/proj\"", with: "$REPRO_OUT/proj && true\"")
+            .write(toFile: recipe, atomically: true, encoding: .utf8)
+        #expect(try repro(["lock", recipe, "--store", store]).status == 0)
+        let full = try JSONDecoder().decode(Sel.self, from: try repro(["test", recipe, "--store", store, "--select", "count:2", "--json"]).stdout)
+        #expect(full.selection?.hasPrefix("full") == true && full.not_selected == 0, "\(full)")
+    }
+
     @Test func killNineKeepsWhatWasRecordedAndReadsInterrupted() throws {
         defer { try? FileManager.default.removeItem(atPath: dir) }
         var tests: [String: String] = [:]

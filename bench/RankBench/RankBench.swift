@@ -37,7 +37,9 @@ struct RankBench: ParsableCommand {
             print("train on \(replay) (\(history.runs.count) runs, \(history.executionCount) executions): \(fixed(train, 1)) ms; anchor (failure-rate replay, no model): \(fixed(anchor, 1)) ms; ratio \(ratio(train, anchor)); target <= 10000 ms")
         }
         // Synthetic history with change data, so the change features are computed too.
-        let synthetic = SyntheticHistory.generate(tests: tests, runs: runs + 1, seed: 7, changes: !withoutChanges)
+        // With change data it also carries an import graph (the imports column and tier).
+        let generated = SyntheticHistory.generate(tests: tests, runs: runs + 1, seed: 7, changes: !withoutChanges)
+        let synthetic = withoutChanges ? generated : generated.with(imports: SyntheticHistory.imports(tests: tests))
         var state = FeatureState()
         var model = LogisticModel(features: FeatureSet.names.count, seed: 1)
         let build = clock.measure {
