@@ -337,6 +337,9 @@ def main() -> None:
     ap.add_argument("--fault-share", type=float, default=0.5)
     ap.add_argument("--max-attempts", type=int, default=40, help="sites tried per faulty release")
     ap.add_argument("--timeout", type=int, default=30, help="per-test timeout of the recorded run (s)")
+    ap.add_argument("--repro", help="repro binary: also write the import graph of all release trees "
+                                    "(repro rank imports, union) to --imports-out")
+    ap.add_argument("--imports-out", type=Path, help="default OUT-imports.json (with --repro)")
     ap.add_argument("--trial-timeout", type=int, default=10, help="per-test timeout of trial runs (s)")
     args = ap.parse_args()
 
@@ -452,6 +455,10 @@ def main() -> None:
                   f"(coin {coin}, {record['attempts']} tried)", flush=True)
     tmp_out.replace(args.out)
     faults_path.write_text(json.dumps(sidecar, indent=1) + "\n")
+    if args.repro:
+        imports_out = args.imports_out or args.out.with_name(args.out.stem + "-imports.json")
+        subprocess.run([args.repro, "rank", "imports", *[str(trees / v) for v in versions],
+                        "-o", str(imports_out)], check=True)
 
 
 if __name__ == "__main__":
