@@ -89,4 +89,53 @@ private extension XMLElement {
         let plot = try TestKit.run([TestKit.repro, "rank", "eval", "--replay", dir + "/h.jsonl", "--format", "jsonl", "--plot", dir + "/no/such/dir.svg"])
         #expect(plot.status == 2 && plot.stderr.contains("cannot write the plot"))
     }
+
+    /// `repro rank imports` writes the graph of a tree; `--imports` replays with it (the
+    /// import-match row then differs from name match); bad trees and files are exit 2.
+    @Test func importsWritesTheGraphAndEvalUsesIt() throws {
+        let dir = try TestKit.tempDir("rank-imports")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let fm = FileManager.default
+        try fm.createDirectory(atPath: dir + "/tree/pkg", withIntermediateDirectories: true)
+        try fm.createDirectory(atPath: dir + "/tree/tests", withIntermediateDirectories: true)
+        try "".write(toFile: dir + "/tree/pkg/__init__.py", atomically: true, encoding: .utf8)
+        try "".write(toFile: dir + "/tree/pkg/base.py", atomically: true, encoding: .utf8)
+        try "from .base import *\n".write(toFile: dir + "/tree/pkg/mid.py", atomically: true, encoding: .utf8)
+        for name in ["mid", "other"] {
+            try "from pkg import \(name)\n".write(toFile: dir + "/tree/tests/test_\(name).py", atomically: true, encoding: .utf8)
+        }
+        let out = try TestKit.run([TestKit.repro, "rank", "imports", dir + "/tree", "-o", dir + "/g.json", "--json"])
+        #expect(out.status == 0, "\(out.stderr)")
+        let graph = try ImportGraphFile.load(path: dir + "/g.json")
+        #expect(graph.imports["tests/test_mid.py"] == ["pkg/mid.py"] && graph.imports["pkg/mid.py"] == ["pkg/base.py"])
+        #expect(graph.distances(from: ["pkg/base.py"])["tests/test_mid.py"] == 2)
+
+        // A history where base.py changes and breaks a test of test_mid.py.
+        var lines: [String] = []
+        for r in 0..<12 {
+            for file in ["tests/test_other.py", "tests/test_mid.py"] {
+                for k in 0..<4 {
+                    let fails = r == 11 && file == "tests/test_mid.py" && k == 2
+                    lines.append(#"{"run": "r\#(r)", "test": "\#(file)::t\#(k)", "verdict": "\#(fails ? "fail" : "pass")", "duration": 0.1, "changed_files": ["\#(r == 11 ? "pkg/base.py" : "README")"], "test_file": "\#(file)"}"#)
+                }
+            }
+        }
+        try (lines.joined(separator: "\n") + "\n").write(toFile: dir + "/h.jsonl", atomically: true, encoding: .utf8)
+        struct Out: Decodable { struct R: Decodable { struct S: Decodable { var strategy: String; var apfd: Double }; var scores: [S] }; var report: R }
+        func apfd(_ extra: [String], _ strategy: String) throws -> Double {
+            let r = try TestKit.run([TestKit.repro, "rank", "eval", "--replay", dir + "/h.jsonl", "--format", "jsonl", "--json"] + extra)
+            #expect(r.status == 0, "\(r.stderr)")
+            return try JSONDecoder().decode(Out.self, from: r.stdout).report.scores.first { $0.strategy == strategy }!.apfd
+        }
+        let with = ["--imports", dir + "/g.json"]
+        #expect(try apfd(with, "import-match") > apfd(with, "changed-modules"))
+        #expect(try apfd(with, "model") > apfd([], "model"))
+
+        let noDir = try TestKit.run([TestKit.repro, "rank", "imports", dir + "/nope", "-o", dir + "/x.json"])
+        #expect(noDir.status == 2 && noDir.stderr.contains("not a readable directory"), "\(noDir.stderr)")
+        #expect(!fm.fileExists(atPath: dir + "/x.json"))
+        try #"{"format":"repro-imports","version":1,"imports":{"../../etc/passwd":[]}}"#.write(toFile: dir + "/bad.json", atomically: true, encoding: .utf8)
+        let bad = try TestKit.run([TestKit.repro, "rank", "eval", "--replay", dir + "/h.jsonl", "--format", "jsonl", "--imports", dir + "/bad.json"])
+        #expect(bad.status == 2 && bad.stderr.contains("bad.json") && bad.stderr.contains("'..' component"), "\(bad.stderr)")
+    }
 }
