@@ -92,9 +92,13 @@ public final class Telemetry: Sendable {
                 t.column("data", .blob).notNull()
             }
         }
-        m.registerMigration("v4: infrastructure digest") { db in
-            // `LockFile.infrastructureDigest`: the lock without the project's own trees.
-            try db.alter(table: "test_runs") { t in t.add(column: "infra_digest", .text) }
+        m.registerMigration("v4: infrastructure digest and import graph") { db in
+            // `LockFile.infrastructureDigest`: the lock without the project's own trees;
+            // the digest in the store of the tree's import graph (`ImportGraphFile`).
+            try db.alter(table: "test_runs") { t in
+                t.add(column: "infra_digest", .text)
+                t.add(column: "imports_graph", .text)
+            }
         }
         return m
     }
@@ -296,11 +300,13 @@ public struct TestRunRow: Codable, Sendable, FetchableRecord, MutablePersistable
     public var selection: String? = nil
     /// `LockFile.infrastructureDigest` of the run's lock; nil for runs recorded before it.
     public var infraDigest: String? = nil
+    /// The store digest of the tree's import graph (`ImportGraphFile`), when one was read.
+    public var importsGraph: String? = nil
 
     enum CodingKeys: String, CodingKey {
         case id, recipe, tree, framework, host, pid, started, finished, status, seed, filter, faults, attestation, message
         case selection
-        case infraDigest = "infra_digest"
+        case infraDigest = "infra_digest", importsGraph = "imports_graph"
         case faultsInjected = "faults_injected"
         case recipeFile = "recipe_file", recipeDigest = "recipe_digest", lockDigest = "lock_digest"
         case buildAction = "build_action", inputsManifest = "inputs_manifest", inputDigests = "input_digests"

@@ -8,26 +8,36 @@ extension Telemetry {
     /// verdict as a ranking history has it (`historyVerdict`). Only the columns ranking
     /// uses are read and one run is in memory at a time: `repro test` feeds a long
     /// history of a large suite through a `Learner` without holding it.
-    /// - Parameter before: only runs with a smaller id.
-    public func forEachHistoryRun(recipe: String, before: Int64? = nil, _ body: (Run) throws -> Void) throws {
+    /// - Parameters:
+    ///   - before: only runs with a smaller id.
+    ///   - imports: the import graph stored under a run's `imports_graph` digest
+    ///     (`ImportGraphCache`); without it runs carry no graph.
+    public func forEachHistoryRun(recipe: String, before: Int64? = nil, imports: ImportGraphCache? = nil,
+                                  _ body: (Run) throws -> Void) throws {
         try read { db in
-            var sql = "SELECT id, changed_files FROM test_runs WHERE recipe = ? AND status IN ('passed', 'failed')"
+            var sql = "SELECT id, changed_files, imports_graph FROM test_runs WHERE recipe = ? AND status IN ('passed', 'failed')"
             var arguments: StatementArguments = [recipe]
             if let before {
                 sql += " AND id < ?"
                 arguments += [before]
             }
             let runs = try Row.fetchAll(db, sql: sql + " ORDER BY id", arguments: arguments)
-                .map { (id: $0["id"] as Int64, changed: $0["changed_files"] as String?) }
-            for run in runs { try body(try Self.historyRun(db, id: run.id, changedFiles: run.changed)) }
+                .map { (id: $0["id"] as Int64, changed: $0["changed_files"] as String?, graph: $0["imports_graph"] as String?) }
+            for run in runs {
+                var r = try Self.historyRun(db, id: run.id, changedFiles: run.changed)
+                r.imports = run.graph.flatMap { imports?.graph($0) }
+                try body(r)
+            }
         }
     }
 
     /// One run as `forEachHistoryRun` gives it (for the run that just finished).
-    public func historyRun(_ id: Int64) throws -> Run {
+    public func historyRun(_ id: Int64, imports: ImportGraphCache? = nil) throws -> Run {
         try read { db in
-            let changed = try String.fetchOne(db, sql: "SELECT changed_files FROM test_runs WHERE id = ?", arguments: [id])
-            return try Self.historyRun(db, id: id, changedFiles: changed)
+            let row = try Row.fetchOne(db, sql: "SELECT changed_files, imports_graph FROM test_runs WHERE id = ?", arguments: [id])
+            var r = try Self.historyRun(db, id: id, changedFiles: row?["changed_files"])
+            r.imports = (row?["imports_graph"] as String?).flatMap { imports?.graph($0) }
+            return r
         }
     }
 
@@ -56,5 +66,22 @@ extension Telemetry {
         case .error: return .error
         case .fail, .timeout, .crashed: return .fail
         }
+    }
+}
+
+/// Loads the import graphs test runs stored (`test_runs.imports_graph`, a digest of the
+/// store), keeping the last one: consecutive runs of a recipe mostly share a tree.
+public final class ImportGraphCache {
+    private let load: (String) -> ImportGraph?
+    private var last: (digest: String, graph: ImportGraph?)?
+
+    /// `load` reads the graph stored under a digest; nil when it is gone (collected).
+    public init(load: @escaping (String) -> ImportGraph?) { self.load = load }
+
+    func graph(_ digest: String) -> ImportGraph? {
+        if let last, last.digest == digest { return last.graph }
+        let g = load(digest)
+        last = (digest, g)
+        return g
     }
 }

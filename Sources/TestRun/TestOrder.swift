@@ -66,12 +66,13 @@ public struct TestOrderer {
     /// Streams the recipe's finished runs from telemetry into the saved model (or a new
     /// one when there is none, or it does not match the history: trained on runs since
     /// removed or changed), and saves the model when it learned something.
-    public static func load(telemetry: Telemetry, recipe: String, modelPath: String) throws -> TestOrderer {
+    public static func load(telemetry: Telemetry, recipe: String, modelPath: String,
+                            imports: ImportGraphCache? = nil) throws -> TestOrderer {
         let saved = FileManager.default.fileExists(atPath: modelPath) ? try? ModelFile.load(path: modelPath) : nil
         if let saved {
             var orderer = TestOrderer(modelPath: modelPath, resuming: saved)
             var matches = saved.trainedRuns == 0 ? saved.trainedExecutions == 0 : true
-            try telemetry.forEachHistoryRun(recipe: recipe) { run in
+            try telemetry.forEachHistoryRun(recipe: recipe, imports: imports) { run in
                 orderer.feed(run)
                 if orderer.runs == saved.model.runs { matches = matches && orderer.learner.executions == saved.trainedExecutions }
             }
@@ -81,7 +82,7 @@ public struct TestOrderer {
             }
         }
         var orderer = TestOrderer(modelPath: modelPath)
-        try telemetry.forEachHistoryRun(recipe: recipe) { orderer.feed($0) }
+        try telemetry.forEachHistoryRun(recipe: recipe, imports: imports) { orderer.feed($0) }
         if orderer.runs > 0 { try orderer.saveModel() }
         return orderer
     }

@@ -131,9 +131,18 @@ public struct TestRunner: Sendable {
         // Telemetry: the run's row first, so a run killed from here on reads as interrupted.
         let previous = try telemetry.previousRun(recipe: recipe.name, before: nil)
         let changed = ChangedFiles.between(previous?.inputsManifest, inputsTree?.description, store: store)
+        // The tree's import graph (Python suites, when something changed), kept in the
+        // store so that a model retrained from telemetry sees each run's own graph.
+        let imports = TestImports.graph(framework: test.framework, changed: changed, sources: work.base + "/src",
+                                        progress: progress)
+        let importsDigest = try imports.map { try store.put(data: try ImportGraphFile.encode($0)) }
+        let graphs = ImportGraphCache { digest in
+            guard let d = try? Digest.parse(digest), let path = try? store.path(for: d) else { return nil }
+            return try? ImportGraphFile.load(path: path)
+        }
         // The history streams through the model run by run; none of it is kept.
         let orderer = try TestOrderer.load(telemetry: telemetry, recipe: recipe.name,
-                                           modelPath: store.root + "/models/\(recipe.name).json")
+                                           modelPath: store.root + "/models/\(recipe.name).json", imports: graphs)
         let strategy = options.order ?? (orderer.runs == 0 ? .original : .model)
         let lockDigest = Digest.of(lock.encoded())
         let row = TestRunRow(
@@ -147,13 +156,14 @@ public struct TestRunner: Sendable {
         var runRow = row
         let infraDigest = lock.infrastructureDigest.description
         runRow.infraDigest = infraDigest
+        runRow.importsGraph = importsDigest?.description
         let runID = try telemetry.begin(runRow)
+        if let importsDigest { try store.pin(importsDigest, note: "import graph of test run \(runID) of \(recipe.name)") }
         var session = TestSession(runner: runner, telemetry: telemetry, box: box, runID: runID, options: options,
                                   progress: progress, strategy: strategy, orderer: orderer, changed: changed,
                                   log: try CappedLog(path: tmp + "/suite.log", limit: options.logLimit))
         session.worktree = worktree.tree.description
-        session.imports = TestImports.graph(framework: test.framework, changed: changed, sources: work.base + "/src",
-                                            progress: progress)
+        session.imports = imports
         // A source edit re-pins its path input in the lock: only the rest of the lock counts.
         session.infrastructureChanged = previous.map {
             $0.recipeDigest != recipe.digest.description
@@ -222,9 +232,7 @@ public struct TestRunner: Sendable {
         // The model learns from this run for the next one (only passed and failed runs
         // are history).
         if status == .passed || status == .failed {
-            var run = try telemetry.historyRun(runID)
-            run.imports = session.imports
-            session.orderer.feed(run)
+            session.orderer.feed(try telemetry.historyRun(runID, imports: graphs))
             do { try session.orderer.saveModel() } catch { progress?.note("warning: \(error)") }
         }
         var summary = try TestRunSummary.of(run: runID, telemetry: telemetry, build: build, log: logDigest,

@@ -25,7 +25,7 @@ import Testing
     }
 
     struct Show: Decodable {
-        struct Run: Decodable { var status: String; var requested_order: [String]; var order_strategy: String }
+        struct Run: Decodable { var status: String; var requested_order: [String]; var order_strategy: String; var imports_graph: String? }
         struct Exec: Decodable {
             var test: String; var verdict: String; var attempt: Int; var flaky: Bool
             var executed_pos: Int?; var requested_pos: Int?; var wall_ms: Double; var user_ms: Double?; var max_rss_kb: Int64?
@@ -247,6 +247,16 @@ import Testing
         #expect(s.failed == 1, "\(r.stderr)")
         let shown = try show(s.run)
         #expect(shown.run.order_strategy == "model")
+        // The graph is kept in the store (pinned) under the digest the run row names.
+        let graphDigest = try #require(shown.run.imports_graph)
+        #expect(try repro(["store", "gc", "--store", store]).status == 0)
+        let hex = String(graphDigest.split(separator: ":")[1].prefix(64))
+        let blob = try #require(FileManager.default.enumerator(atPath: store)?.allObjects
+            .compactMap { $0 as? String }.first { $0.hasSuffix("/" + hex) })
+        let graph = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: store + "/" + blob))) as? [String: Any]
+        let edges = graph?["imports"] as? [String: [String]]
+        #expect(edges?["proj/tests/test_zclamp.py"] == ["proj/pkg/mid.py"] && edges?["proj/pkg/mid.py"] == ["proj/pkg/base.py"], "\(String(describing: edges))")
+        #expect(try show(1).run.imports_graph == nil, "no change, no graph")
         #expect(shown.run.requested_order.prefix(2).allSatisfy { $0.hasPrefix("tests/test_zclamp.py::") },
                 "the tests that import the changed module run first: \(shown.run.requested_order.prefix(4))")
         // With --select, a change to mid.py (which never changed before, so no earlier

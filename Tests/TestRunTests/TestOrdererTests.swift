@@ -17,12 +17,14 @@ import Testing
         return t
     }
 
-    static func addRun(_ t: Telemetry, index i: Int, lastFails: Bool = false, status: TestRunStatus? = nil) throws {
-        let row = TestRunRow(
+    static func addRun(_ t: Telemetry, index i: Int, lastFails: Bool = false, status: TestRunStatus? = nil,
+                       importsGraph: String? = nil) throws {
+        var row = TestRunRow(
             id: nil, recipe: "r", recipeFile: "r.toml", recipeDigest: "d", lockDigest: "l", buildAction: "a", tree: "t",
             inputsManifest: nil, inputDigests: [:], changedFiles: i == 0 ? nil : ["src/m\(i % 5).py"], framework: "pytest",
             host: "h", pid: 1, started: Double(i), finished: nil, status: .running, orderStrategy: "original", seed: nil,
             filter: nil, faults: nil, requestedOrder: [], attestation: nil, message: nil)
+        row.importsGraph = importsGraph
         let id = try t.begin(row)
         var rows: [TestExecutionRow] = []
         for k in 0..<40 {
@@ -54,6 +56,31 @@ import Testing
         #expect(h.runs[1].changedFiles == ["src/m1.py"] && h.runs[0].changedFiles == nil)
         #expect(orderer.modelFile == Trainer.train(h, seed: 1))
         #expect(try ModelFile.load(path: path) == Trainer.train(h, seed: 1))
+    }
+
+    /// Each run's import graph, stored by digest, comes back with the run: a model
+    /// retrained from telemetry equals one trained on the history with those graphs,
+    /// and a graph that is gone from the store reads as unknown.
+    @Test func eachRunComesBackWithItsImportGraph() throws {
+        let dir = try TestKit.tempDir("orderer-imports")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let t = try Telemetry(path: dir + "/telemetry.sqlite")
+        let graph = ImportGraph(imports: ["tests/test_m1.py": ["src/m3.py"], "tests/test_m2.py": ["src/m4.py"]])
+        for i in 0..<10 { try Self.addRun(t, index: i, importsGraph: i < 3 ? nil : i == 9 ? "gone" : "g") }
+        var loads = 0
+        let cache = ImportGraphCache { digest in
+            guard digest == "g" else { return nil }
+            loads += 1
+            return graph
+        }
+        var runs: [Run] = []
+        try t.forEachHistoryRun(recipe: "r", imports: cache) { runs.append($0) }
+        #expect(runs.map { $0.imports != nil } == [false, false, false, true, true, true, true, true, true, false])
+        #expect(runs[5].imports == graph && loads == 1, "consecutive runs share one load")
+        #expect(try t.historyRun(Int64(5), imports: cache).imports == graph)
+        let orderer = try TestOrderer.load(telemetry: t, recipe: "r", modelPath: dir + "/m.json", imports: cache)
+        #expect(orderer.modelFile == Trainer.train(History(runs: runs), seed: 1))
+        #expect(orderer.modelFile != Trainer.train(History(runs: runs).with(imports: nil), seed: 1))
     }
 
     @Test func resumesTheSavedModelAndRetrainsWhenItDoesNotMatch() throws {
