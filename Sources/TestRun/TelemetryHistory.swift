@@ -78,7 +78,8 @@ public final class ImportGraphCache {
     /// `load` reads the graph stored under a digest; nil when it is gone (collected).
     public init(load: @escaping (String) -> ImportGraph?) { self.load = load }
 
-    func graph(_ digest: String) -> ImportGraph? {
+    /// The graph stored under `digest`, or nil.
+    public func graph(_ digest: String) -> ImportGraph? {
         if let last, last.digest == digest { return last.graph }
         let g = load(digest)
         last = (digest, g)

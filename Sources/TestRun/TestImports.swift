@@ -1,6 +1,8 @@
+import Core
 import Foundation
 import Rank
 import Recipe
+import Store
 
 /// The import graph of the tree a Python suite runs in, for the change evidence of the
 /// order and the selection: a change to `pkg/typeutils.py` also ties the tests whose
@@ -22,6 +24,16 @@ enum TestImports {
             return nil
         } catch {
             return nil
+        }
+    }
+}
+
+extension ImportGraphCache {
+    /// Graphs kept in `store` by `repro test` (a blob that is gone reads as nil).
+    public convenience init(store: Store) {
+        self.init { digest in
+            guard let d = try? Digest.parse(digest), let path = try? store.path(for: d) else { return nil }
+            return try? ImportGraphFile.load(path: path)
         }
     }
 }

@@ -136,10 +136,7 @@ public struct TestRunner: Sendable {
         let imports = TestImports.graph(framework: test.framework, changed: changed, sources: work.base + "/src",
                                         progress: progress)
         let importsDigest = try imports.map { try store.put(data: try ImportGraphFile.encode($0)) }
-        let graphs = ImportGraphCache { digest in
-            guard let d = try? Digest.parse(digest), let path = try? store.path(for: d) else { return nil }
-            return try? ImportGraphFile.load(path: path)
-        }
+        let graphs = ImportGraphCache(store: store)
         // The history streams through the model run by run; none of it is kept.
         let orderer = try TestOrderer.load(telemetry: telemetry, recipe: recipe.name,
                                            modelPath: store.root + "/models/\(recipe.name).json", imports: graphs)

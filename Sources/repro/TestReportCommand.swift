@@ -23,8 +23,8 @@ struct TestReportCommand: ParsableCommand {
 
     func run() throws {
         try {
-            let (_, telemetry) = try storeOption.open()
-            let page = try TestReportPage.load(run: runID, telemetry: telemetry)
+            let (store, telemetry) = try storeOption.open()
+            let page = try TestReportPage.load(run: runID, telemetry: telemetry, imports: ImportGraphCache(store: store))
             do {
                 try Data(page.render().utf8).write(to: URL(fileURLWithPath: output))
             } catch {

@@ -26,7 +26,7 @@ struct TestReportPage {
     var recent: [String: [String]]
 
     /// Reads everything the page shows from telemetry.
-    static func load(run id: Int64, telemetry: Telemetry) throws -> TestReportPage {
+    static func load(run id: Int64, telemetry: Telemetry, imports: ImportGraphCache? = nil) throws -> TestReportPage {
         guard let run = try telemetry.run(id) else {
             throw ReproError(.invalidInput, "test run \(id) is not in the telemetry; `repro test history RECIPE` lists the runs")
         }
@@ -37,13 +37,13 @@ struct TestReportPage {
         // ten of them kept for the per-test verdicts.
         var learner = Learner(seed: 1)
         var lastRuns: [Run] = []
-        try telemetry.forEachHistoryRun(recipe: run.recipe, before: id) { r in
+        try telemetry.forEachHistoryRun(recipe: run.recipe, before: id, imports: imports) { r in
             learner.feed(r)
             lastRuns.append(r)
             if lastRuns.count > 10 { lastRuns.removeFirst() }
         }
         let plan = RunPlan(id: String(id), tests: executions.map { PlannedTest(test: $0.test, testFile: $0.file) },
-                           changedFiles: run.changedFiles)
+                           changedFiles: run.changedFiles, imports: run.importsGraph.flatMap { imports?.graph($0) })
         let ranked = Ranker.rank(plan, state: learner.state, model: learner.model, costAware: false, recall: nil)
         var recent: [String: [String]] = [:]
         for r in lastRuns {
