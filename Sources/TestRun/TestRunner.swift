@@ -142,7 +142,7 @@ public struct TestRunner: Sendable {
                                            modelPath: store.root + "/models/\(recipe.name).json", imports: graphs)
         let strategy = options.order ?? (orderer.runs == 0 ? .original : .model)
         let lockDigest = Digest.of(lock.encoded())
-        let row = TestRunRow(
+        var row = TestRunRow(
             id: nil, recipe: recipe.name, recipeFile: recipe.file, recipeDigest: recipe.digest.description,
             lockDigest: lockDigest.description, buildAction: build.actionDigest, tree: build.treeDigest,
             inputsManifest: inputsTree?.description, inputDigests: lock.inputs.mapValues { "sha256:" + $0.sha256 },
@@ -150,11 +150,10 @@ public struct TestRunner: Sendable {
             started: Date().timeIntervalSince1970, finished: nil, status: .running, orderStrategy: strategy.description,
             seed: strategy.seed.map { Int64(bitPattern: $0) }, filter: options.filter, faults: faults?.canonical,
             requestedOrder: [], attestation: nil, message: nil)
-        var runRow = row
         let infraDigest = lock.infrastructureDigest.description
-        runRow.infraDigest = infraDigest
-        runRow.importsGraph = importsDigest?.description
-        let runID = try telemetry.begin(runRow)
+        row.infraDigest = infraDigest
+        row.importsGraph = importsDigest?.description
+        let runID = try telemetry.begin(row)
         if let importsDigest { try store.pin(importsDigest, note: "import graph of test run \(runID) of \(recipe.name)") }
         var session = TestSession(runner: runner, telemetry: telemetry, box: box, runID: runID, options: options,
                                   progress: progress, strategy: strategy, orderer: orderer, changed: changed,
