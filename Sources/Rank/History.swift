@@ -35,6 +35,10 @@ public struct Run: Sendable, Equatable {
     /// Which files of the tree import which, when known (`ImportGraph`): a change then
     /// also ties the tests of every file that imports a changed one.
     public var imports: ImportGraph?
+    /// False when a selection left some of the run's tests out (`repro test --select`):
+    /// its executions are the tests that ran, picked by the model, so they are not a
+    /// fair sample for what the selection threshold learns (`Learner.feed`).
+    public var complete = true
 
     public init(id: String, executions: [Execution], changedFiles: [String]? = nil, imports: ImportGraph? = nil) {
         self.id = id

@@ -15,17 +15,19 @@ extension Telemetry {
     public func forEachHistoryRun(recipe: String, before: Int64? = nil, imports: ImportGraphCache? = nil,
                                   _ body: (Run) throws -> Void) throws {
         try read { db in
-            var sql = "SELECT id, changed_files, imports_graph FROM test_runs WHERE recipe = ? AND status IN ('passed', 'failed')"
+            var sql = "SELECT id, changed_files, imports_graph, selection FROM test_runs WHERE recipe = ? AND status IN ('passed', 'failed')"
             var arguments: StatementArguments = [recipe]
             if let before {
                 sql += " AND id < ?"
                 arguments += [before]
             }
             let runs = try Row.fetchAll(db, sql: sql + " ORDER BY id", arguments: arguments)
-                .map { (id: $0["id"] as Int64, changed: $0["changed_files"] as String?, graph: $0["imports_graph"] as String?) }
+                .map { (id: $0["id"] as Int64, changed: $0["changed_files"] as String?, graph: $0["imports_graph"] as String?,
+                        selection: $0["selection"] as String?) }
             for run in runs {
                 var r = try Self.historyRun(db, id: run.id, changedFiles: run.changed)
                 r.imports = run.graph.flatMap { imports?.graph($0) }
+                r.complete = Self.complete(selection: run.selection)
                 try body(r)
             }
         }
@@ -34,9 +36,10 @@ extension Telemetry {
     /// One run as `forEachHistoryRun` gives it (for the run that just finished).
     public func historyRun(_ id: Int64, imports: ImportGraphCache? = nil) throws -> Run {
         try read { db in
-            let row = try Row.fetchOne(db, sql: "SELECT changed_files, imports_graph FROM test_runs WHERE id = ?", arguments: [id])
+            let row = try Row.fetchOne(db, sql: "SELECT changed_files, imports_graph, selection FROM test_runs WHERE id = ?", arguments: [id])
             var r = try Self.historyRun(db, id: id, changedFiles: row?["changed_files"])
             r.imports = (row?["imports_graph"] as String?).flatMap { imports?.graph($0) }
+            r.complete = Self.complete(selection: row?["selection"])
             return r
         }
     }
@@ -54,6 +57,12 @@ extension Telemetry {
                                         duration: max(row["wall_ms"] as Double, 0.001) / 1000, testFile: row["file"]))
         }
         return Run(id: String(id), executions: executions, changedFiles: changed)
+    }
+
+    /// A run ran every test unless `--select` left some out (`selection` holds the
+    /// budget; a selecting run that ran everything says `full: WHY`).
+    static func complete(selection: String?) -> Bool {
+        selection.map { $0.hasPrefix("full") } ?? true
     }
 
     /// The verdict as a ranking history has it: timeouts and crashes are failures, and

@@ -99,13 +99,15 @@ struct RankEval: ParsableCommand {
         }
         if let s = output.selection {
             print("")
-            print("selection at \(s.budget): \(s.selectingRuns) runs selected a subset, \(s.fullRuns) ran everything; \(s.runsWithFailures) runs with failures")
+            print("selection at \(s.budget): \(s.selectingRuns) runs replayed, \(s.runsWithFailures) with failures; the last row ran everything in \(s.fullRuns) of them")
             print("")
             print("| strategy | recall of failing tests | share of test time | runs with a failure caught |")
             print("| --- | --- | --- | --- |")
             for r in s.rows {
                 print("| \(r.title) | \(fixed(r.recall)) ± \(fixed(r.recallSE)) | \(fixed(r.timeShare)) ± \(fixed(r.timeShareSE)) | \(fixed(r.caught)) |")
             }
+            print("")
+            print("the last row over the \(s.selectingRuns - s.fullRuns) runs it did not run in full: \(fixed(s.closedLoopSelectingTimeShare)) ± \(fixed(s.closedLoopSelectingTimeShareSE)) of the test time")
         }
         if let plot { print("\nwrote \(plot)") }
     }

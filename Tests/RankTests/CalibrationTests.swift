@@ -126,6 +126,24 @@ import Testing
         #expect(old.calibration == SelectionCalibration())
         #expect(old.averageWeights == whole.averageWeights && old.runs == whole.runs)
     }
+
+    /// A run a selection cut short (`complete == false`) trains the model but not the
+    /// selection threshold: its failing tests are the ones the model already found
+    /// risky, and learning from them would ratchet the threshold up.
+    @Test func aSelectedSubsetDoesNotMoveTheThreshold() {
+        let history = changeHistory(runs: 30)
+        var learner = Learner(seed: 2)
+        for run in history.runs.prefix(20) { learner.feed(run) }
+        let before = learner.model.calibration
+        var partial = history.runs[20]
+        partial.executions = Array(partial.executions.prefix(5))
+        partial.complete = false
+        learner.feed(partial)
+        #expect(learner.model.calibration == before && learner.model.runs == 21)
+        var whole = Learner(seed: 2)
+        for run in history.runs.prefix(21) { whole.feed(run) }
+        #expect(whole.model.calibration != before)
+    }
 }
 
 @Suite(.tags(.unit)) struct CalibratedSelectionTests {

@@ -89,6 +89,15 @@ import Testing
         // Every row reports the same number of runs; heuristics run at the model's time share.
         let heuristic = report.rows.first { $0.strategy == "changed-modules" }!
         #expect(abs(heuristic.timeShare - model.timeShare) < 0.25)
+        // The closed loop runs everything in runs 0, 10, ..., 50 (no full run yet, then
+        // every 10th), so its time share counts six whole runs.
+        #expect(report.selectingRuns == 60 && report.fullRuns == 6)
+        let loop = report.rows.last!
+        #expect(loop.strategy == "model-per-second-closed-loop")
+        #expect(loop.timeShare >= 6.0 / 60 && loop.timeShare < 1 && loop.caught > 0.5, "\(loop)")
+        let everyOther = SelectionReplay.closedLoop(changeHistory(runs: 60), budget: .recall(0.95), seed: 1,
+                                                    scoreFrom: 0, groups: .all, fullEvery: 2)
+        #expect(everyOther.fullRuns == 30 && everyOther.row.timeShare > loop.timeShare)
     }
 }
 

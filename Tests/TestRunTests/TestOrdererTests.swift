@@ -83,6 +83,13 @@ import Testing
         #expect(orderer.modelFile != Trainer.train(History(runs: runs).with(imports: nil), seed: 1))
     }
 
+    @Test func aRunThatSelectedIsNotComplete() {
+        #expect(Telemetry.complete(selection: nil))
+        #expect(Telemetry.complete(selection: "full: every 10th run runs every test (--full-every)"))
+        #expect(!Telemetry.complete(selection: "recall:0.95"))
+        #expect(!Telemetry.complete(selection: "count:3"))
+    }
+
     @Test func resumesTheSavedModelAndRetrainsWhenItDoesNotMatch() throws {
         let dir = try TestKit.tempDir("orderer")
         defer { try? FileManager.default.removeItem(atPath: dir) }
