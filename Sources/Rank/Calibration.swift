@@ -45,9 +45,14 @@ public struct SelectionCalibration: Codable, Sendable, Equatable {
 
     /// Learns from one finished run: the probabilities, tiers and expected durations it
     /// was ranked with (before it ran), and its verdicts.
-    mutating func absorb(probabilities p: [Double], tiers: [Double], durations: [Double], failed: [Bool]) {
+    /// A run a selection cut short (`complete` false) still scales the tiers (among the
+    /// tests that ran, failures against predictions), but its failing tests do not enter
+    /// the threshold: they are the ones the model found risky already, and learning from
+    /// them alone would raise the threshold run after run.
+    mutating func absorb(probabilities p: [Double], tiers: [Double], durations: [Double], failed: [Bool],
+                         complete: Bool = true) {
         let failing = failed.reduce(0) { $0 + ($1 ? 1 : 0) }
-        if failing > 0 {
+        if failing > 0 && complete {
             let weight = 1 / Double(failing)
             for i in p.indices where failed[i] {
                 let q = calibrated(p[i], tier: tiers[i])

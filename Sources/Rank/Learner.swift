@@ -55,13 +55,12 @@ public struct Learner: Sendable {
                                   calibration: model.calibration))
             }
             // What the selection threshold learns: this run's predictions (made before it
-            // ran) against its verdicts; only from runs that ran every test. A selected
-            // subset holds the tests the model found risky, and learning the threshold
-            // from their failures would raise it run after run (on IOF/ROL the closed
-            // loop's recall fell to 0.57 that way; docs/ranking.md).
-            if run.complete {
-                model.calibrate(probabilities: p, tiers: tiers, durations: durations, failed: failed)
-            }
+            // ran) against its verdicts. The threshold learns only from runs that ran
+            // every test: a selected subset holds the tests the model found risky, and
+            // learning from their failures raised it run after run (on IOF/ROL the
+            // closed loop's recall fell to 0.57 that way; docs/ranking.md).
+            model.calibrate(probabilities: p, tiers: tiers, durations: durations, failed: failed,
+                            complete: run.complete)
             model.train(features, failed: failed)
         }
         state.absorb(run)

@@ -46,8 +46,10 @@ public struct LogisticModel: Codable, Sendable, Equatable {
     /// Feeds the calibration one finished run: the probabilities, tiers and expected
     /// durations it was ranked with (before it ran) and its verdicts. `Learner` calls it
     /// for every run it trains on, before `train`.
-    public mutating func calibrate(probabilities: [Double], tiers: [Double], durations: [Double], failed: [Bool]) {
-        calibration.absorb(probabilities: probabilities, tiers: tiers, durations: durations, failed: failed)
+    public mutating func calibrate(probabilities: [Double], tiers: [Double], durations: [Double], failed: [Bool],
+                                   complete: Bool = true) {
+        calibration.absorb(probabilities: probabilities, tiers: tiers, durations: durations, failed: failed,
+                           complete: complete)
     }
 
     public init(features: Int, seed: UInt64, hyperparameters: Hyperparameters = Hyperparameters()) {

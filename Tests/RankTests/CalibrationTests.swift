@@ -127,22 +127,26 @@ import Testing
         #expect(old.averageWeights == whole.averageWeights && old.runs == whole.runs)
     }
 
-    /// A run a selection cut short (`complete == false`) trains the model but not the
-    /// selection threshold: its failing tests are the ones the model already found
-    /// risky, and learning from them would ratchet the threshold up.
-    @Test func aSelectedSubsetDoesNotMoveTheThreshold() {
+    /// A run a selection cut short (`complete == false`) trains the model and scales the
+    /// tiers, but its failing tests do not enter the threshold: they are the ones the
+    /// model already found risky, and learning from them would ratchet it up.
+    @Test func aSelectedSubsetDoesNotMoveTheThreshold() throws {
         let history = changeHistory(runs: 30)
+        let k = try #require(history.runs.indices.first { $0 >= 20 && history.runs[$0].failureCount > 0 })
         var learner = Learner(seed: 2)
-        for run in history.runs.prefix(20) { learner.feed(run) }
+        for run in history.runs.prefix(k) { learner.feed(run) }
         let before = learner.model.calibration
-        var partial = history.runs[20]
-        partial.executions = Array(partial.executions.prefix(5))
+        var partial = history.runs[k]
+        partial.executions = partial.executions.filter(\.verdict.isFailure) + partial.executions.prefix(3)
         partial.complete = false
+        #expect(partial.failureCount > 0)
         learner.feed(partial)
-        #expect(learner.model.calibration == before && learner.model.runs == 21)
+        let after = learner.model.calibration
+        #expect(after.failingWeights == before.failingWeights && after.failingRates == before.failingRates)
+        #expect(after.predicted != before.predicted && learner.model.runs == k + 1)
         var whole = Learner(seed: 2)
-        for run in history.runs.prefix(21) { whole.feed(run) }
-        #expect(whole.model.calibration != before)
+        for run in history.runs.prefix(k + 1) { whole.feed(run) }
+        #expect(whole.model.calibration.failingWeights.count > before.failingWeights.count)
     }
 }
 
