@@ -9,11 +9,11 @@ struct RankImports: ParsableCommand {
         commandName: "imports",
         abstract: "Write which Python files of a source tree import which (for --imports).",
         discussion: """
-        Reads every .py file under each DIR (symlinks, hidden directories and
-        __pycache__ are skipped) and resolves its import statements to files of the same
-        tree. Paths are relative to DIR, like a history's changed files and test files.
-        With several DIRs (e.g. releases of the same project) the graph is their union.
-        `repro test` builds the same graph from the tree it tests by itself; this command
+        Reads every .py file under each DIR (symlinks, hidden directories and \
+        __pycache__ are skipped) and resolves its import statements to files of the same \
+        tree. Paths are relative to DIR, like a history's changed files and test files. \
+        With several DIRs (e.g. releases of the same project) the graph is their union. \
+        `repro test` builds the same graph from the tree it tests by itself; this command \
         is for replaying a history with `repro rank eval --imports FILE`.
 
         Example:
