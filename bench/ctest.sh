@@ -19,15 +19,7 @@ n=${1:-300}
 rounds=${2:-7}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-if [ -n "${REPRO_BENCH_BIN:-}" ]; then
-  bindir=$REPRO_BENCH_BIN
-else
-  bench_install "$work/prefix"
-  bindir=$work/prefix/bin
-fi
-for b in repro repro-sandbox repro-testexec; do
-  [ -x "$bindir/$b" ] || { echo "bench/ctest.sh: $bindir/$b is not an executable" >&2; exit 2; }
-done
+bench_bindir "$work/prefix" repro repro-sandbox repro-testexec
 command -v cmake >/dev/null || { echo "bench/ctest.sh: needs cmake (apt-get install cmake)" >&2; exit 2; }
 
 mkdir -p "$work/r/proj"

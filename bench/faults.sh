@@ -20,13 +20,7 @@ rounds=${1:-40}
 calls=${2:-200000}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-if [ -n "${REPRO_BENCH_BIN:-}" ]; then
-  bindir=$REPRO_BENCH_BIN
-else
-  bench_install "$work/prefix"
-  bindir=$work/prefix/bin
-fi
-[ -x "$bindir/repro-sandbox" ] || { echo "bench/faults.sh: $bindir/repro-sandbox is not an executable" >&2; exit 2; }
+bench_bindir "$work/prefix" repro-sandbox
 
 cat > "$work/calls.c" <<'C'
 #include <fcntl.h>

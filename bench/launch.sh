@@ -20,17 +20,9 @@ cd "$(dirname "$0")/.."
 . bench/lib.sh
 rounds=${1:-300}
 command -v bwrap >/dev/null || { echo "bench/launch.sh: needs bwrap (apt-get install bubblewrap)" >&2; exit 2; }
-if [ -n "${REPRO_BENCH_BIN:-}" ]; then
-  bindir=$REPRO_BENCH_BIN
-else
-  prefix=$(mktemp -d)
-  trap 'rm -rf "$prefix"' EXIT
-  bench_install "$prefix"
-  bindir=$prefix/bin
-fi
-for b in repro repro-sandbox; do
-  [ -x "$bindir/$b" ] || { echo "bench/launch.sh: $bindir/$b is not an executable" >&2; exit 2; }
-done
+prefix=$(mktemp -d)
+trap 'rm -rf "$prefix"' EXIT
+bench_bindir "$prefix" repro repro-sandbox
 
 python3 - "$rounds" "$bindir" <<'PY'
 import os, statistics, sys, time

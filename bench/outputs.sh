@@ -14,12 +14,8 @@ rounds=${1:-3}
 files=${FILES:-20000}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-if [ -n "${REPRO_BENCH_BIN:-}" ]; then
-  repro=$REPRO_BENCH_BIN/repro
-else
-  bench_install "$work/prefix"
-  repro=$work/prefix/bin/repro
-fi
+bench_bindir "$work/prefix" repro
+repro=$bindir/repro
 export REPRO_HOME=$work/store
 
 step="python3 -c \"

@@ -22,12 +22,7 @@ chmod 755 "$work"   # the postgres user must reach its cluster below it
 export REPRO_SERVICES_DIR=$work/services REPRO_PG_PORT=54191 REPRO_CACHE_PORT=50191 REPRO_EXEC_PORT=50192
 cleanup() { scripts/services stop 2>/dev/null || true; rm -rf "$work"; }
 trap cleanup EXIT
-if [ -n "${REPRO_BENCH_BIN:-}" ]; then
-  bindir=$REPRO_BENCH_BIN
-else
-  scripts/setup --no-apt --remote --prefix "$work/prefix" 2>"$work/setup.log" || { cat "$work/setup.log" >&2; exit 1; }
-  bindir=$work/prefix/bin
-fi
+bench_bindir "$work/prefix" --remote repro repro-remote
 repro=$bindir/repro
 scripts/services start
 remote=grpc://127.0.0.1:$REPRO_CACHE_PORT

@@ -29,12 +29,8 @@ export REPRO_HOME=${REPRO_BENCH_HOME:-/tmp/repro-bench-home}
 trap 'rm -rf "$prefix" "$work"' EXIT
 command -v bwrap >/dev/null || { echo "bench/test.sh: needs bwrap (apt-get install bubblewrap)" >&2; exit 2; }
 [ -x /usr/bin/time ] || { echo "bench/test.sh: needs GNU time (apt-get install time)" >&2; exit 2; }
-if [ -n "${REPRO_BENCH_BIN:-}" ]; then
-  repro=$REPRO_BENCH_BIN/repro
-else
-  bench_install "$prefix"
-  repro=$prefix/bin/repro
-fi
+bench_bindir "$prefix" repro
+repro=$bindir/repro
 
 # Warm: build, test root, one run each; keep the working trees the tests start from.
 for r in sortedcontainers cjson; do
