@@ -36,7 +36,7 @@ public enum SelectionReplay {
     static let strategies: [Strategy] = [.model, .modelPerSecond, .changedModules, .decayed]
 
     public static func evaluate(_ history: History, budget: Budget, seed: UInt64, scoreFrom: Int = 0,
-                                groups: FeatureGroups = .all) -> Report {
+                                groups: FeatureGroups = .all, fullEvery: Int = 10) -> Report {
         var recall = [[Double]](repeating: [], count: strategies.count)
         var time = [[Double]](repeating: [], count: strategies.count)
         var caught = [Int](repeating: 0, count: strategies.count)
@@ -87,7 +87,8 @@ public enum SelectionReplay {
                 timeShare: mean(time[k]), timeShareSE: standardError(time[k]),
                 caught: withFailures > 0 ? Double(caught[k]) / Double(withFailures) : 0)
         }
-        let loop = closedLoop(history, budget: budget, seed: seed, scoreFrom: scoreFrom, groups: groups)
+        let loop = closedLoop(history, budget: budget, seed: seed, scoreFrom: scoreFrom, groups: groups,
+                              fullEvery: fullEvery)
         var report = Report(budget: budget.description, selectingRuns: runs, fullRuns: loop.fullRuns,
                             runsWithFailures: withFailures, rows: rows + [loop.row])
         report.closedLoopSelectingTimeShare = mean(loop.selectingShares)

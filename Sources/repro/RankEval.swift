@@ -32,6 +32,8 @@ struct RankEval: ParsableCommand {
     var ablation = false
     @Option(help: "Selection budget to evaluate: recall:0.95, time:30% or count:N.")
     var select: String?
+    @Option(name: .customLong("full-every"), help: "With --select, the closed-loop row runs every test every Nth run, as `repro test --select --full-every N` does.")
+    var fullEvery = 10
     @Option(help: "Write an SVG plot of the mean share of failures found against the share of test time.")
     var plot: String?
     @Flag(help: "Print JSON.")
@@ -39,6 +41,7 @@ struct RankEval: ParsableCommand {
 
     func validate() throws {
         if scoreFrom < 0 { throw ValidationError("--score-from must be 0 or more, e.g. 160") }
+        if fullEvery < 1 { throw ValidationError("--full-every \(fullEvery): use 1 or more (1 runs every test every time)") }
         _ = try parsedGroups()
         if let select {
             do { _ = try Budget.parse(select) } catch let error as ReproError { throw ValidationError(error.message) }
@@ -70,7 +73,8 @@ struct RankEval: ParsableCommand {
                                          groups: groups, curves: plot != nil)
             let rows = ablation ? Ablation.run(runs, seed: seed, scoreFrom: scoreFrom) : nil
             let selection = try select.map {
-                SelectionReplay.evaluate(runs, budget: try Budget.parse($0), seed: seed, scoreFrom: scoreFrom, groups: groups)
+                SelectionReplay.evaluate(runs, budget: try Budget.parse($0), seed: seed, scoreFrom: scoreFrom, groups: groups,
+                                         fullEvery: fullEvery)
             }
             if let plot {
                 try write(Data(EvalPlot.svg(report.curves, title: (replay as NSString).lastPathComponent).utf8), to: plot)

@@ -86,6 +86,8 @@ private extension XMLElement {
         #expect(missing.status == 2 && missing.stderr.contains("not in run"))
         let budget = try TestKit.run([TestKit.repro, "rank", "eval", "--replay", dir + "/h.jsonl", "--format", "jsonl", "--select", "time:200%"])
         #expect(budget.status == 2 && budget.stderr.contains("time:30%"))
+        let every = try TestKit.run([TestKit.repro, "rank", "eval", "--replay", dir + "/h.jsonl", "--format", "jsonl", "--select", "recall:0.9", "--full-every", "0"])
+        #expect(every.status == 2 && every.stderr.contains("use 1 or more"))
         let plot = try TestKit.run([TestKit.repro, "rank", "eval", "--replay", dir + "/h.jsonl", "--format", "jsonl", "--plot", dir + "/no/such/dir.svg"])
         #expect(plot.status == 2 && plot.stderr.contains("cannot write the plot"))
     }
