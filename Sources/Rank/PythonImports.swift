@@ -18,14 +18,23 @@ public enum PythonImports {
     /// A tree with more Python files than this is refused: the graph is meant for a
     /// project's own sources, not a vendored world.
     public static let maxFiles = 200_000
+    /// Import statements kept per file, and in all: bounds the scan's memory whatever a
+    /// build leaves in its tree (a 4 MiB file of `import a` lines holds 450,000).
+    public static let maxStatementsPerFile = 10_000
+    public static let maxStatements = 2_000_000
 
     /// The graph of `files` (path relative to the tree -> source text).
     public static func graph(files: [String: String]) -> ImportGraph {
-        let index = ModuleIndex(paths: Array(files.keys))
+        resolve(files.mapValues { statements($0) })
+    }
+
+    /// The graph of files given by their import statements (path -> statements).
+    static func resolve(_ parsed: [String: [Statement]]) -> ImportGraph {
+        let index = ModuleIndex(paths: Array(parsed.keys))
         var imports: [String: [String]] = [:]
-        for (path, text) in files {
+        for (path, list) in parsed {
             var targets = Set<String>()
-            for statement in statements(text) {
+            for statement in list {
                 for target in index.resolve(statement, from: path) { targets.insert(target) }
             }
             imports[path] = targets.sorted()
@@ -209,10 +218,12 @@ public enum PythonImports {
     /// made by a build cannot make the host read elsewhere or block. Hidden directories,
     /// `__pycache__` and `node_modules` are skipped; files over `maxFileBytes` or holding
     /// a NUL byte get no edges.
-    /// - Throws: `ScanError.tooManyFiles` past `maxFiles`; `ScanError.unreadable` if
+    /// - Throws: `ScanError.tooManyFiles` past `maxFiles` files or `maxStatements`
+    ///   import statements; `ScanError.unreadable` if
     ///   `root` is not a readable directory.
-    public static func scan(directory root: String) throws -> ImportGraph {
-        var files: [String: String] = [:]
+    public static func scan(directory root: String, maxStatements: Int = maxStatements) throws -> ImportGraph {
+        var parsed: [String: [Statement]] = [:]
+        var total = 0
         var stack = [""]
         while let relative = stack.popLast() {
             let dirPath = relative.isEmpty ? root : root + "/" + relative
@@ -233,14 +244,18 @@ public enum PythonImports {
                 case S_IFDIR:
                     if !name.hasPrefix("."), name != "__pycache__", name != "node_modules" { stack.append(rel) }
                 case S_IFREG where name.hasSuffix(".py"):
-                    if files.count >= maxFiles { throw ScanError.tooManyFiles(root) }
-                    if let text = readSource(root + "/" + rel) { files[rel] = text } else { files[rel] = "" }
+                    if parsed.count >= maxFiles { throw ScanError.tooManyFiles(root) }
+                    // Only the statements are kept: memory follows the imports, not the sources.
+                    let list = readSource(root + "/" + rel).map { Array(statements($0).prefix(maxStatementsPerFile)) } ?? []
+                    total += list.count
+                    if total > maxStatements { throw ScanError.tooManyFiles(root) }
+                    parsed[rel] = list
                 default:
                     continue
                 }
             }
         }
-        return graph(files: files)
+        return resolve(parsed)
     }
 
     public enum ScanError: Error, Equatable {

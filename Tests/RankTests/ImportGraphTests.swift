@@ -178,6 +178,13 @@ import Testing
         #expect(g.imports["pkg/nul.py"] == [] && g.imports["pkg/big.py"] == [])
         #expect(g.imports[String(deep.dropFirst(root.count + 1)) + "/test_deep.py"] == ["pkg/mid.py"])
         #expect(throws: PythonImports.ScanError.unreadable(root + "/nope")) { try PythonImports.scan(directory: root + "/nope") }
+        // A tree with more import statements than the bound is refused, not held.
+        #expect(throws: PythonImports.ScanError.tooManyFiles(root)) { try PythonImports.scan(directory: root, maxStatements: 2) }
+        // One file's statements are capped: 20,000 lines keep the first 10,000.
+        let many = String(repeating: "import pkg.base\n", count: 20_000)
+        #expect(PythonImports.statements(many).count == 20_000)
+        try many.write(toFile: root + "/pkg/many.py", atomically: true, encoding: .utf8)
+        #expect(try PythonImports.scan(directory: root).imports["pkg/many.py"] == ["pkg/base.py"])
     }
 
     @Test func theImportsFileRoundTripsAndRefusesBadInput() throws {
