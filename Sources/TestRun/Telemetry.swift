@@ -98,6 +98,9 @@ public final class Telemetry: Sendable {
             try db.alter(table: "test_runs") { t in
                 t.add(column: "infra_digest", .text)
                 t.add(column: "imports_graph", .text)
+                // A selecting run that ran everything: what the selection would have
+                // kept and caught (`SelectionCheck`, JSON).
+                t.add(column: "selection_check", .text)
             }
         }
         return m
@@ -302,11 +305,13 @@ public struct TestRunRow: Codable, Sendable, FetchableRecord, MutablePersistable
     public var infraDigest: String? = nil
     /// The store digest of the tree's import graph (`ImportGraphFile`), when one was read.
     public var importsGraph: String? = nil
+    /// `SelectionCheck` as JSON, for a selecting run that ran every test.
+    public var selectionCheck: String? = nil
 
     enum CodingKeys: String, CodingKey {
         case id, recipe, tree, framework, host, pid, started, finished, status, seed, filter, faults, attestation, message
         case selection
-        case infraDigest = "infra_digest", importsGraph = "imports_graph"
+        case infraDigest = "infra_digest", importsGraph = "imports_graph", selectionCheck = "selection_check"
         case faultsInjected = "faults_injected"
         case recipeFile = "recipe_file", recipeDigest = "recipe_digest", lockDigest = "lock_digest"
         case buildAction = "build_action", inputsManifest = "inputs_manifest", inputDigests = "input_digests"
@@ -379,6 +384,13 @@ public struct FlakyTest: Codable, Sendable, FetchableRecord {
 
 extension Telemetry {
     /// Records the order a run asked for, once it is known (after the listing).
+    public func setSelectionCheck(_ id: Int64, _ check: SelectionCheck) throws {
+        let json = String(decoding: try JSONEncoder().encode(check), as: UTF8.self)
+        try write { db in
+            try db.execute(sql: "UPDATE test_runs SET selection_check = ? WHERE id = ?", arguments: [json, id])
+        }
+    }
+
     public func setSelection(_ id: Int64, _ selection: String) throws {
         try write { db in
             try db.execute(sql: "UPDATE test_runs SET selection = ? WHERE id = ?", arguments: [selection, id])

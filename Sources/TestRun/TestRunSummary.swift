@@ -27,6 +27,8 @@ public struct TestRunSummary: Codable, Sendable {
     public var notSelected: Int = 0
     /// The run's selection: the budget, or `full: WHY`.
     public var selection: String? = nil
+    /// In a selecting run that ran every test: what the selection would have done.
+    public var selectionCheck: SelectionCheck? = nil
     public var failures: [Failure]
     public var changedFiles: Int?
     public var buildCached: Bool?
@@ -56,7 +58,7 @@ public struct TestRunSummary: Codable, Sendable {
         case run, recipe, status, framework, order, tests, passed, failed, skipped, flaky, failures, tree, log, attestation, message
         case faults, results
         case logPath = "log_path"
-        case notSelected = "not_selected", selection
+        case notSelected = "not_selected", selection, selectionCheck = "selection_check"
         case notRun = "not_run", changedFiles = "changed_files", buildCached = "build_cached"
         case logTruncatedBytes = "log_truncated_bytes", wallSeconds = "wall_seconds"
         case recordingMsPerExecution = "recording_ms_per_execution"
@@ -92,12 +94,14 @@ public struct TestRunSummary: Codable, Sendable {
             }
         }
         let requested = row.requestedOrder.isEmpty ? order.count - notSelected : row.requestedOrder.count
-        return TestRunSummary(
+        var summary = TestRunSummary(
             run: id, recipe: row.recipe, status: row.status, framework: row.framework, order: row.orderStrategy,
             tests: requested, passed: passed, failed: failed, skipped: skipped, flaky: flaky,
             notRun: max(0, requested - (order.count - notSelected)), notSelected: notSelected, selection: row.selection, failures: failures, changedFiles: row.changedFiles?.count,
             buildCached: build?.cached, tree: row.tree, log: log?.description, logPath: nil,
             logTruncatedBytes: truncatedLog > 0 ? truncatedLog : nil, attestation: row.attestation,
             wallSeconds: wall ?? row.finished.map { $0 - row.started }, message: row.message, recordingMsPerExecution: nil)
+        summary.selectionCheck = row.selectionCheck.flatMap { try? JSONDecoder().decode(SelectionCheck.self, from: Data($0.utf8)) }
+        return summary
     }
 }

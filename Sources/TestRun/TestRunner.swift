@@ -225,6 +225,13 @@ public struct TestRunner: Sendable {
             }
         }
         try telemetry.finish(runID, status: status, attestation: envelopeDigest.description, message: message)
+        // A selecting run that ran everything measures the selection it did not apply.
+        if let kept = session.wouldSelect, let budget = options.select, status == .passed || status == .failed {
+            let first = try telemetry.executions(run: runID).filter { $0.attempt == 0 && $0.verdict != .notSelected }
+            let failing = Set(session.failingTests)
+            try telemetry.setSelectionCheck(runID, SelectionCheck.of(budget: budget.description, kept: kept,
+                executions: first.map { ($0.test, $0.wallMs / 1000, failing.contains($0.test)) }))
+        }
         // The model learns from this run for the next one (only passed and failed runs
         // are history).
         if status == .passed || status == .failed {

@@ -20,6 +20,9 @@ struct TestSession {
     let changed: [String]?
     /// The import graph of the tree under test (Python suites; `TestImports`).
     var imports: ImportGraph?
+    /// In a selecting run that runs every test: what the selection would have kept
+    /// (`SelectionCheck`).
+    var wouldSelect: Set<String>?
     let log: CappedLog
     /// The recipe (outside [test]), the lock or the toolchain changed since the last run.
     var infrastructureChanged = false
@@ -109,7 +112,17 @@ struct TestSession {
         if case .count = budget { request.costAware = false } else { request.costAware = true }
         let result = TestSelection.select(request, state: orderer.learner.state, model: orderer.learner.model)
         try telemetry.setSelection(runID, result.full ? "full: \(result.fullReason ?? "")" : budget.description)
-        if result.full { progress?.note("--select \(budget): running every test (\(result.fullReason ?? "full run"))") }
+        if result.full {
+            progress?.note("--select \(budget): running every test (\(result.fullReason ?? "full run"))")
+            // The same selection without the full-run rule, to check it against this
+            // run's verdicts afterwards.
+            var probe = request
+            probe.runsSinceFullRun = 0
+            probe.infrastructureChanged = false
+            probe.fullEvery = Int.max
+            wouldSelect = Set(TestSelection.select(probe, state: orderer.learner.state, model: orderer.learner.model)
+                .selected.map(\.test))
+        }
         let byID = Dictionary(tests.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
         var left: [TestExecutionRow] = []
         for t in result.notSelected {

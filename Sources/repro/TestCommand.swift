@@ -291,6 +291,7 @@ enum TestReport {
         if let c = s.changedFiles { out += ", \(c) files changed since the last run" }
         if let w = s.wallSeconds { out += String(format: ", %.2fs", w) }
         out += ")\n"
+        if let c = s.selectionCheck { out += "selection check: \(c.sentence)\n" }
         if let m = s.message { out += "note: \(Escape.controls(m))\n" }
         if let l = s.logPath ?? s.log { out += "suite log: \(l)\(s.logTruncatedBytes.map { " (\($0) bytes cut from the middle)" } ?? "")\n" }
         FileHandle.standardError.write(Data(out.utf8))

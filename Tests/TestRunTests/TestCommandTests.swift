@@ -354,6 +354,23 @@ import Testing
         #expect(second.failed == 1, "the test that failed before is in the prefix")
         let shown = try show(second.run)
         #expect(shown.executions.filter { $0.verdict == "not-selected" }.count == 13)
+        // A selecting run that runs everything (here: every run, --full-every 1) checks
+        // the selection it did not apply against the verdicts.
+        struct Check: Decodable { var budget: String; var kept: Int; var tests: Int; var time_share: Double; var failing: Int; var caught: Int }
+        struct F: Decodable { var selection: String?; var not_selected: Int; var selection_check: Check? }
+        let fullRun = try repro(["test", recipe, "--store", store, "--select", "count:3", "--full-every", "1", "--json"])
+        let full = try JSONDecoder().decode(F.self, from: fullRun.stdout)
+        #expect(full.selection?.hasPrefix("full") == true && full.not_selected == 0, "\(full)")
+        let check = try #require(full.selection_check, "\(fullRun.stderr)")
+        #expect(check.budget == "count:3" && check.kept == 3 && check.tests == 16, "\(check)")
+        #expect(check.failing == 1 && check.caught == 1, "the test that always fails is among the three: \(check)")
+        #expect(check.time_share > 0 && check.time_share < 1)
+        let human = try repro(["test", recipe, "--store", store, "--select", "count:3", "--full-every", "1"])
+        #expect(human.stderr.contains("selection check: --select count:3 would have run 3 of 16 tests"), "\(human.stderr)")
+        #expect(human.stderr.contains("caught 1 of 1 failing test"))
+        // A run that selected has no check.
+        let partial = try JSONDecoder().decode(F.self, from: try repro(["test", recipe, "--store", store, "--select", "count:3", "--json"]).stdout)
+        #expect(partial.selection == "count:3" && partial.selection_check == nil, "\(partial)")
         // A bad budget is a usage error.
         #expect(try repro(["test", recipe, "--store", store, "--select", "recall:2"]).status == 2)
     }
