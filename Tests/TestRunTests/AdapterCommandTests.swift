@@ -23,23 +23,7 @@ import Testing
     }
 
     func recipe(build: String, test: String) throws -> String {
-        let path = dir + "/r/proj.toml"
-        try """
-        name = "proj"
-        [toolchain]
-        host = true
-        [inputs.proj]
-        path = "proj"
-        [build]
-        script = \"\"\"
-        \(build)
-        \"\"\"
-        [test]
-        \(test)
-        """.write(toFile: path, atomically: true, encoding: .utf8)
-        let lock = try repro(["lock", path, "--store", store])
-        #expect(lock.status == 0, "\(lock.stderr)")
-        return path
+        try Support.hostRecipe(in: dir, build: build, test: test, repro: { try repro($0) }, store: store)
     }
 
     struct Show: Decodable {

@@ -90,6 +90,19 @@ extension Support {
         for (name, body) in tests {
             try body.write(toFile: dir + "/r/proj/tests/\(name)", atomically: true, encoding: .utf8)
         }
+        return try hostRecipe(in: dir, build: "cp -r /build/src/proj $REPRO_OUT/proj", test: """
+            framework = "pytest"
+            directory = "/build/src/proj"
+            args = ["tests"]
+            \(extra)
+            """, repro: repro, store: store)
+    }
+
+    /// DIR/r/proj.toml: a recipe over the host toolchain whose input is DIR/r/proj, with
+    /// `build` as its build script and `test` as the lines of its [test] table, locked
+    /// with `repro`. Returns its path.
+    static func hostRecipe(in dir: String, build: String, test: String,
+                           repro: ([String]) throws -> TestKit.Output, store: String) throws -> String {
         let path = dir + "/r/proj.toml"
         try """
         name = "proj"
@@ -98,12 +111,11 @@ extension Support {
         [inputs.proj]
         path = "proj"
         [build]
-        script = "cp -r /build/src/proj $REPRO_OUT/proj"
+        script = \"\"\"
+        \(build)
+        \"\"\"
         [test]
-        framework = "pytest"
-        directory = "/build/src/proj"
-        args = ["tests"]
-        \(extra)
+        \(test)
         """.write(toFile: path, atomically: true, encoding: .utf8)
         let lock = try repro(["lock", path, "--store", store])
         #expect(lock.status == 0, "\(lock.stderr)")

@@ -271,8 +271,9 @@ import Testing
         // A source edit re-pins the path input in the lock, and that alone is no reason
         // to run everything; a change to the recipe's build is.
         let text = try String(contentsOfFile: recipe, encoding: .utf8)
-        try text.replacingOccurrences(of: "$REPRO_OUT/proj\"", with: "$REPRO_OUT/proj && true\"")
-            .write(toFile: recipe, atomically: true, encoding: .utf8)
+        let edited = text.replacingOccurrences(of: "$REPRO_OUT/proj\n", with: "$REPRO_OUT/proj && true\n")
+        #expect(edited != text)
+        try edited.write(toFile: recipe, atomically: true, encoding: .utf8)
         #expect(try repro(["lock", recipe, "--store", store]).status == 0)
         let full = try JSONDecoder().decode(Sel.self, from: try repro(["test", recipe, "--store", store, "--select", "count:2", "--json"]).stdout)
         #expect(full.selection?.hasPrefix("full") == true && full.not_selected == 0, "\(full)")
