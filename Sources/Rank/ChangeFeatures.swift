@@ -72,10 +72,11 @@ struct ChangeContext {
     /// empty without an import graph.
     let importDistance: [String: Int]
 
-    init(plan: RunPlan, memory: ChangeMemory, runCount: Int) {
+    /// `imports: false` skips the import distances (callers that only match names).
+    init(plan: RunPlan, memory: ChangeMemory, runCount: Int, imports: Bool = true) {
         changed = Array(Set(plan.changedFiles ?? [])).sorted()
         changedSet = Set(changed)
-        importDistance = changed.isEmpty ? [:] : plan.imports?.distances(from: changed) ?? [:]
+        importDistance = changed.isEmpty || !imports ? [:] : plan.imports?.distances(from: changed) ?? [:]
         nameTokens = changed.map { Self.nameTokens($0) }
         tokenBytes = Array(Set(nameTokens.joined())).sorted().map { Array($0.utf8) }
         coFailureRows = changed.compactMap { file in
@@ -327,7 +328,7 @@ public enum ChangeEvidence {
     /// path similarity (an ablation without name evidence has none in its order either).
     public static func evidence(for plan: RunPlan, groups: FeatureGroups = .all) -> (related: [Double], spread: [Double]) {
         let n = plan.tests.count
-        var context = ChangeContext(plan: plan, memory: ChangeMemory(), runCount: 0)
+        var context = ChangeContext(plan: plan, memory: ChangeMemory(), runCount: 0, imports: false)
         guard context.hasChanges, groups.contains(.similarity) else { return ([Double](repeating: 0, count: n), [Double](repeating: 0, count: n)) }
         let ties = plan.tests.map { context.ties(of: $0) }
         var tied = [Int](repeating: 0, count: context.changed.count)

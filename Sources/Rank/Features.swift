@@ -84,7 +84,7 @@ public struct FeatureState: Sendable {
     /// own file changed, else the path-token similarity (0 without change data). What
     /// the name-match heuristic orders by; independent of `groups`.
     public func relatedness(for plan: RunPlan) -> [Double] {
-        var context = ChangeContext(plan: plan, memory: ChangeMemory(), runCount: runCount)
+        var context = ChangeContext(plan: plan, memory: ChangeMemory(), runCount: runCount, imports: false)
         guard context.hasChanges else { return [Double](repeating: 0, count: plan.tests.count) }
         return plan.tests.map { test in
             if let file = test.testFile, context.changedSet.contains(file) { return 1 }

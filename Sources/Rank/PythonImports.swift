@@ -22,6 +22,8 @@ public enum PythonImports {
     /// build leaves in its tree (a 4 MiB file of `import a` lines holds 450,000).
     public static let maxStatementsPerFile = 10_000
     public static let maxStatements = 2_000_000
+    /// Bytes of Python source read in all: bounds the scan's time the same way.
+    public static let maxTotalBytes = 1 << 30
 
     /// The graph of `files` (path relative to the tree -> source text).
     public static func graph(files: [String: String]) -> ImportGraph {
@@ -218,12 +220,13 @@ public enum PythonImports {
     /// made by a build cannot make the host read elsewhere or block. Hidden directories,
     /// `__pycache__` and `node_modules` are skipped; files over `maxFileBytes` or holding
     /// a NUL byte get no edges.
-    /// - Throws: `ScanError.tooManyFiles` past `maxFiles` files or `maxStatements`
-    ///   import statements; `ScanError.unreadable` if
+    /// - Throws: `ScanError.tooManyFiles` past `maxFiles` files, `maxStatements` import
+    ///   statements or `maxTotalBytes` of source; `ScanError.unreadable` if
     ///   `root` is not a readable directory.
-    public static func scan(directory root: String, maxStatements: Int = maxStatements) throws -> ImportGraph {
+    public static func scan(directory root: String, maxStatements: Int = maxStatements,
+                            maxTotalBytes: Int = maxTotalBytes) throws -> ImportGraph {
         var parsed: [String: [Statement]] = [:]
-        var total = 0
+        var total = 0, bytes = 0
         var stack = [""]
         while let relative = stack.popLast() {
             let dirPath = relative.isEmpty ? root : root + "/" + relative
@@ -246,7 +249,10 @@ public enum PythonImports {
                 case S_IFREG where name.hasSuffix(".py"):
                     if parsed.count >= maxFiles { throw ScanError.tooManyFiles(root) }
                     // Only the statements are kept: memory follows the imports, not the sources.
-                    let list = readSource(root + "/" + rel).map { Array(statements($0).prefix(maxStatementsPerFile)) } ?? []
+                    let text = readSource(root + "/" + rel)
+                    bytes += text?.utf8.count ?? 0
+                    if bytes > maxTotalBytes { throw ScanError.tooManyFiles(root) }
+                    let list = text.map { Array(statements($0).prefix(maxStatementsPerFile)) } ?? []
                     total += list.count
                     if total > maxStatements { throw ScanError.tooManyFiles(root) }
                     parsed[rel] = list

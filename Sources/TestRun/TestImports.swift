@@ -20,7 +20,7 @@ enum TestImports {
             let graph = try PythonImports.scan(directory: sources)
             return graph.isEmpty ? nil : graph
         } catch PythonImports.ScanError.tooManyFiles {
-            progress?.note("more than \(PythonImports.maxFiles) Python files or \(PythonImports.maxStatements) import statements in the tree: ordering without its imports")
+            progress?.note("more than \(PythonImports.maxFiles) Python files, \(PythonImports.maxStatements) import statements or \(PythonImports.maxTotalBytes >> 20) MiB of source in the tree: ordering without its imports")
             return nil
         } catch {
             return nil

@@ -41,7 +41,7 @@ struct RankImports: ParsableCommand {
             } catch PythonImports.ScanError.unreadable {
                 throw ReproError(.invalidInput, "\(dir): not a readable directory; pass the root of a Python source tree")
             } catch PythonImports.ScanError.tooManyFiles {
-                throw ReproError(.invalidInput, "\(dir): more than \(PythonImports.maxFiles) Python files or \(PythonImports.maxStatements) import statements; pass the project's own source tree, not a whole environment")
+                throw ReproError(.invalidInput, "\(dir): more than \(PythonImports.maxFiles) Python files, \(PythonImports.maxStatements) import statements or \(PythonImports.maxTotalBytes >> 20) MiB of source; pass the project's own source tree, not a whole environment")
             }
             for (file, targets) in graph.imports { union[file, default: []].formUnion(targets) }
         }

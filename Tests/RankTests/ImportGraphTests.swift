@@ -180,6 +180,7 @@ import Testing
         #expect(throws: PythonImports.ScanError.unreadable(root + "/nope")) { try PythonImports.scan(directory: root + "/nope") }
         // A tree with more import statements than the bound is refused, not held.
         #expect(throws: PythonImports.ScanError.tooManyFiles(root)) { try PythonImports.scan(directory: root, maxStatements: 2) }
+        #expect(throws: PythonImports.ScanError.tooManyFiles(root)) { try PythonImports.scan(directory: root, maxTotalBytes: 20) }
         // One file's statements are capped: 20,000 lines keep the first 10,000.
         let many = String(repeating: "import pkg.base\n", count: 20_000)
         #expect(PythonImports.statements(many).count == 20_000)
