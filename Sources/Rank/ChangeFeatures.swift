@@ -21,6 +21,20 @@ struct ChangeMemory: Sendable {
     var fileCoFailures: [String: [String: Double]] = [:]
     /// Name token (of a changed file's name) -> index of the last run it changed in.
     var tokenLastChanged: [Substring: Int] = [:]
+    /// The changed files of the failing runs just absorbed, newest last, since the last
+    /// run without failures or without change data; at most `openRuns` runs. A fault a
+    /// run introduced and the next run did not fix is still there: CI culprit finders
+    /// look at every change since the last green run for the same reason.
+    var open: [[String]] = []
+    /// Fixed in advance (session 7 pre-registration), not tuned.
+    static let openRuns = 10
+
+    /// Keeps `open` up to date with one finished run (every run, with or without changes).
+    mutating func track(_ run: Run) {
+        guard let changed = run.changedFiles, run.failureCount > 0 else { open.removeAll(); return }
+        open.append(changed)
+        if open.count > Self.openRuns { open.removeFirst(open.count - Self.openRuns) }
+    }
 
     mutating func absorb(_ run: Run, index: Int) {
         guard let changed = run.changedFiles else { return }
@@ -71,6 +85,11 @@ struct ChangeContext {
     /// Import steps from each file that imports a changed file (`ImportGraph.distances`);
     /// empty without an import graph.
     let importDistance: [String: Int]
+    /// The files changed since the last run without failures that this plan does not
+    /// change itself (`ChangeMemory.open`), as a context of their own; nil if none.
+    private(set) var carried: CarriedContext?
+    /// True when `fill` has anything to write: changed files, or carried ones.
+    var hasEvidence: Bool { hasChanges || carried != nil }
 
     /// `imports: false` skips the import distances (callers that only match names).
     init(plan: RunPlan, memory: ChangeMemory, runCount: Int, imports: Bool = true) {
@@ -87,10 +106,20 @@ struct ChangeContext {
         }
         self.memory = memory
         self.runCount = runCount
+        if plan.changedFiles != nil {
+            let open = Set(memory.open.joined()).subtracting(changedSet)
+            if !open.isEmpty {
+                var p = plan
+                p.changedFiles = open.sorted()
+                carried = CarriedContext(context: ChangeContext(plan: p, memory: ChangeMemory(), runCount: 0, imports: imports))
+            }
+        }
     }
 
     /// Writes the change columns of `test` into `f`.
     mutating func fill(_ f: inout [Double], for test: PlannedTest) {
+        if let carried { f[FeatureSet.carriedChange] = carried.tie(of: test) }
+        guard hasChanges else { return }
         f[FeatureSet.testFileChanged] = test.testFile.map { changedSet.contains($0) } == true ? 1 : 0
         f[FeatureSet.pathSimilarity] = pathSimilarity(of: test)
         var co = 0.0, fileCo = 0.0
@@ -258,11 +287,32 @@ struct ChangeContext {
     }
 }
 
+/// The files a plan carries over from the failing runs before it (`ChangeMemory.open`).
+/// A class because a struct cannot hold a context of its own type; it lives only as long
+/// as the plan's `ChangeContext`.
+final class CarriedContext {
+    var context: ChangeContext
+    init(context: ChangeContext) { self.context = context }
+
+    /// 1 if the test's own file is a carried file, else its name similarity to one
+    /// (when >= `ChangeEvidence.similarityThreshold`) or 1 / import steps to one,
+    /// whichever is larger; 0 if it is not tied.
+    func tie(of test: PlannedTest) -> Double {
+        var best = context.importCloseness(test)
+        if let row = context.ties(of: test), let m = row.max(), m >= ChangeEvidence.similarityThreshold {
+            best = max(best, m)
+        }
+        return best
+    }
+}
+
 /// How the model's order uses strong change evidence: tests whose own file changed,
 /// whose name matches a changed file (path similarity >= 0.5), whose file imports a
 /// changed file (directly or not, when the import graph is known), or that failed with a
 /// changed file before (co-failure >= 0.2, for the test or its file) form the first
-/// tier; each tier is ordered by the learned probability (or probability per second).
+/// tier; tests tied the same way only to a file a failing run just before changed (a
+/// fault not fixed yet, `carried_change`) form a middle tier 0.5; each tier is ordered
+/// by the learned probability (or probability per second).
 /// Without change data every tier is 0 and the order is the model's alone.
 public enum ChangeEvidence {
     /// Fixed when the rule was written (see docs/ranking.md for what was tried).
@@ -278,9 +328,13 @@ public enum ChangeEvidence {
                 || r[b + FeatureSet.coFailure] >= coFailureThreshold
                 || r[b + FeatureSet.fileCoFailure] >= coFailureThreshold
                 || r[b + FeatureSet.importsChanged] > 0
-            return strong ? 1 : 0
+            return strong ? 1 : r[b + FeatureSet.carriedChange] > 0 ? carriedTier : 0
         }
     }
+
+    /// The middle tier: tests tied only to a file changed since the last run without
+    /// failures (`carried_change`), after tier 1 and before tier 0.
+    public static let carriedTier = 0.5
 
     /// Indices by descending tier, then by each of `strength` descending in turn (how
     /// strongly the test is tied to the change), then descending score; ties keep the

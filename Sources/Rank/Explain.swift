@@ -15,8 +15,10 @@ public struct Explanation: Codable, Sendable, Equatable {
     public var position: Int
     public var tests: Int
     public var probability: Double
-    /// 1 when the test has strong change evidence (ranked in the first tier).
-    public var tier: Int
+    /// 1 when the test has strong change evidence (ranked in the first tier), 0.5 when
+    /// it is tied only to a file changed since the last run without failures
+    /// (`ChangeEvidence.carriedTier`), else 0.
+    public var tier: Double
     public var bias: Double
     /// Every feature, largest absolute contribution first.
     public var features: [Feature]
@@ -46,6 +48,6 @@ public enum Explainer {
             Explanation.Feature(name: $0.0, value: $0.1.0, contribution: $0.1.1)
         }.sorted { abs($0.contribution) > abs($1.contribution) }
         return Explanation(run: runID, test: test, position: order.firstIndex(of: index)! + 1, tests: plan.tests.count,
-                           probability: p[index], tier: Int(tiers[index]), bias: model.averageBias, features: list)
+                           probability: p[index], tier: tiers[index], bias: model.averageBias, features: list)
     }
 }

@@ -28,6 +28,10 @@ public enum FeatureSet {
     /// 1 / (import steps from the test's file to a changed file), 0 if it imports none
     /// or the import graph is unknown (`ImportGraph`).
     static let importsChanged = lastFailed + 15
+    /// How the test is tied to a file changed by one of the failing runs just before this
+    /// one, since the last run without failures (`ChangeMemory.open`): 1 for its own file,
+    /// else the name similarity (>= 0.5) or 1 / import steps; 0 if not tied.
+    static let carriedChange = lastFailed + 16
 
     /// Column names, as written in model files and docs/ranking.md.
     public static let names: [String] = {
@@ -37,7 +41,7 @@ public enum FeatureSet {
         n += ["last_failed", "log_runs_since_failure", "never_failed", "log_runs_since_executed",
               "transition_rate", "flakiness", "log_relative_duration", "duration_variation", "log_age",
               "test_file_changed", "path_similarity", "cofailure", "file_cofailure",
-              "related_change_recency", "log_changed_files", "imports_changed_file"]
+              "related_change_recency", "log_changed_files", "imports_changed_file", "carried_change"]
         return n
     }()
 
@@ -51,6 +55,7 @@ public enum FeatureSet {
         case .recency: [relatedChangeRecency]
         case .changeSize: [logChangedFiles]
         case .imports: [importsChanged]
+        case .carried: [carriedChange]
         default: FeatureGroups.each.filter { group.contains($0) }.flatMap { columns(of: $0) }
         }
     }
@@ -76,13 +81,16 @@ public struct FeatureGroups: OptionSet, Sendable, Hashable {
     public static let changeSize = FeatureGroups(rawValue: 32)
     /// The test's file imports a changed file (import graph).
     public static let imports = FeatureGroups(rawValue: 64)
-    public static let change: FeatureGroups = [.ownFile, .similarity, .cofailure, .recency, .changeSize, .imports]
+    /// Tied to a file changed since the last run without failures (a fault not fixed yet).
+    public static let carried = FeatureGroups(rawValue: 128)
+    public static let change: FeatureGroups = [.ownFile, .similarity, .cofailure, .recency, .changeSize, .imports, .carried]
     public static let all: FeatureGroups = [.history, .change]
-    static let each: [FeatureGroups] = [.history, .ownFile, .similarity, .cofailure, .recency, .changeSize, .imports]
+    static let each: [FeatureGroups] = [.history, .ownFile, .similarity, .cofailure, .recency, .changeSize, .imports, .carried]
 
     /// Names used on the command line and in the docs.
     public static let named: [(name: String, group: FeatureGroups)] = [
         ("history", .history), ("own-file", .ownFile), ("similarity", .similarity),
         ("cofailure", .cofailure), ("recency", .recency), ("change-size", .changeSize), ("imports", .imports),
+        ("carried", .carried),
     ]
 }

@@ -25,6 +25,7 @@ public struct FeatureState: Sendable {
         if let changed = run.changedFiles, !changed.isEmpty {
             changes.absorb(run, index: index)
         }
+        changes.track(run)
         runCount += 1
     }
 
@@ -37,7 +38,7 @@ public struct FeatureState: Sendable {
         rows.reserve(plan.tests.count)
         for (planned, stat) in zip(plan.tests, stats) {
             var r = row(planned, stat, medianDuration: medianDuration)
-            if context.hasChanges { context.fill(&r, for: planned) }
+            if context.hasEvidence { context.fill(&r, for: planned) }
             if groups != .all {
                 for g in FeatureGroups.each where !groups.contains(g) {
                     for j in FeatureSet.columns(of: g) { r[j] = 0 }

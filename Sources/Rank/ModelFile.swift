@@ -5,7 +5,7 @@ import Foundation
 /// Format described in docs/ranking.md.
 public struct ModelFile: Codable, Sendable, Equatable {
     public static let formatName = "repro-rank-model"
-    public static let formatVersion = 3
+    public static let formatVersion = 4
 
     public var format: String
     public var version: Int

@@ -33,7 +33,7 @@ struct RankExplain: ParsableCommand {
             return try Explainer.explain(runs, runID: runID, test: test, model: try model.map { try ModelFile.load(path: $0).model })
         }()
         if json { return try printJSON(e, pretty: true) }
-        print("\(e.test) in run \(e.run): position \(e.position) of \(e.tests), p = \(fixed(e.probability, 4)), tier \(e.tier == 1 ? "1 (strong change evidence: ranked before tier 0)" : "0")")
+        print("\(e.test) in run \(e.run): position \(e.position) of \(e.tests), p = \(fixed(e.probability, 4)), tier \(Self.tierText(e.tier))")
         print("bias \(fixed(e.bias))")
         print("")
         print("| feature | value | contribution (log-odds) |")
@@ -41,5 +41,11 @@ struct RankExplain: ParsableCommand {
         for f in e.features.prefix(top) {
             print("| \(f.name) | \(fixed(f.value, 4)) | \(f.contribution >= 0 ? "+" : "")\(fixed(f.contribution)) |")
         }
+    }
+
+    static func tierText(_ tier: Double) -> String {
+        if tier >= 1 { return "1 (strong change evidence: ranked before the other tiers)" }
+        if tier > 0 { return "0.5 (tied to a file changed since the last run without failures: ranked before tier 0)" }
+        return "0"
     }
 }

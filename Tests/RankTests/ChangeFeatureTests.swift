@@ -101,6 +101,60 @@ private func withoutChanges(_ h: History) -> History {
         #expect(abs(recency(state) - exp2(-0.5)) < 1e-12)
     }
 
+    /// A fault a failing run's change left behind is still there in the next run: the
+    /// tests tied to that run's changed files (own file, name, imports) get
+    /// `carried_change` and the middle tier until a run passes (or has no change data);
+    /// at most the last 10 failing runs are carried.
+    @Test func aFaultLeftByAFailingRunIsCarried() {
+        let tests = ["tests/test_strutils.py", "tests/test_dictutils.py", "tests/test_fileutils.py", "tests/test_other.py"].map {
+            PlannedTest(test: $0 + "::t", testFile: $0)
+        }
+        let graph = PythonImports.graph(files: [
+            "pkg/strutils.py": "", "pkg/dictutils.py": "", "pkg/fileutils.py": "from .strutils import x\n",
+            "tests/test_strutils.py": "from pkg import strutils\n", "tests/test_dictutils.py": "from pkg import dictutils\n",
+            "tests/test_fileutils.py": "from pkg import fileutils\n", "tests/test_other.py": "",
+        ])
+        func run(_ changed: [String]?, failing: Bool) -> Run {
+            Run(id: UUID().uuidString, executions: tests.map {
+                Execution(test: $0.test, verdict: failing && $0.testFile == "tests/test_strutils.py" ? .fail : .pass,
+                          duration: 1, testFile: $0.testFile)
+            }, changedFiles: changed, imports: graph)
+        }
+        let plan = RunPlan(id: "next", tests: tests, changedFiles: ["pkg/dictutils.py"], imports: graph)
+        func carried(_ state: FeatureState, _ plan: RunPlan = plan) -> [Double] {
+            let f = state.features(for: plan)
+            return (0..<f.count).map { f.row($0)[f.row($0).startIndex + FeatureSet.carriedChange] }
+        }
+        var state = FeatureState()
+        state.absorb(run(["pkg/strutils.py"], failing: true))
+        // test_strutils by name, test_fileutils through fileutils -> strutils (2 steps).
+        #expect(carried(state) == [1, 0, 0.5, 0])
+        #expect(ChangeEvidence.tiers(state.features(for: plan)) == [0.5, 1, 0.5, 0])
+        #expect(ChangeEvidence.order([0.9, 0.1, 0.2, 0.95], tiers: [0.5, 1, 0.5, 0]) == [1, 0, 2, 3])
+        // A plan that changes the file again ties it the usual way (tier 1), not carried.
+        var again = plan
+        again.changedFiles = ["pkg/strutils.py"]
+        #expect(carried(state, again) == [0, 0, 0, 0])
+        // Another failing run keeps it; a passing run ends it.
+        state.absorb(run(["README.md"], failing: true))
+        #expect(carried(state) == [1, 0, 0.5, 0])
+        var green = state
+        green.absorb(run(["README.md"], failing: false))
+        #expect(carried(green) == [0, 0, 0, 0])
+        var unknown = state
+        unknown.absorb(run(nil, failing: true))
+        #expect(carried(unknown) == [0, 0, 0, 0])
+        // Ten failing runs in all keep it; the eleventh pushes it out of the window.
+        var long = state
+        for _ in 0..<8 { long.absorb(run(["setup.py"], failing: true)) }
+        #expect(carried(long) == [1, 0, 0.5, 0])
+        long.absorb(run(["setup.py"], failing: true))
+        #expect(carried(long) == [0, 0, 0, 0])
+        // The ablation without the group holds the column at 0, and the tier with it.
+        state.groups = FeatureGroups.all.subtracting(.carried)
+        #expect(ChangeEvidence.tiers(state.features(for: plan)) == [0, 1, 0, 0])
+    }
+
     @Test func ablationListsEveryGroup() {
         let rows = Ablation.run(changeHistory(runs: 30), seed: 1)
         #expect(rows.map(\.features) == Ablation.variants.map(\.0))

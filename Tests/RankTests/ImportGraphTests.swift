@@ -221,24 +221,48 @@ import Testing
     static let data = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("data/tcp").path
 
+    /// Per-run APFD of a strategy.
+    static func perRun(_ r: Replay.Report, _ s: String) -> [Double] { r.scores.first { $0.strategy == s }!.perRun.map { $0[0] } }
+
+    /// Mean and standard error of the paired per-run differences a - b.
+    static func paired(_ a: [Double], _ b: [Double]) -> (mean: Double, se: Double) {
+        let d = zip(a, b).map { $0 - $1 }, n = Double(d.count)
+        let mean = d.reduce(0, +) / n
+        let variance = d.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / (n - 1)
+        return (mean, (variance / n).squareRoot())
+    }
+
     @Test func cachetoolsModelWithImportsBeatsTheChangeHeuristics() throws {
         let history = try HistoryImporter.load(path: Self.data + "/cachetools.jsonl", format: .jsonl)
         let graph = try ImportGraphFile.load(path: Self.data + "/cachetools-imports.json")
         let with = Replay.evaluate(history.with(imports: graph), seed: 1)
         let without = Replay.evaluate(history, seed: 1)
         #expect(with.scoredRuns == 27)
-        func perRun(_ r: Replay.Report, _ s: String) -> [Double] { r.scores.first { $0.strategy == s }!.perRun.map { $0[0] } }
-        func paired(_ a: [Double], _ b: [Double]) -> (mean: Double, se: Double) {
-            let d = zip(a, b).map { $0 - $1 }, n = Double(d.count)
-            let mean = d.reduce(0, +) / n
-            let variance = d.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / (n - 1)
-            return (mean, (variance / n).squareRoot())
-        }
-        let model = perRun(with, "model")
+        let model = Self.perRun(with, "model")
         for heuristic in ["changed-modules", "import-match", "decayed"] {
-            let d = paired(model, perRun(with, heuristic))
+            let d = Self.paired(model, Self.perRun(with, heuristic))
             #expect(d.mean > d.se, "model − \(heuristic): \(d.mean) ± \(d.se)")
         }
-        #expect(paired(model, perRun(without, "model")).mean > 0)
+        #expect(Self.paired(model, Self.perRun(without, "model")).mean > 0)
+    }
+
+    /// Issue 16's boltons targets that the model meets (docs/ranking.md, "Results"):
+    /// APFD >= 0.95, cost-aware APFDc >= 0.98, 95% of the failing tests within 6% of the
+    /// test time, and above the best history heuristic by more than the paired standard
+    /// error. The history is the shared data set (../shared/data/tcp/boltons.jsonl).
+    @Test func boltonsTargets() throws {
+        let shared = URL(fileURLWithPath: Self.data).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("shared/data/tcp/boltons.jsonl").path
+        #expect(FileManager.default.fileExists(atPath: shared), "the shared data set is missing at \(shared)")
+        let history = try HistoryImporter.load(path: shared, format: .jsonl)
+        let graph = try ImportGraphFile.load(path: Self.data + "/boltons-imports.json")
+        let report = Replay.evaluate(history.with(imports: graph), seed: 1)
+        #expect(report.scoredRuns == 67)
+        let score = { (s: String) in report.scores.first { $0.strategy == s }! }
+        #expect(score("model").apfd >= 0.95)
+        #expect(score("model-per-second").apfdc >= 0.98)
+        #expect(score("model-per-second").timeTo95 <= 0.06)
+        let d = Self.paired(Self.perRun(report, "model"), Self.perRun(report, "decayed"))
+        #expect(d.mean > d.se)
     }
 }
