@@ -26,7 +26,7 @@ struct RankEval: ParsableCommand {
     var scoreFrom = 0
     @Flag(help: "Also score the model trained on the whole history, scored runs included: a bound on what the features allow, not a strategy.")
     var hindsight = false
-    @Option(help: "Feature groups the model may use, comma-separated: all, or any of history, own-file, similarity, cofailure, recency, change-size.")
+    @Option(help: "Feature groups the model may use, comma-separated: all, or any of \(FeatureGroups.named.map(\.name).joined(separator: ", ")).")
     var features = "all"
     @Flag(help: "Also replay the model without each feature group (and with history or change features only).")
     var ablation = false
