@@ -52,7 +52,7 @@ import Testing
         let path = dir + "/models/r.json"
         let orderer = try TestOrderer.load(telemetry: t, recipe: "r", modelPath: path)
         let h = try Self.history(t)
-        #expect(h.runs.count == 12 && orderer.runs == 12)
+        #expect(h.runs.count == 12 && orderer.runs == 12, "history \(h.runs.count) orderer \(orderer.runs)")
         #expect(h.runs[1].changedFiles == ["src/m1.py"] && h.runs[0].changedFiles == nil)
         #expect(orderer.modelFile == Trainer.train(h, seed: 1))
         #expect(try ModelFile.load(path: path) == Trainer.train(h, seed: 1))
@@ -130,5 +130,48 @@ import Testing
         #expect(Set(ordered.prefix(2).map(\.id)) == ["tests/test_m3.py::t3", "tests/test_m2.py::t7"])
         #expect(ordered[0].id == "tests/test_m2.py::t7")  // also failed before: the higher score
         #expect(Array(ordered.dropFirst(2)) == tests.filter { !["t3", "t7"].contains($0.id.split(separator: ":").last!) })
+    }
+
+    /// Through real telemetry: a run whose change broke `strutils` and failed, then a run
+    /// that changes `dictutils` only. The model order puts the `dictutils` tests first,
+    /// then the tests of the unfixed `strutils` (carried from the failing run), then the
+    /// rest; after a passing run nothing is carried.
+    @Test func aFailingRunsChangeIsCarriedIntoTheNextOrder() throws {
+        let dir = try TestKit.tempDir("orderer-carried")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let t = try Telemetry(path: dir + "/telemetry.sqlite")
+        let modules = ["strutils", "dictutils", "cacheutils", "iterutils"]
+        let tests = modules.flatMap { m in (0..<5).map { TestCase(id: "tests/test_\(m).py::t\($0)", file: "tests/test_\(m).py") } }
+        func add(_ i: Int, changed: [String]?, failing: Set<String>) throws {
+            let id = try t.begin(TestRunRow(
+                id: nil, recipe: "r", recipeFile: "r.toml", recipeDigest: "d", lockDigest: "l", buildAction: "a", tree: "t",
+                inputsManifest: nil, inputDigests: [:], changedFiles: changed, framework: "pytest", host: "h", pid: 1,
+                started: Double(i), finished: nil, status: .running, orderStrategy: "model", seed: nil, filter: nil, faults: nil,
+                requestedOrder: [], attestation: nil, message: nil))
+            let rows = tests.enumerated().map { k, c in
+                TestExecutionRow(run: id, result: TestResult(id: c.id, file: c.file, verdict: failing.contains(c.id) ? .fail : .pass,
+                                                             wallMs: 10), attempt: 0, variation: nil, requestedPos: k, executedPos: k)
+            }
+            try t.record(rows, flaky: [], run: id)
+            try t.finish(id, status: failing.isEmpty ? .passed : .failed)
+        }
+        try add(0, changed: nil, failing: [])
+        for i in 1..<6 { try add(i, changed: ["docs/notes.md"], failing: []) }
+        try add(6, changed: ["src/strutils.py"], failing: ["tests/test_strutils.py::t1"])
+        func tiers(_ o: TestOrderer) -> [Double] {
+            let plan = RunPlan(id: "next", tests: tests.map { PlannedTest(test: $0.id, testFile: $0.file) },
+                               changedFiles: ["src/dictutils.py"])
+            return ChangeEvidence.tiers(o.learner.state.features(for: plan))
+        }
+        let orderer = try TestOrderer.load(telemetry: t, recipe: "r", modelPath: dir + "/m.json")
+        let expected = modules.flatMap { m in [Double](repeating: m == "dictutils" ? 1 : m == "strutils" ? 0.5 : 0, count: 5) }
+        #expect(tiers(orderer) == expected)
+        let ordered = orderer.order(tests, strategy: .model, changedFiles: ["src/dictutils.py"]).map(\.file)
+        #expect(Array(ordered.prefix(10)) == Array(repeating: "tests/test_dictutils.py", count: 5) + Array(repeating: "tests/test_strutils.py", count: 5),
+                "\(ordered)")
+        // A passing run ends it.
+        try add(7, changed: ["README.md"], failing: [])
+        let after = try TestOrderer.load(telemetry: t, recipe: "r", modelPath: dir + "/m.json")
+        #expect(tiers(after) == modules.flatMap { m in [Double](repeating: m == "dictutils" ? 1 : 0, count: 5) })
     }
 }
