@@ -26,7 +26,7 @@ struct TestHistoryCommand: ParsableCommand {
             let summaries = try runs.map { try TestRunSummary.of(run: $0.id!, telemetry: telemetry) }
             if json { return try printJSON(summaries, pretty: true) }
             if runs.isEmpty { print("no test runs of \(name) in this store; run `repro test \(recipe)`"); return }
-            print("run  status       tests  pass  fail  skip  flaky  order          started")
+            print("run  status       tests  pass  fail  skip  flaky  order          started                  selection")
             let f = DateFormatter()
             f.dateFormat = "yyyy-MM-dd HH:mm:ss"
             f.timeZone = TimeZone(identifier: "UTC")
@@ -39,10 +39,35 @@ struct TestHistoryCommand: ParsableCommand {
                             String(s.skipped).padding(toLength: 5, withPad: " ", startingAt: 0),
                             String(s.flaky.count).padding(toLength: 6, withPad: " ", startingAt: 0),
                             s.order.padding(toLength: 14, withPad: " ", startingAt: 0),
-                            f.string(from: Date(timeIntervalSince1970: r.started)) + " UTC"]
+                            f.string(from: Date(timeIntervalSince1970: r.started)) + " UTC ",
+                            Self.selectionText(s)]
                 print(line.joined(separator: " "))
             }
+            if let total = Self.checksSentence(summaries) { print(total) }
         }
+    }
+
+    /// The run's selection: `-` without `--select`; the budget and how many tests it
+    /// left out; or `full` and, when the run checked it, what the budget would have done.
+    static func selectionText(_ s: TestRunSummary) -> String {
+        guard let selection = s.selection else { return "-" }
+        guard selection.hasPrefix("full") else { return "\(selection), \(s.notSelected) left out" }
+        guard let c = s.selectionCheck else { return "full" }
+        return "full; \(c.budget) would keep \(c.kept)/\(c.tests) (\(String(format: "%.0f%%", c.timeShare * 100)) of the time), catch \(c.caught)/\(c.failing) failing"
+    }
+
+    /// Over the listed runs that checked their selection: does it keep its promise?
+    /// nil when none did.
+    static func checksSentence(_ summaries: [TestRunSummary]) -> String? {
+        let checks = summaries.compactMap(\.selectionCheck)
+        guard !checks.isEmpty else { return nil }
+        let share = checks.reduce(0) { $0 + $1.timeShare } / Double(checks.count)
+        let failingRuns = checks.filter { $0.failing > 0 }
+        let caughtRuns = failingRuns.filter { $0.caught > 0 }.count
+        let failing = checks.reduce(0) { $0 + $1.failing }, caught = checks.reduce(0) { $0 + $1.caught }
+        var text = "selection checks (\(checks.count) listed run\(checks.count == 1 ? "" : "s") that ran everything): the budget would have kept \(String(format: "%.0f%%", share * 100)) of the test time on average"
+        text += failingRuns.isEmpty ? "; no test failed in them" : " and caught a failure in \(caughtRuns) of \(failingRuns.count) run\(failingRuns.count == 1 ? "" : "s") with failures (\(caught) of \(failing) failing tests)"
+        return text
     }
 }
 

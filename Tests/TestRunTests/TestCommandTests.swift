@@ -372,6 +372,12 @@ import Testing
         // A run that selected has no check.
         let partial = try JSONDecoder().decode(F.self, from: try repro(["test", recipe, "--store", store, "--select", "count:3", "--json"]).stdout)
         #expect(partial.selection == "count:3" && partial.selection_check == nil, "\(partial)")
+        // The history lists each run's selection and sums up the checks.
+        let h = try repro(["test", "history", recipe, "--store", store])
+        #expect(h.out.contains("count:3, 13 left out"), "\(h.out)")
+        #expect(h.out.contains("full; count:3 would keep 3/16 ("), "\(h.out)")
+        #expect(h.out.contains("catch 1/1 failing"), "\(h.out)")
+        #expect(h.out.contains("the budget would have kept") && h.out.contains("caught a failure in"), "\(h.out)")
         // A bad budget is a usage error.
         #expect(try repro(["test", recipe, "--store", store, "--select", "recall:2"]).status == 2)
     }
