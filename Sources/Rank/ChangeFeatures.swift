@@ -75,7 +75,7 @@ struct ChangeContext {
     /// Every distinct name token of the changed files, as bytes: a test whose id and
     /// file contain none of them as a substring cannot share a token with them, so it
     /// is not tokenized at all (the common case, and the cost of ranking 10,000 tests).
-    let tokenBytes: [[UInt8]]
+    let tokenBytes: TokenIndex
     /// Tokens of each test file seen in this plan, and the recency of each.
     var fileTokens: [String: Set<Substring>] = [:]
     var fileRecency: [String: Double] = [:]
@@ -97,7 +97,7 @@ struct ChangeContext {
         changedSet = Set(changed)
         importDistance = changed.isEmpty || !imports ? [:] : plan.imports?.distances(from: changed) ?? [:]
         nameTokens = changed.map { Self.nameTokens($0) }
-        tokenBytes = Array(Set(nameTokens.joined())).sorted().map { Array($0.utf8) }
+        tokenBytes = TokenIndex(Array(Set(nameTokens.joined())).sorted().map { Array($0.utf8) })
         coFailureRows = changed.compactMap { file in
             guard let weight = memory.changeWeight[file] else { return nil }
             let tests = memory.coFailures[file], files = memory.fileCoFailures[file]
@@ -166,27 +166,24 @@ struct ChangeContext {
         return pathSimilarity(own)
     }
 
-    /// True if some token occurs in `text`, compared ASCII case-insensitively.
-    static func mayContain(_ text: String, _ tokens: [[UInt8]]) -> Bool {
+    /// True if some token occurs in `text`, compared ASCII case-insensitively. One pass
+    /// over the text, trying only the tokens that start with each byte: it runs for
+    /// every planned test, against the changed and the carried files' tokens.
+    static func mayContain(_ text: String, _ tokens: TokenIndex) -> Bool {
         guard !tokens.isEmpty else { return false }
         var found = false
         text.utf8.withContiguousStorageIfAvailable { raw in
             let n = raw.count
-            for token in tokens where token.count <= n {
-                let first = token[0]
-                var i = 0
-                while i + token.count <= n {
-                    let c = raw[i] >= 65 && raw[i] <= 90 ? raw[i] + 32 : raw[i]
-                    if c == first {
-                        var k = 1
-                        while k < token.count {
-                            let d = raw[i + k] >= 65 && raw[i + k] <= 90 ? raw[i + k] + 32 : raw[i + k]
-                            if d != token[k] { break }
-                            k += 1
-                        }
-                        if k == token.count { found = true; return }
+            for i in 0..<n {
+                let c = raw[i] >= 65 && raw[i] <= 90 ? raw[i] + 32 : raw[i]
+                for token in tokens.byFirst[Int(c)] where i + token.count <= n {
+                    var k = 1
+                    while k < token.count {
+                        let d = raw[i + k] >= 65 && raw[i + k] <= 90 ? raw[i + k] + 32 : raw[i + k]
+                        if d != token[k] { break }
+                        k += 1
                     }
-                    i += 1
+                    if k == token.count { found = true; return }
                 }
             }
         } ?? { found = true }()
@@ -284,6 +281,18 @@ struct ChangeContext {
         }
         flush()
         return words
+    }
+}
+
+/// Lower-case tokens grouped by their first byte, for `ChangeContext.mayContain`.
+struct TokenIndex {
+    let byFirst: [[[UInt8]]]
+    let isEmpty: Bool
+    init(_ tokens: [[UInt8]]) {
+        var groups = [[[UInt8]]](repeating: [], count: 256)
+        for t in tokens where !t.isEmpty { groups[Int(t[0])].append(t) }
+        byFirst = groups
+        isEmpty = !tokens.contains { !$0.isEmpty }
     }
 }
 
