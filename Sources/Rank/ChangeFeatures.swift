@@ -9,6 +9,9 @@ struct ChangeMemory: Sendable {
     /// Weight of the older counts each time the file changes again: half-life of 8
     /// changes of that file. Fixed in advance, not tuned.
     static let keep = exp2(-1.0 / 8)
+    /// Runs that change more files than this teach no co-failures. Fixed in advance;
+    /// no run of the replayed histories comes near it (the largest changes 62 files).
+    static let coFailureMaxChanged = 1000
     /// Half-life, in runs, of `related_change_recency`. Fixed in advance, not tuned.
     static let recencyHalfLife = 4.0
 
@@ -46,10 +49,17 @@ struct ChangeMemory: Sendable {
             if let f = e.testFile, seenFiles.insert(f).inserted { failingFiles.append(f) }
         }
         let keep = Self.keep
-        for file in Set(changed) {
+        let files = Set(changed)
+        // A change of thousands of files (a vendored tree, a mass rename) says nothing
+        // about which file broke which test, and its rows would hold files x failing
+        // tests entries: it teaches no co-failures (the rows are left as they were).
+        let associate = files.count <= Self.coFailureMaxChanged
+        for file in files {
             changeWeight[file] = changeWeight[file, default: 0] * keep + 1
-            Self.decayAndAdd(&coFailures[file], keys: failing, keep: keep)
-            Self.decayAndAdd(&fileCoFailures[file], keys: failingFiles, keep: keep)
+            if associate {
+                Self.decayAndAdd(&coFailures[file], keys: failing, keep: keep)
+                Self.decayAndAdd(&fileCoFailures[file], keys: failingFiles, keep: keep)
+            }
             for token in ChangeContext.nameTokens(file) { tokenLastChanged[token] = index }
         }
     }
@@ -75,13 +85,26 @@ struct ChangeContext {
     /// Every distinct name token of the changed files, as bytes: a test whose id and
     /// file contain none of them as a substring cannot share a token with them, so it
     /// is not tokenized at all (the common case, and the cost of ranking 10,000 tests).
-    let tokenBytes: TokenIndex
+    /// nil past `prefilterTokens` tokens: scanning each test for thousands of tokens
+    /// costs more than tokenizing it.
+    let tokenBytes: TokenIndex?
+    static let prefilterTokens = 64
+    /// For each name token of the changed files: the files (index in `changed`) whose
+    /// name has it, and how many times. A test's tokens meet only the files that share
+    /// one, so a change of 20,000 files costs what the matches cost, not tests x files.
+    let filesByToken: [Substring: [(file: Int, count: Int)]]
+    /// Name-token count of each changed file (with repeats).
+    let tokenCounts: [Int]
+    /// Index of each changed file in `changed`.
+    let changedIndex: [String: Int]
     /// Tokens of each test file seen in this plan, and the recency of each.
     var fileTokens: [String: Set<Substring>] = [:]
     var fileRecency: [String: Double] = [:]
-    /// Per changed file with a history: its co-failure rows and 1 / (decayed changes + 1),
-    /// looked up once per plan rather than once per test.
-    let coFailureRows: [(tests: [String: Double]?, files: [String: Double]?, scale: Double)]
+    /// The largest co-failure (scaled by 1 / (decayed changes + 1)) of each test, and of
+    /// each test file, over the changed files: the rows folded once per plan, so the cost
+    /// is their size, not tests x changed files.
+    let coFailureByTest: [String: Double]
+    let coFailureByFile: [String: Double]
     /// Import steps from each file that imports a changed file (`ImportGraph.distances`);
     /// empty without an import graph.
     let importDistance: [String: Int]
@@ -97,13 +120,25 @@ struct ChangeContext {
         changedSet = Set(changed)
         importDistance = changed.isEmpty || !imports ? [:] : plan.imports?.distances(from: changed) ?? [:]
         nameTokens = changed.map { Self.nameTokens($0) }
-        tokenBytes = TokenIndex(Array(Set(nameTokens.joined())).sorted().map { Array($0.utf8) })
-        coFailureRows = changed.compactMap { file in
-            guard let weight = memory.changeWeight[file] else { return nil }
-            let tests = memory.coFailures[file], files = memory.fileCoFailures[file]
-            guard tests != nil || files != nil else { return nil }
-            return (tests, files, 1 / (weight + 1))
+        var byToken: [Substring: [(file: Int, count: Int)]] = [:]
+        for (j, tokens) in nameTokens.enumerated() {
+            var counts: [Substring: Int] = [:]
+            for t in tokens { counts[t, default: 0] += 1 }
+            for (t, c) in counts { byToken[t, default: []].append((j, c)) }
         }
+        filesByToken = byToken
+        tokenCounts = nameTokens.map(\.count)
+        changedIndex = Dictionary(changed.enumerated().map { ($1, $0) }, uniquingKeysWith: { a, _ in a })
+        tokenBytes = byToken.count > Self.prefilterTokens ? nil : TokenIndex(byToken.keys.sorted().map { Array($0.utf8) })
+        var byTest: [String: Double] = [:], byFile: [String: Double] = [:]
+        for file in changed {
+            guard let weight = memory.changeWeight[file] else { continue }
+            let scale = 1 / (weight + 1)
+            for (t, c) in memory.coFailures[file] ?? [:] { byTest[t] = max(byTest[t] ?? 0, c * scale) }
+            for (f, c) in memory.fileCoFailures[file] ?? [:] { byFile[f] = max(byFile[f] ?? 0, c * scale) }
+        }
+        coFailureByTest = byTest
+        coFailureByFile = byFile
         self.memory = memory
         self.runCount = runCount
         if plan.changedFiles != nil {
@@ -122,13 +157,8 @@ struct ChangeContext {
         guard hasChanges else { return }
         f[FeatureSet.testFileChanged] = test.testFile.map { changedSet.contains($0) } == true ? 1 : 0
         f[FeatureSet.pathSimilarity] = pathSimilarity(of: test)
-        var co = 0.0, fileCo = 0.0
-        for row in coFailureRows {
-            if let c = row.tests?[test.test] { co = max(co, c * row.scale) }
-            if let tf = test.testFile, let c = row.files?[tf] { fileCo = max(fileCo, c * row.scale) }
-        }
-        f[FeatureSet.coFailure] = co
-        f[FeatureSet.fileCoFailure] = fileCo
+        f[FeatureSet.coFailure] = coFailureByTest[test.test] ?? 0
+        f[FeatureSet.fileCoFailure] = test.testFile.flatMap { coFailureByFile[$0] } ?? 0
         let key = test.testFile ?? test.test
         if let r = fileRecency[key] {
             f[FeatureSet.relatedChangeRecency] = r
@@ -150,8 +180,8 @@ struct ChangeContext {
     /// Path similarity of a test (see `pathSimilarity(_:)`), skipping the tokenizer when
     /// no changed-file token occurs in the test's id or file at all.
     mutating func pathSimilarity(of test: PlannedTest) -> Double {
-        let idMay = Self.mayContain(test.test, tokenBytes)
-        let fileMay = test.testFile.map { Self.mayContain($0, tokenBytes) } ?? false
+        let idMay = mayContain(test.test)
+        let fileMay = test.testFile.map { mayContain($0) } ?? false
         guard idMay || fileMay else { return 0 }
         var own: Set<Substring> = idMay ? Set(Self.tokenize(test.test)) : []
         if fileMay, let file = test.testFile {
@@ -164,6 +194,13 @@ struct ChangeContext {
             }
         }
         return pathSimilarity(own)
+    }
+
+    /// False when no changed-file token can occur in `text` (then it shares none);
+    /// true when one may, or when there are too many tokens to pre-filter with.
+    func mayContain(_ text: String) -> Bool {
+        if filesByToken.isEmpty { return false }
+        return tokenBytes.map { Self.mayContain(text, $0) } ?? true
     }
 
     /// True if some token occurs in `text`, compared ASCII case-insensitively. One pass
@@ -193,23 +230,26 @@ struct ChangeContext {
     /// The largest share of a changed file's name tokens found among the test's id and
     /// file tokens: `boltons/cacheutils.py` and `tests/test_cacheutils.py::test_lru` give 1.
     func pathSimilarity(_ own: Set<Substring>) -> Double {
-        similarities(own).max() ?? 0
+        similarities(own).values.max() ?? 0
     }
 
-    /// The share of each changed file's name tokens (in `changed` order) found among `own`.
-    func similarities(_ own: Set<Substring>) -> [Double] {
-        nameTokens.map { tokens in
-            tokens.isEmpty ? 0 : Double(tokens.reduce(0) { $0 + (own.contains($1) ? 1 : 0) }) / Double(tokens.count)
+    /// The share of each changed file's name tokens found among `own`, by index in
+    /// `changed`, for the files that share at least one (the others are 0).
+    func similarities(_ own: Set<Substring>) -> [Int: Double] {
+        var found: [Int: Int] = [:]
+        for t in own {
+            for (j, c) in filesByToken[t] ?? [] { found[j, default: 0] += c }
         }
+        return found.reduce(into: [:]) { $0[$1.key] = Double($1.value) / Double(tokenCounts[$1.key]) }
     }
 
-    /// How strongly `test` is tied to each changed file (in `changed` order): 1 for its
-    /// own file, else the path similarity to that file; nil when it shares no token with
-    /// any changed file and is not one of them (all 0).
-    mutating func ties(of test: PlannedTest) -> [Double]? {
-        let own = test.testFile.flatMap { changed.firstIndex(of: $0) }
-        let idMay = Self.mayContain(test.test, tokenBytes)
-        let fileMay = test.testFile.map { Self.mayContain($0, tokenBytes) } ?? false
+    /// How strongly `test` is tied to each changed file it is tied to at all (by index in
+    /// `changed`; the others are 0): 1 for its own file, else the path similarity to that
+    /// file; nil when it shares no token with any changed file and is not one of them.
+    mutating func ties(of test: PlannedTest) -> [Int: Double]? {
+        let own = test.testFile.flatMap { changedIndex[$0] }
+        let idMay = mayContain(test.test)
+        let fileMay = test.testFile.map { mayContain($0) } ?? false
         guard idMay || fileMay || own != nil else { return nil }
         var tokens: Set<Substring> = idMay ? Set(Self.tokenize(test.test)) : []
         if fileMay, let file = test.testFile {
@@ -308,7 +348,7 @@ final class CarriedContext {
     /// whichever is larger; 0 if it is not tied.
     func tie(of test: PlannedTest) -> Double {
         var best = context.importCloseness(test)
-        if let row = context.ties(of: test), let m = row.max(), m >= ChangeEvidence.similarityThreshold {
+        if let row = context.ties(of: test), let m = row.values.max(), m >= ChangeEvidence.similarityThreshold {
             best = max(best, m)
         }
         return best
@@ -397,13 +437,13 @@ public enum ChangeEvidence {
         var tied = [Int](repeating: 0, count: context.changed.count)
         for row in ties {
             guard let row else { continue }
-            for (j, v) in row.enumerated() where v >= similarityThreshold { tied[j] += 1 }
+            for (j, v) in row where v >= similarityThreshold { tied[j] += 1 }
         }
         var related = [Double](repeating: 0, count: n), spread = [Double](repeating: 0, count: n)
         for (i, row) in ties.enumerated() {
             guard let row else { continue }
-            related[i] = row.max() ?? 0
-            for (j, v) in row.enumerated() where v >= similarityThreshold {
+            related[i] = max(row.values.max() ?? 0, 0)
+            for (j, v) in row where v >= similarityThreshold {
                 spread[i] = max(spread[i], v / Double(tied[j]))
             }
         }
