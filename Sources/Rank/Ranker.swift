@@ -24,6 +24,10 @@ public struct RankedRun: Codable, Sendable, Equatable {
         public var selectedTests: Int
         public var totalTests: Int
         public var forced: Int
+        /// How the prefix was chosen: `threshold` (the score that kept `recallTarget` of
+        /// earlier runs' failing tests, `SelectionCalibration`) or `mass` (summed
+        /// probability, when the model has no failure to learn the threshold from).
+        public var rule: String?
     }
     public var run: String?
     public var costAware: Bool
@@ -62,15 +66,9 @@ public enum Ranker {
     }
 
     /// Orders `plan` by predicted failure probability (or probability per expected
-    /// second when `costAware`) and, given `recall`, marks the selected prefix.
+    /// second when `costAware`) and, given `recall`, marks the selection (`select`).
     public static func rank(_ plan: RunPlan, state: FeatureState, model: LogisticModel,
                             costAware: Bool, recall: Double?) -> RankedRun {
-        rankWithTiers(plan, state: state, model: model, costAware: costAware, recall: recall).ranked
-    }
-
-    /// `rank`, with the change-evidence tier of each test in the ranked order.
-    static func rankWithTiers(_ plan: RunPlan, state: FeatureState, model: LogisticModel,
-                              costAware: Bool, recall: Double?) -> (ranked: RankedRun, tiers: [Double]) {
         let features = state.features(for: plan)
         let p = model.probabilities(features)
         let d = state.expectedDurations(for: plan)
@@ -94,16 +92,45 @@ public enum Ranker {
         var selected: Set<Int>?
         var summary: RankedRun.Summary?
         if let recall {
-            let s = Selector.select(order: order, probabilities: p, durations: d, mustRun: mustRun, recall: recall)
-            selected = Set(s.selected)
-            summary = .init(recallTarget: recall, estimatedRecall: s.estimatedRecall, timeSaved: s.timeSaved,
-                            selectedTests: s.selected.count, totalTests: plan.tests.count, forced: s.forced)
+            let s = select(order: order, probabilities: p, durations: d, tiers: tiers, mustRun: mustRun,
+                           calibration: model.calibration, costAware: costAware, recall: recall)
+            selected = Set(s.selection.selected)
+            summary = .init(recallTarget: recall, estimatedRecall: s.selection.estimatedRecall,
+                            timeSaved: s.selection.timeSaved, selectedTests: s.selection.selected.count,
+                            totalTests: plan.tests.count, forced: s.selection.forced, rule: s.rule)
         }
         let tests = order.map { i in
             RankedTest(test: plan.tests[i].test, testFile: plan.tests[i].testFile, probability: p[i],
                        expectedDuration: d[i], new: isNew[i],
                        mustRun: mustRun[i], selected: selected.map { $0.contains(i) })
         }
-        return (RankedRun(run: plan.id, costAware: costAware, tests: tests, selection: summary), order.map { tiers[$0] })
+        return RankedRun(run: plan.id, costAware: costAware, tests: tests, selection: summary)
+    }
+
+    /// A `recall` selection of `order`: every test whose calibrated score reaches the
+    /// threshold the model learned from earlier runs (`SelectionCalibration`), or, before
+    /// any failure was seen, the smallest prefix holding `recall` of the probability mass
+    /// (`Selector.select`); tests with `mustRun` always. The estimated recall is the
+    /// calibrated probability selected over the calibrated total.
+    static func select(order: [Int], probabilities p: [Double], durations d: [Double], tiers: [Double],
+                       mustRun: [Bool], calibration: SelectionCalibration, costAware: Bool,
+                       recall: Double) -> (selection: Selection, rule: String) {
+        let q = p.indices.map { calibration.calibrated(p[$0], tier: tiers[$0]) }
+        guard let kept = calibration.keeps(costAware ? q.indices.map { q[$0] / d[$0] } : q,
+                                           recall: recall, perSecond: costAware) else {
+            return (Selector.select(order: order, probabilities: p, durations: d, mustRun: mustRun, recall: recall), "mass")
+        }
+        var selected: [Int] = []
+        var forced = 0, chosenQ = 0.0, chosenTime = 0.0
+        for i in order where kept[i] || mustRun[i] {
+            selected.append(i)
+            if !kept[i] { forced += 1 }
+            chosenQ += q[i]
+            chosenTime += d[i]
+        }
+        let totalQ = q.reduce(0, +), totalTime = d.reduce(0, +)
+        return (Selection(selected: selected, recallTarget: recall,
+                          estimatedRecall: totalQ > 0 ? chosenQ / totalQ : 1,
+                          timeSaved: totalTime > 0 ? 1 - chosenTime / totalTime : 0, forced: forced), "threshold")
     }
 }

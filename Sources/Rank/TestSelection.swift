@@ -164,19 +164,16 @@ public enum TestSelection {
     public static func select(_ request: Request, state: FeatureState, model: LogisticModel) -> Result {
         let plan = RunPlan(id: "selection", tests: request.candidates, changedFiles: request.changedFiles,
                            imports: request.imports)
-        let (ranked, tiers) = Ranker.rankWithTiers(plan, state: state, model: model, costAware: request.costAware, recall: nil)
         let reason = fullRunReason(request)
+        var recall: Double?
+        if reason == nil, case .recall(let r) = request.budget { recall = r }
+        let ranked = Ranker.rank(plan, state: state, model: model, costAware: request.costAware, recall: recall)
         var keep: [Bool]
         if reason != nil {
             keep = [Bool](repeating: true, count: ranked.tests.count)
-        } else if case .recall(let recall) = request.budget,
-                  let kept = model.calibration.keeps(
-                    zip(ranked.tests, tiers).map { t, tier in
-                        let q = model.calibration.calibrated(t.probability, tier: tier)
-                        return request.costAware ? q / t.expectedDuration : q
-                    }, recall: recall, perSecond: request.costAware) {
-            // The calibrated threshold learned from earlier runs (`SelectionCalibration`).
-            keep = ranked.tests.indices.map { kept[$0] || ranked.tests[$0].mustRun }
+        } else if recall != nil {
+            // The calibrated threshold learned from earlier runs (`Ranker.select`).
+            keep = ranked.tests.map { $0.selected == true }
         } else {
             let order = Array(ranked.tests.indices)
             let n = request.budget.prefixLength(order: order, probabilities: ranked.tests.map(\.probability),

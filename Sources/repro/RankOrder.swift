@@ -18,7 +18,8 @@ struct RankOrder: ParsableCommand {
     @OptionGroup var options: RankHistoryOptions
     @Option(name: .customLong("run"), help: "Rank this run of the history instead of the next run.")
     var runID: String?
-    @Option(help: "Select the smallest prefix expected to hold this share of the failing tests (0-1].")
+    @Option(help: ArgumentHelp("Select the tests expected to hold this share of the failing tests (0-1].",
+                               discussion: "Keeps every test whose calibrated score reaches the threshold that kept this share of the failing tests of the model's training runs (as `repro test --select recall:R`), plus new tests and tests whose file changed. A model that has seen no failure sums probabilities instead."))
     var selectRecall: Double?
     @Flag(help: "Order by failure probability per expected second (for APFDc).")
     var costAware = false
@@ -46,7 +47,8 @@ struct RankOrder: ParsableCommand {
             print("\(i + 1)\t\(fixed(t.probability, 4))\t\(fixed(t.expectedDuration, 2))\t\(t.test)\(note)")
         }
         if let s = ranked.selection {
-            print("selected \(s.selectedTests) of \(s.totalTests) tests (\(s.forced) forced); estimated recall \(fixed(s.estimatedRecall)) for target \(fixed(s.recallTarget, 2)); test time saved \(fixed(s.timeSaved))")
+            let rule = s.rule == "threshold" ? "threshold learned from earlier failures" : "summed probability"
+            print("selected \(s.selectedTests) of \(s.totalTests) tests (\(s.forced) forced, \(rule)); estimated recall \(fixed(s.estimatedRecall)) for target \(fixed(s.recallTarget, 2)); test time saved \(fixed(s.timeSaved))")
         }
     }
 }

@@ -55,9 +55,33 @@ import Testing
         }
         #expect(keys == keys.sorted { $0.lexicographicallyPrecedes($1) }.reversed())
         #expect(Set(e.spread).count > 1)
+        // `--select-recall` keeps what `repro test --select recall:` keeps: every test at or
+        // above the threshold learned from the training runs' failures, plus the forced.
         let summary = try #require(ranked.selection)
-        #expect(summary.estimatedRecall >= 0.95)
+        #expect(summary.rule == "threshold")
+        let threshold = try #require(model.calibration.threshold(recall: 0.95, perSecond: false))
+        for t in ranked.tests {
+            let q = model.calibration.calibrated(t.probability, tier: tiers[index[t.test]!])
+            #expect(t.selected == (q >= threshold || t.mustRun), "\(t.test) \(q) vs \(threshold)")
+        }
+        #expect(ranked.tests.contains { $0.selected == false } && ranked.tests.contains { $0.selected == true && !$0.mustRun })
         #expect(summary.selectedTests == ranked.tests.filter { $0.selected == true }.count)
+        #expect(summary.estimatedRecall > 0 && summary.estimatedRecall <= 1)
+        // The same selection as the library API `repro test --select` calls.
+        let request = TestSelection.Request(candidates: plan.tests, changedFiles: plan.changedFiles,
+                                            budget: .recall(0.95), runsSinceFullRun: 0, costAware: false)
+        let viaAPI = TestSelection.select(request, state: state, model: model)
+        #expect(viaAPI.selected.map(\.test) == ranked.tests.filter { $0.selected == true }.map(\.test))
+
+        // A model that has seen no failure has no threshold: summed probability.
+        let green = History(runs: history.runs.dropLast().map { run in
+            var r = run
+            r.executions = r.executions.map { var e = $0; e.verdict = .pass; return e }
+            return r
+        })
+        let greenModel = Trainer.train(green, seed: 1).model
+        let mass = try #require(Ranker.rank(plan, state: state, model: greenModel, costAware: false, recall: 0.95).selection)
+        #expect(mass.rule == "mass" && mass.estimatedRecall >= 0.95)
         #expect(throws: ReproError.self) { try Ranker.prepare(history, runID: "nope") }
     }
 
