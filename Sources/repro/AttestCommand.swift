@@ -57,16 +57,16 @@ struct AttestCommand: ParsableCommand {
             abstract: "Verify a build's signed provenance or a test run's signed result offline.",
             discussion: """
             The checks slsa-verifier makes, with a pinned public key instead of Sigstore:
-            the DSSE signature by --key; an in-toto Statement v1 with a SLSA Provenance v1
-            predicate of repro's build type; with --artifact, that a FILE is a subject, or
-            that a DIR holds exactly the subjects' files with their digests and the tree
-            digest; --builder-id, --recipe-digest and --source against the predicate.
-            A test-result statement (predicate https://in-toto.io/attestation/test-result/v0.1,
+            the DSSE signature by --key; an in-toto Statement v1 with a SLSA Provenance v1 \
+            predicate of repro's build type; with --artifact, that a FILE is a subject, or \
+            that a DIR holds exactly the subjects' files with their digests and the tree \
+            digest; --builder-id, --recipe-digest and --source against the predicate. \
+            A test-result statement (predicate https://in-toto.io/attestation/test-result/v0.1, \
             written by `repro test`) is detected and checked likewise: its shape, with
             --artifact that DIR's tree digest (or FILE's sha256) is a subject,
             --recipe-digest, and --test-result.
-            Exit 0 verified; exit 4 with the precise reason on stderr (and in --json)
-            otherwise; exit 2 when a file cannot be read. --signature-only checks only the
+            Exit 0 verified; exit 4 with the precise reason on stderr (and in --json) \
+            otherwise; exit 2 when a file cannot be read. --signature-only checks only the \
             signature (any payload).
             """
         )

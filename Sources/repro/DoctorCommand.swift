@@ -12,8 +12,8 @@ struct DoctorCommand: ParsableCommand {
         commandName: "doctor",
         abstract: "Check what this host allows: namespaces, seccomp, cgroups, overlayfs.",
         discussion: """
-        Every check that matters is made by running the real launcher, not by reading
-        settings. Exit status 0 when sandboxes work (some limits may degrade), 1 when a
+        Every check that matters is made by running the real launcher, not by reading \
+        settings. Exit status 0 when sandboxes work (some limits may degrade), 1 when a \
         check failed.
         """
     )

@@ -9,8 +9,8 @@ struct HashCommand: ParsableCommand {
         commandName: "hash",
         abstract: "Print the tree digest of a directory (sha256 of its canonical manifest).",
         discussion: """
-        Files are hashed in parallel across cores. Directories, regular files and
-        symbolic links are recorded with normalised modes; devices, fifos and sockets are
+        Files are hashed in parallel across cores. Directories, regular files and \
+        symbolic links are recorded with normalised modes; devices, fifos and sockets are \
         bad input (exit 2). docs/store.md shows how to recompute the digest with coreutils.
         """
     )

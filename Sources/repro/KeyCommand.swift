@@ -18,9 +18,9 @@ struct KeyCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Generate a signing key pair.",
             discussion: """
-            Writes signing.pem (unencrypted PKCS#8 PEM, mode 0600) and signing.pub.pem
-            (SubjectPublicKeyInfo PEM) into DIR, by default $XDG_CONFIG_HOME/repro/keys or
-            ~/.config/repro/keys. Prints the keyid (hex SHA-256 of the DER public key).
+            Writes signing.pem (unencrypted PKCS#8 PEM, mode 0600) and signing.pub.pem \
+            (SubjectPublicKeyInfo PEM) into DIR, by default $XDG_CONFIG_HOME/repro/keys or \
+            ~/.config/repro/keys. Prints the keyid (hex SHA-256 of the DER public key). \
             Signing uses --key PATH, else $REPRO_SIGNING_KEY, else signing.pem there.
             """
         )

@@ -9,11 +9,11 @@ struct RankEval: ParsableCommand {
         commandName: "eval",
         abstract: "Replay a history and compare the model with simple heuristics.",
         discussion: """
-        For each run with at least one failure and two tests, every strategy orders the
-        run using only earlier runs; the model is trained on earlier runs only. Prints the
-        mean APFD, APFDc and share of test time until 95% of the failures ran, each with
-        the standard error of the mean. With --select, also the selection under that
-        budget; with --ablation, the model without each feature group; with --plot, an
+        For each run with at least one failure and two tests, every strategy orders the \
+        run using only earlier runs; the model is trained on earlier runs only. Prints the \
+        mean APFD, APFDc and share of test time until 95% of the failures ran, each with \
+        the standard error of the mean. With --select, also the selection under that \
+        budget; with --ablation, the model without each feature group; with --plot, an \
         SVG of the mean share of failures found against the share of test time.
         """)
 

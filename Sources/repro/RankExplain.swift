@@ -7,9 +7,9 @@ struct RankExplain: ParsableCommand {
         commandName: "explain",
         abstract: "Show the features and their contributions behind a test's position in a run.",
         discussion: """
-        Ranks RUN from the runs before it, as the replay does (with --model, that model
-        instead of one trained on the earlier runs), and prints the test's position,
-        probability, change-evidence tier and every feature with its contribution to
+        Ranks RUN from the runs before it, as the replay does (with --model, that model \
+        instead of one trained on the earlier runs), and prints the test's position, \
+        probability, change-evidence tier and every feature with its contribution to \
         the log-odds (weight x standardized value), largest first.
         """)
 

@@ -5,11 +5,9 @@ import Rank
 struct RankOrder: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "order",
-        abstract: "Order a run's tests with a trained model, optionally selecting a prefix.",
-        discussion: """
-        With --run, ranks that run's tests from the runs before it (its own verdicts are
-        not read). Without --run, ranks every test seen in the history as the next run.
-        """)
+        abstract: "Order a run's tests with a trained model, optionally selecting which to run.",
+        discussion: "With --run, ranks that run's tests from the runs before it (its own verdicts are not read). "
+            + "Without --run, ranks every test seen in the history as the next run.")
 
     @Option(help: "The model file written by `repro rank train`.")
     var model: String

@@ -7,8 +7,8 @@ struct RankTrain: ParsableCommand {
         commandName: "train",
         abstract: "Train the model on a history, run by run, and write the model file.",
         discussion: """
-        With --resume, continues a model on the runs it has not seen yet (the history
-        must start with the runs it was trained on); the result equals training on the
+        With --resume, continues a model on the runs it has not seen yet (the history \
+        must start with the runs it was trained on); the result equals training on the \
         whole history at once.
         """)
 

@@ -11,8 +11,8 @@ struct Repro: ParsableCommand {
         commandName: "repro",
         abstract: "Reproducible builds and test runs in a namespace + seccomp sandbox.",
         discussion: """
-        Exit codes: 0 ok; 1 the build or a test failed; 2 usage or bad input;
-        3 not reproducible; 4 verification failed; 70 internal error.
+        Exit codes: 0 ok; 1 the build or a test failed; 2 usage or bad input; \
+        3 not reproducible; 4 verification failed; 70 internal error. \
         State lives in $REPRO_HOME (default ~/.cache/repro).
         """,
         version: version,

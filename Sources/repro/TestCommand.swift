@@ -15,23 +15,23 @@ struct TestCommand: ParsableCommand {
         commandName: "test",
         abstract: "Run a recipe's test suite in the sandbox, in the learned order, and record every test.",
         discussion: """
-        Builds the recipe first (a cache hit never rebuilds), then runs its [test] step
-        (docs/testing.md) over the build's working tree with the outputs read-only at
-        /out. Every run starts from the tree as the build left it: an overlay over a
-        cached pristine copy (REPRO_TEST_OVERLAY=0: a fresh copy per run). Each test's
-        verdict, times, CPU and peak RSS are committed to the store's telemetry as it
-        ends. The default order is the model trained on the recipe's own runs once it
+        Builds the recipe first (a cache hit never rebuilds), then runs its [test] step \
+        (docs/testing.md) over the build's working tree with the outputs read-only at \
+        /out. Every run starts from the tree as the build left it: an overlay over a \
+        cached pristine copy (REPRO_TEST_OVERLAY=0: a fresh copy per run). Each test's \
+        verdict, times, CPU and peak RSS are committed to the store's telemetry as it \
+        ends. The default order is the model trained on the recipe's own runs once it \
         has history (else the suite's own order).
 
         Examples:
           repro test recipes/sortedcontainers.toml
           repro test recipes/cjson.toml --order failed-first --rerun-failures 3
-          repro test recipes/sortedcontainers.toml --filter 'tests/test_cacheutils.py::*' --json
+          repro test recipes/sortedcontainers.toml --filter sortedlist --json
           repro test history recipes/sortedcontainers.toml
           repro test export 12 --junit results.xml
 
-        Exit 0 when every test passed (flaky tests are reported, not failed), 1 when a
-        test failed, 2 on bad input (no [test] step, a filter that matches nothing, a
+        Exit 0 when every test passed (flaky tests are reported, not failed), 1 when a \
+        test failed, 2 on bad input (no [test] step, a filter that matches nothing, a \
         stale lock), 130 when interrupted (the run is kept as `interrupted`).
         """,
         subcommands: [TestRunCommand.self, TestHistoryCommand.self, TestShowCommand.self, TestExportCommand.self,

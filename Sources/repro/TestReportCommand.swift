@@ -9,9 +9,9 @@ struct TestReportCommand: ParsableCommand {
         commandName: "report",
         abstract: "Write one self-contained HTML page for a test run.",
         discussion: """
-        The page shows the executed order as a timeline of duration bars coloured by
-        verdict, the order the model (trained on the recipe's earlier runs only) would
-        have chosen next to the optimal order in hindsight, the recipe's flaky tests and
+        The page shows the executed order as a timeline of duration bars coloured by \
+        verdict, the order the model (trained on the recipe's earlier runs only) would \
+        have chosen next to the optimal order in hindsight, the recipe's flaky tests and \
         each test's recent history. No scripts and no external files.
         """)
 
