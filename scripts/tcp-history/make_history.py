@@ -36,8 +36,14 @@ def download(python: str, pkg: str, version: str, dest: Path) -> Path:
     for f in dest.iterdir():
         if f.name.lower().startswith(f"{pkg.lower()}-{version}.") and f.name.endswith((".tar.gz", ".zip")):
             return f
-    subprocess.run([python, "-m", "pip", "download", f"{pkg}=={version}", "--no-deps",
-                    "--no-binary", ":all:", "-d", str(dest), "-q"], check=True)
+    cmd = [python, "-m", "pip", "download", f"{pkg}=={version}", "--no-deps",
+           "--no-binary", ":all:", "-d", str(dest), "-q"]
+    if subprocess.run(cmd).returncode != 0:
+        # pip prepares an sdist's metadata in an isolated build env; a setup.py that imports
+        # its own package can find the build backend's vendored copy there instead (a newer
+        # setuptools puts more_itertools on sys.path) and report the wrong version. Retry with
+        # the interpreter's own setuptools and wheel (README).
+        subprocess.run(cmd + ["--no-build-isolation"], check=True)
     for f in dest.iterdir():
         if f.name.lower().startswith(f"{pkg.lower()}-{version}.") and f.name.endswith((".tar.gz", ".zip")):
             return f
