@@ -21,6 +21,7 @@ import hashlib
 import json
 import os
 import random
+import re
 import shutil
 import subprocess
 import sys
@@ -31,11 +32,22 @@ from pathlib import Path
 
 # --------------------------------------------------------------------------- sdists
 
+def _sdist_of(dest: Path, pkg: str, version: str) -> Path | None:
+    # newer sdists are named with the normalized project name (PEP 625: more_itertools-...)
+    # (an exact name: a prefix test would take 2.4.1's sdist for 2.4 once both are here)
+    stems = {f"{pkg.lower()}-{version}", f"{re.sub(r'[-_.]+', '_', pkg.lower())}-{version}"}
+    names = {st + ext for st in stems for ext in (".tar.gz", ".zip")}
+    for f in sorted(dest.iterdir()):
+        if f.name.lower() in names:
+            return f
+    return None
+
+
 def download(python: str, pkg: str, version: str, dest: Path) -> Path:
     dest.mkdir(parents=True, exist_ok=True)
-    for f in dest.iterdir():
-        if f.name.lower().startswith(f"{pkg.lower()}-{version}.") and f.name.endswith((".tar.gz", ".zip")):
-            return f
+    f = _sdist_of(dest, pkg, version)
+    if f is not None:
+        return f
     cmd = [python, "-m", "pip", "download", f"{pkg}=={version}", "--no-deps",
            "--no-binary", ":all:", "-d", str(dest), "-q"]
     if subprocess.run(cmd).returncode != 0:
@@ -44,9 +56,9 @@ def download(python: str, pkg: str, version: str, dest: Path) -> Path:
         # setuptools puts more_itertools on sys.path) and report the wrong version. Retry with
         # the interpreter's own setuptools and wheel (README).
         subprocess.run(cmd + ["--no-build-isolation"], check=True)
-    for f in dest.iterdir():
-        if f.name.lower().startswith(f"{pkg.lower()}-{version}.") and f.name.endswith((".tar.gz", ".zip")):
-            return f
+    f = _sdist_of(dest, pkg, version)
+    if f is not None:
+        return f
     sys.exit(f"make_history: no sdist of {pkg}=={version} in {dest}")
 
 
