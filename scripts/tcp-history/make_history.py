@@ -21,6 +21,7 @@ import hashlib
 import json
 import os
 import random
+import re
 import shutil
 import subprocess
 import sys
@@ -31,16 +32,33 @@ from pathlib import Path
 
 # --------------------------------------------------------------------------- sdists
 
+def _sdist_of(dest: Path, pkg: str, version: str) -> Path | None:
+    # newer sdists are named with the normalized project name (PEP 625: more_itertools-...)
+    # (an exact name: a prefix test would take 2.4.1's sdist for 2.4 once both are here)
+    stems = {f"{pkg.lower()}-{version}", f"{re.sub(r'[-_.]+', '_', pkg.lower())}-{version}"}
+    names = {st + ext for st in stems for ext in (".tar.gz", ".zip")}
+    for f in sorted(dest.iterdir()):
+        if f.name.lower() in names:
+            return f
+    return None
+
+
 def download(python: str, pkg: str, version: str, dest: Path) -> Path:
     dest.mkdir(parents=True, exist_ok=True)
-    for f in dest.iterdir():
-        if f.name.lower().startswith(f"{pkg.lower()}-{version}.") and f.name.endswith((".tar.gz", ".zip")):
-            return f
-    subprocess.run([python, "-m", "pip", "download", f"{pkg}=={version}", "--no-deps",
-                    "--no-binary", ":all:", "-d", str(dest), "-q"], check=True)
-    for f in dest.iterdir():
-        if f.name.lower().startswith(f"{pkg.lower()}-{version}.") and f.name.endswith((".tar.gz", ".zip")):
-            return f
+    f = _sdist_of(dest, pkg, version)
+    if f is not None:
+        return f
+    cmd = [python, "-m", "pip", "download", f"{pkg}=={version}", "--no-deps",
+           "--no-binary", ":all:", "-d", str(dest), "-q"]
+    if subprocess.run(cmd).returncode != 0:
+        # pip prepares an sdist's metadata in an isolated build env; a setup.py that imports
+        # its own package can find the build backend's vendored copy there instead (a newer
+        # setuptools puts more_itertools on sys.path) and report the wrong version. Retry with
+        # the interpreter's own setuptools and wheel (README).
+        subprocess.run(cmd + ["--no-build-isolation"], check=True)
+    f = _sdist_of(dest, pkg, version)
+    if f is not None:
+        return f
     sys.exit(f"make_history: no sdist of {pkg}=={version} in {dest}")
 
 
@@ -341,6 +359,9 @@ def main() -> None:
                                     "(repro rank imports, union) to --imports-out")
     ap.add_argument("--imports-out", type=Path, help="default OUT-imports.json (with --repro)")
     ap.add_argument("--trial-timeout", type=int, default=10, help="per-test timeout of trial runs (s)")
+    ap.add_argument("--persist-share", type=float, default=0.0,
+                    help="after a run with kept faults, the chance that the next release carries them "
+                         "again (re-applied where their lines are still there); 0 = never (README)")
     args = ap.parse_args()
 
     if args.versions.startswith("@"):
@@ -359,7 +380,10 @@ def main() -> None:
 
     sidecar = {"package": pkg, "seed": args.seed, "fault_share": args.fault_share,
                "max_attempts": args.max_attempts, "baseline": versions[0], "sdists": {}, "runs": []}
+    if args.persist_share > 0:
+        sidecar["persist_share"] = args.persist_share
     prev_hashes = None
+    prev_faults = None  # (version, module, mutations) of the previous run, if it kept new faults
     args.out.parent.mkdir(parents=True, exist_ok=True)
     tmp_out = args.out.with_suffix(args.out.suffix + ".tmp")
     with open(tmp_out, "w") as out:
@@ -390,7 +414,88 @@ def main() -> None:
             support = write_support(work, pkg, version)
             res_json = work / f"result-{version}.json"
 
-            if coin and lib:
+            base_cache: list[set[str]] = []
+
+            def pristine_passing() -> set[str]:
+                """Tests passing on the pristine release (trial timeouts), run once per release."""
+                if not base_cache:
+                    base = run_suite(args.python, run_tree, support, res_json, args.trial_timeout, None, 600)
+                    if base is None:
+                        sys.exit(f"make_history: {version}: the pristine suite did not finish")
+                    base_cache.append({r["test"] for r in base["results"] if r["verdict"] == "pass"})
+                return base_cache[0]
+
+            def newly_failing(module: str, pristine_src: str, mutant: str) -> list[str] | None:
+                """Trial of one mutant alone: the tests passing on the pristine release that fail
+                or error with it; None if it hangs the run, breaks collection or times a test out."""
+                base_ok = pristine_passing()
+                (run_tree / module).write_text(mutant, encoding="utf-8")
+                res = run_suite(args.python, run_tree, support, res_json, args.trial_timeout, None, 300)
+                (run_tree / module).write_text(pristine_src, encoding="utf-8")
+                if res is None:
+                    return None  # hung as a whole: rejected
+                rs = res["results"]
+                if any(r.get("collect_error") for r in rs) or any(r.get("timeout") for r in rs):
+                    return None  # breaks collection or hangs a test: rejected
+                return [r["test"] for r in rs if r["verdict"] in ("fail", "error") and r["test"] in base_ok]
+
+            # Fault persistence (--persist-share; README, Rules): only after a run that kept
+            # new faults, with its own RNG drawn before any test runs.
+            persisted = False
+            if args.persist_share > 0:
+                record["persist_coin"] = None
+                if prev_faults is not None:
+                    prev_version, prev_module, prev_mutations = prev_faults
+                    prng = random.Random(f"{args.seed}/{pkg}/{version}/persist")
+                    heads = prng.random() < args.persist_share
+                    record["persist_coin"] = heads
+                    if heads:
+                        tried, kept = [], []
+                        path = tree / prev_module
+                        pristine_src = path.read_text(encoding="utf-8") if path.is_file() else None
+                        new_lines = pristine_src.split("\n") if pristine_src is not None else []
+                        for pm in prev_mutations:
+                            orig = pm["original_lines"]
+                            # the textual edit as apply_sites made it: an inserted line before the
+                            # original one, or the original lines collapsed into the mutated one
+                            repl = pm["mutated_lines"] if pm["kind"] == "early-return" else pm["mutated_lines"][:1]
+                            n = len(orig)
+                            at = next((i for i in range(len(new_lines) - n + 1) if new_lines[i:i + n] == orig), None)
+                            outcome = {"from_line": pm["line"], "kind": pm["kind"], "desc": pm["desc"]}
+                            tried.append(outcome)
+                            if at is None:
+                                outcome["result"] = "line not found"
+                                continue
+                            outcome["line"] = at + 1
+                            if any(at <= k["end_line"] - 1 and k["line"] - 1 <= at + n - 1 for k in kept):
+                                outcome["result"] = "shares a line with a kept one"
+                                continue
+                            mutant = "\n".join(new_lines[:at] + repl + new_lines[at + n:])
+                            if not compiles(mutant):
+                                outcome["result"] = "does not compile"
+                                continue
+                            newly = newly_failing(prev_module, pristine_src, mutant)
+                            if not newly:
+                                outcome["result"] = "rejected"
+                                continue
+                            outcome["result"] = "kept"
+                            kept.append({"kind": pm["kind"], "line": at + 1, "col": pm["col"],
+                                         "end_line": at + n, "end_col": pm["end_col"], "desc": pm["desc"],
+                                         "original_lines": orig, "mutated_lines": repl,
+                                         "tests_failing_alone": len(newly), "repl": repl})
+                        record["persist_tried"] = tried
+                        if kept:
+                            persisted = True
+                            lines = list(new_lines)
+                            for k in sorted(kept, key=lambda k: k["line"], reverse=True):
+                                lines[k["line"] - 1:k["end_line"]] = k.pop("repl")
+                            mutant = "\n".join(lines)
+                            assert compiles(mutant)
+                            (run_tree / prev_module).write_text(mutant, encoding="utf-8")
+                            record.update(coin=None, persisted_from=prev_version, module=prev_module,
+                                          mutations=kept)
+
+            if coin and lib and not persisted:
                 with_sites = [m for m in lib if mutation_sites((tree / m).read_text(encoding="utf-8"))]
                 if with_sites:
                     module = rng.choice(with_sites)
@@ -398,10 +503,7 @@ def main() -> None:
                     record.update(module=module, wanted=wanted)
                     pristine_src = (tree / module).read_text(encoding="utf-8")
                     sites = trial_order(mutation_sites(pristine_src), rng)
-                    base = run_suite(args.python, run_tree, support, res_json, args.trial_timeout, None, 600)
-                    if base is None:
-                        sys.exit(f"make_history: {version}: the pristine suite did not finish")
-                    base_ok = {r["test"] for r in base["results"] if r["verdict"] == "pass"}
+                    pristine_passing()
                     accepted = []
                     for site in sites:
                         if len(accepted) >= wanted or record["attempts"] >= args.max_attempts:
@@ -412,15 +514,7 @@ def main() -> None:
                         if not compiles(mutant):
                             continue
                         record["attempts"] += 1
-                        (run_tree / module).write_text(mutant, encoding="utf-8")
-                        res = run_suite(args.python, run_tree, support, res_json, args.trial_timeout, None, 300)
-                        (run_tree / module).write_text(pristine_src, encoding="utf-8")
-                        if res is None:
-                            continue  # hung as a whole: rejected
-                        rs = res["results"]
-                        if any(r.get("collect_error") for r in rs) or any(r.get("timeout") for r in rs):
-                            continue  # breaks collection or hangs a test: rejected
-                        newly = [r["test"] for r in rs if r["verdict"] in ("fail", "error") and r["test"] in base_ok]
+                        newly = newly_failing(module, pristine_src, mutant)
                         if newly:
                             accepted.append(site)
                             m = {k: site[k] for k in ("kind", "line", "col", "end_line", "end_col", "desc")}
@@ -449,10 +543,14 @@ def main() -> None:
                                       "duration": round(r["duration"], 6), "changed_files": changed,
                                       "test_file": test_file}) + "\n")
             sidecar["runs"].append(record)
+            prev_faults = ((version, record["module"], record["mutations"])
+                           if record["mutations"] and "persisted_from" not in record else None)
             nf = len(record["failing_tests"])
             print(f"{version}: {len(changed)} changed, {len(rs)} tests, {nf} failing, "
                   f"faults {len(record['mutations'])}/{record['wanted']} in {record['module']} "
-                  f"(coin {coin}, {record['attempts']} tried)", flush=True)
+                  f"(coin {record['coin']}, {record['attempts']} tried"
+                  + (f", persisted from {record['persisted_from']}" if "persisted_from" in record else "")
+                  + ")", flush=True)
     tmp_out.replace(args.out)
     faults_path.write_text(json.dumps(sidecar, indent=1) + "\n")
     if args.repro:
