@@ -151,12 +151,13 @@ struct ChangeContext {
         }
     }
 
-    /// Writes the change columns of `test` into `f`.
-    mutating func fill(_ f: inout [Double], for test: PlannedTest) {
-        if let carried { f[FeatureSet.carriedChange] = carried.tie(of: test) }
+    /// Writes the change columns of `test` into `f`; `idTokens` are the test id's tokens
+    /// when known (`TestStats.idTokens`), else the id is matched from scratch.
+    mutating func fill(_ f: inout [Double], for test: PlannedTest, idTokens: Set<Substring>? = nil) {
+        if let carried { f[FeatureSet.carriedChange] = carried.tie(of: test, idTokens: idTokens) }
         guard hasChanges else { return }
         f[FeatureSet.testFileChanged] = test.testFile.map { changedSet.contains($0) } == true ? 1 : 0
-        f[FeatureSet.pathSimilarity] = pathSimilarity(of: test)
+        f[FeatureSet.pathSimilarity] = pathSimilarity(of: test, idTokens: idTokens)
         f[FeatureSet.coFailure] = coFailureByTest[test.test] ?? 0
         f[FeatureSet.fileCoFailure] = test.testFile.flatMap { coFailureByFile[$0] } ?? 0
         let key = test.testFile ?? test.test
@@ -177,23 +178,35 @@ struct ChangeContext {
         return 1 / Double(d)
     }
 
-    /// Path similarity of a test (see `pathSimilarity(_:)`), skipping the tokenizer when
-    /// no changed-file token occurs in the test's id or file at all.
-    mutating func pathSimilarity(of test: PlannedTest) -> Double {
-        let idMay = mayContain(test.test)
-        let fileMay = test.testFile.map { mayContain($0) } ?? false
-        guard idMay || fileMay else { return 0 }
-        var own: Set<Substring> = idMay ? Set(Self.tokenize(test.test)) : []
-        if fileMay, let file = test.testFile {
+    /// Path similarity of a test (see `pathSimilarity(_:)`).
+    mutating func pathSimilarity(of test: PlannedTest, idTokens: Set<Substring>? = nil) -> Double {
+        guard let own = testTokens(test, idTokens: idTokens) else { return 0 }
+        return pathSimilarity(own)
+    }
+
+    /// The name tokens of the test's id and file that can meet a changed file's; nil when
+    /// none can. With the id's tokens known (`TestStats.idTokens`) they are used as they
+    /// are; otherwise the tokenizer is skipped when no changed-file token occurs in the
+    /// id at all (`mayContain`). A test file's tokens are made once per plan. Tokens that
+    /// no changed file has add nothing to a similarity, so both ways give the same ties.
+    mutating func testTokens(_ test: PlannedTest, idTokens: Set<Substring>?) -> Set<Substring>? {
+        if filesByToken.isEmpty { return nil }
+        var tokens: Set<Substring>
+        if let idTokens {
+            tokens = idTokens
+        } else {
+            tokens = mayContain(test.test) ? Set(Self.tokenize(test.test)) : []
+        }
+        if let file = test.testFile {
             if let cached = fileTokens[file] {
-                own.formUnion(cached)
+                tokens.formUnion(cached)
             } else {
-                let t = Set(Self.tokenize(file))
+                let t: Set<Substring> = mayContain(file) ? Set(Self.tokenize(file)) : []
                 fileTokens[file] = t
-                own.formUnion(t)
+                tokens.formUnion(t)
             }
         }
-        return pathSimilarity(own)
+        return tokens.isEmpty ? nil : tokens
     }
 
     /// False when no changed-file token can occur in `text` (then it shares none);
@@ -246,22 +259,11 @@ struct ChangeContext {
     /// How strongly `test` is tied to each changed file it is tied to at all (by index in
     /// `changed`; the others are 0): 1 for its own file, else the path similarity to that
     /// file; nil when it shares no token with any changed file and is not one of them.
-    mutating func ties(of test: PlannedTest) -> [Int: Double]? {
+    mutating func ties(of test: PlannedTest, idTokens: Set<Substring>? = nil) -> [Int: Double]? {
         let own = test.testFile.flatMap { changedIndex[$0] }
-        let idMay = mayContain(test.test)
-        let fileMay = test.testFile.map { mayContain($0) } ?? false
-        guard idMay || fileMay || own != nil else { return nil }
-        var tokens: Set<Substring> = idMay ? Set(Self.tokenize(test.test)) : []
-        if fileMay, let file = test.testFile {
-            if let cached = fileTokens[file] {
-                tokens.formUnion(cached)
-            } else {
-                let t = Set(Self.tokenize(file))
-                fileTokens[file] = t
-                tokens.formUnion(t)
-            }
-        }
-        var result = similarities(tokens)
+        let tokens = testTokens(test, idTokens: idTokens)
+        guard tokens != nil || own != nil else { return nil }
+        var result = tokens.map { similarities($0) } ?? [:]
         if let own { result[own] = 1 }
         return result
     }
@@ -346,9 +348,9 @@ final class CarriedContext {
     /// 1 if the test's own file is a carried file, else its name similarity to one
     /// (when >= `ChangeEvidence.similarityThreshold`) or 1 / import steps to one,
     /// whichever is larger; 0 if it is not tied.
-    func tie(of test: PlannedTest) -> Double {
+    func tie(of test: PlannedTest, idTokens: Set<Substring>? = nil) -> Double {
         var best = context.importCloseness(test)
-        if let row = context.ties(of: test), let m = row.values.max(), m >= ChangeEvidence.similarityThreshold {
+        if let row = context.ties(of: test, idTokens: idTokens), let m = row.values.max(), m >= ChangeEvidence.similarityThreshold {
             best = max(best, m)
         }
         return best
@@ -429,11 +431,12 @@ public enum ChangeEvidence {
     ///   few of its tests, not a fixed share). The model order by probability uses it.
     /// All 0 without change data, and when `groups` (the model's feature groups) leave out
     /// path similarity (an ablation without name evidence has none in its order either).
-    public static func evidence(for plan: RunPlan, groups: FeatureGroups = .all) -> (related: [Double], spread: [Double]) {
+    public static func evidence(for plan: RunPlan, groups: FeatureGroups = .all,
+                                idTokens: (String) -> Set<Substring>? = { _ in nil }) -> (related: [Double], spread: [Double]) {
         let n = plan.tests.count
         var context = ChangeContext(plan: plan, memory: ChangeMemory(), runCount: 0, imports: false)
         guard context.hasChanges, groups.contains(.similarity) else { return ([Double](repeating: 0, count: n), [Double](repeating: 0, count: n)) }
-        let ties = plan.tests.map { context.ties(of: $0) }
+        let ties = plan.tests.map { context.ties(of: $0, idTokens: idTokens($0.test)) }
         var tied = [Int](repeating: 0, count: context.changed.count)
         for row in ties {
             guard let row else { continue }

@@ -38,7 +38,7 @@ public enum Explainer {
         let features = state.features(for: plan)
         let p = model.probabilities(features)
         let tiers = ChangeEvidence.tiers(features)
-        let evidence = ChangeEvidence.evidence(for: plan)
+        let evidence = ChangeEvidence.evidence(for: plan) { state.tests[$0]?.idTokens }
         let order = ChangeEvidence.order(p, tiers: tiers, strength: ChangeEvidence.strength(
             costAware: false, related: evidence.related, spread: evidence.spread, coFailure: ChangeEvidence.coFailures(features),
             imports: ChangeEvidence.importCloseness(features)))

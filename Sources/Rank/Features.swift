@@ -20,7 +20,7 @@ public struct FeatureState: Sendable {
     public mutating func absorb(_ run: Run) {
         let index = runCount
         for execution in run.executions {
-            tests[execution.test, default: TestStats(firstRun: index)].record(execution, run: index)
+            tests[execution.test, default: TestStats(firstRun: index, test: execution.test)].record(execution, run: index)
         }
         if let changed = run.changedFiles, !changed.isEmpty {
             changes.absorb(run, index: index)
@@ -38,7 +38,7 @@ public struct FeatureState: Sendable {
         rows.reserve(plan.tests.count)
         for (planned, stat) in zip(plan.tests, stats) {
             var r = row(planned, stat, medianDuration: medianDuration)
-            if context.hasEvidence { context.fill(&r, for: planned) }
+            if context.hasEvidence { context.fill(&r, for: planned, idTokens: stat?.idTokens) }
             if groups != .all {
                 for g in FeatureGroups.each where !groups.contains(g) {
                     for j in FeatureSet.columns(of: g) { r[j] = 0 }
@@ -89,7 +89,7 @@ public struct FeatureState: Sendable {
         guard context.hasChanges else { return [Double](repeating: 0, count: plan.tests.count) }
         return plan.tests.map { test in
             if let file = test.testFile, context.changedSet.contains(file) { return 1 }
-            return context.pathSimilarity(of: test)
+            return context.pathSimilarity(of: test, idTokens: tests[test.test]?.idTokens)
         }
     }
 

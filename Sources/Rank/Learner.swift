@@ -45,7 +45,7 @@ public struct Learner: Sendable {
             if visiting {
                 // The name-match heuristic's relatedness ignores the model's feature groups;
                 // the model's strength keys follow them (ablation).
-                let evidence = ChangeEvidence.evidence(for: plan, groups: state.groups)
+                let evidence = ChangeEvidence.evidence(for: plan, groups: state.groups) { state.tests[$0]?.idTokens }
                 let input = RankingInput(plan: plan, probabilities: p, expectedDurations: durations,
                                          related: state.relatedness(for: plan), tiers: tiers, spread: evidence.spread,
                                          coFailure: ChangeEvidence.coFailures(features),

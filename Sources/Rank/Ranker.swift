@@ -75,7 +75,7 @@ public enum Ranker {
         let tiers = ChangeEvidence.tiers(features)
         // Inside a tier: by how strongly the test is tied to the change
         // (`ChangeEvidence.strength`), then by the score.
-        let evidence = ChangeEvidence.evidence(for: plan, groups: state.groups)
+        let evidence = ChangeEvidence.evidence(for: plan, groups: state.groups) { state.tests[$0]?.idTokens }
         let order = ChangeEvidence.order(costAware ? zip(p, d).map { $0 / $1 } : p, tiers: tiers,
                                          strength: ChangeEvidence.strength(costAware: costAware, related: evidence.related,
                                                                            spread: evidence.spread,
