@@ -120,17 +120,7 @@ public enum Ranker {
                                            recall: recall, perSecond: costAware) else {
             return (Selector.select(order: order, probabilities: p, durations: d, mustRun: mustRun, recall: recall), "mass")
         }
-        var selected: [Int] = []
-        var forced = 0, chosenQ = 0.0, chosenTime = 0.0
-        for i in order where kept[i] || mustRun[i] {
-            selected.append(i)
-            if !kept[i] { forced += 1 }
-            chosenQ += q[i]
-            chosenTime += d[i]
-        }
-        let totalQ = q.reduce(0, +), totalTime = d.reduce(0, +)
-        return (Selection(selected: selected, recallTarget: recall,
-                          estimatedRecall: totalQ > 0 ? chosenQ / totalQ : 1,
-                          timeSaved: totalTime > 0 ? 1 - chosenTime / totalTime : 0, forced: forced), "threshold")
+        return (Selector.summary(order: order, kept: kept, mustRun: mustRun, weights: q, durations: d, recall: recall),
+                "threshold")
     }
 }

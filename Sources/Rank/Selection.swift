@@ -30,17 +30,25 @@ public enum Selector {
                 if sum >= goal * (1 - 1e-12) { break }
             }
         }
+        return summary(order: order, kept: inPrefix, mustRun: mustRun, weights: probabilities,
+                       durations: durations, recall: recall)
+    }
+
+    /// The tests of `order` that are `kept` or must run, in order, with the share of the
+    /// `weights` (predicted failures) and of the expected time they hold.
+    static func summary(order: [Int], kept: [Bool], mustRun: [Bool], weights: [Double], durations: [Double],
+                        recall: Double) -> Selection {
         var selected: [Int] = []
-        var forced = 0, chosenP = 0.0, chosenTime = 0.0
-        for i in order where inPrefix[i] || mustRun[i] {
+        var forced = 0, chosenWeight = 0.0, chosenTime = 0.0
+        for i in order where kept[i] || mustRun[i] {
             selected.append(i)
-            if !inPrefix[i] { forced += 1 }
-            chosenP += probabilities[i]
+            if !kept[i] { forced += 1 }
+            chosenWeight += weights[i]
             chosenTime += durations[i]
         }
-        let totalTime = durations.reduce(0, +)
+        let total = weights.reduce(0, +), totalTime = durations.reduce(0, +)
         return Selection(selected: selected, recallTarget: recall,
-                         estimatedRecall: total > 0 ? chosenP / total : 1,
+                         estimatedRecall: total > 0 ? chosenWeight / total : 1,
                          timeSaved: totalTime > 0 ? 1 - chosenTime / totalTime : 0,
                          forced: forced)
     }

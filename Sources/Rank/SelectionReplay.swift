@@ -57,13 +57,11 @@ public enum SelectionReplay {
                 let order = strategy.order(step.input, state: step.state, run: run, rng: &rng)
                 let b: Budget = k < 2 ? budget : .time(max(modelShare, 1e-12))
                 var chosen = [Bool](repeating: false, count: order.count)
-                if k < 2, case .recall(let r) = b,
-                   let kept = step.calibration.keeps(p.indices.map { i in
-                       let q = step.calibration.calibrated(p[i], tier: step.input.tiers[i])
-                       return k == 1 ? q / d[i] : q
-                   }, recall: r, perSecond: k == 1) {
+                if k < 2, case .recall(let r) = b {
                     // What `TestSelection.select` does: the threshold learned from earlier runs.
-                    for i in order.indices where kept[i] || mustRun[i] { chosen[i] = true }
+                    for i in Ranker.select(order: order, probabilities: p, durations: d, tiers: step.input.tiers,
+                                           mustRun: mustRun, calibration: step.calibration, costAware: k == 1,
+                                           recall: r).selection.selected { chosen[i] = true }
                 } else {
                     let n = b.prefixLength(order: order, probabilities: p, durations: d)
                     for (r, i) in order.enumerated() where r < n || mustRun[i] { chosen[i] = true }
