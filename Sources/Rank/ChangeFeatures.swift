@@ -97,9 +97,6 @@ struct ChangeContext {
     let tokenCounts: [Int]
     /// Index of each changed file in `changed`.
     let changedIndex: [String: Int]
-    /// Tokens of each test file seen in this plan, and the recency of each.
-    var fileTokens: [String: Set<Substring>] = [:]
-    var fileRecency: [String: Double] = [:]
     /// The largest co-failure (scaled by 1 / (decayed changes + 1)) of each test, and of
     /// each test file, over the changed files: the rows folded once per plan, so the cost
     /// is their size, not tests x changed files.
@@ -156,57 +153,116 @@ struct ChangeContext {
     mutating func fill(_ f: inout [Double], for test: PlannedTest, idTokens: Set<Substring>? = nil) {
         if let carried { f[FeatureSet.carriedChange] = carried.tie(of: test, idTokens: idTokens) }
         guard hasChanges else { return }
-        f[FeatureSet.testFileChanged] = test.testFile.map { changedSet.contains($0) } == true ? 1 : 0
-        f[FeatureSet.pathSimilarity] = pathSimilarity(of: test, idTokens: idTokens)
+        let file = test.testFile.map { facts(of: $0) }
+        f[FeatureSet.testFileChanged] = file?.changed != nil ? 1 : 0
+        f[FeatureSet.pathSimilarity] = pathSimilarity(of: test, idTokens: idTokens, file: file)
         f[FeatureSet.coFailure] = coFailureByTest[test.test] ?? 0
-        f[FeatureSet.fileCoFailure] = test.testFile.flatMap { coFailureByFile[$0] } ?? 0
-        let key = test.testFile ?? test.test
-        if let r = fileRecency[key] {
+        f[FeatureSet.fileCoFailure] = file?.coFailure ?? 0
+        if let file {
+            f[FeatureSet.relatedChangeRecency] = file.recency
+        } else if let r = idRecency[test.test] {
             f[FeatureSet.relatedChangeRecency] = r
         } else {
-            let r = recency(test)
-            fileRecency[key] = r
+            let r = recency(of: test.test)
+            idRecency[test.test] = r
             f[FeatureSet.relatedChangeRecency] = r
         }
         f[FeatureSet.logChangedFiles] = log1p(Double(changed.count))
-        f[FeatureSet.importsChanged] = importCloseness(test)
+        f[FeatureSet.importsChanged] = file?.importCloseness ?? 0
+    }
+
+    /// What a plan needs of one test file: found once per file. The tests of a file are
+    /// planned together as a rule, so the last file's facts are kept at hand and a test
+    /// of the same file costs one string comparison instead of six hash lookups of its
+    /// path (they were most of the cost of ranking 10,000 tests).
+    /// Plain values only (the tokens live in `fileTokenStore`): copying it to and from
+    /// the cache costs no reference counting.
+    struct FileFacts {
+        /// Where the file's name tokens that some changed file has (each once) are in
+        /// `fileTokenStore`; empty as a rule.
+        var tokens: Range<Int>
+        /// Index in `changed` when the file is itself a changed file.
+        var changed: Int?
+        /// 1 / (import steps from the file to a changed file); 0 if none.
+        var importCloseness: Double
+        var coFailure: Double
+        var recency: Double
+    }
+    private var lastFile: String?
+    private var lastFacts: FileFacts?
+    private var factsByFile: [String: FileFacts] = [:]
+    private var fileTokenStore: [Substring] = []
+    /// `related_change_recency` of the tests planned without a file, by id.
+    private var idRecency: [String: Double] = [:]
+
+    mutating func facts(of file: String) -> FileFacts {
+        if let lastFacts, lastFile == file { return lastFacts }
+        let f: FileFacts
+        if let known = factsByFile[file] {
+            f = known
+        } else {
+            let d = importDistance[file] ?? 0
+            let start = fileTokenStore.count
+            if mayContain(file) { fileTokenStore += matching(Self.tokenize(file)) }
+            f = FileFacts(tokens: start..<fileTokenStore.count,
+                          changed: changedIndex[file],
+                          importCloseness: d > 0 ? 1 / Double(d) : 0,
+                          coFailure: coFailureByFile[file] ?? 0,
+                          recency: recency(of: file))
+            factsByFile[file] = f
+        }
+        lastFile = file
+        lastFacts = f
+        return f
     }
 
     /// 1 / (import steps from the test's file to a changed file); 0 if none.
-    func importCloseness(_ test: PlannedTest) -> Double {
-        guard let file = test.testFile, let d = importDistance[file], d > 0 else { return 0 }
-        return 1 / Double(d)
+    mutating func importCloseness(_ test: PlannedTest) -> Double {
+        test.testFile.map { facts(of: $0).importCloseness } ?? 0
     }
 
     /// Path similarity of a test (see `pathSimilarity(_:)`).
     mutating func pathSimilarity(of test: PlannedTest, idTokens: Set<Substring>? = nil) -> Double {
-        guard let own = testTokens(test, idTokens: idTokens) else { return 0 }
-        return pathSimilarity(own)
+        pathSimilarity(of: test, idTokens: idTokens, file: test.testFile.map { facts(of: $0) })
     }
 
-    /// The name tokens of the test's id and file that can meet a changed file's; nil when
-    /// none can. With the id's tokens known (`TestStats.idTokens`) they are used as they
-    /// are; otherwise the tokenizer is skipped when no changed-file token occurs in the
-    /// id at all (`mayContain`). A test file's tokens are made once per plan. Tokens that
-    /// no changed file has add nothing to a similarity, so both ways give the same ties.
-    mutating func testTokens(_ test: PlannedTest, idTokens: Set<Substring>?) -> Set<Substring>? {
-        if filesByToken.isEmpty { return nil }
-        var tokens: Set<Substring>
+    private mutating func pathSimilarity(of test: PlannedTest, idTokens: Set<Substring>?, file: FileFacts?) -> Double {
+        let own = testTokens(test, idTokens: idTokens, file: file)
+        return own.isEmpty ? 0 : pathSimilarity(own)
+    }
+
+    /// The name tokens of the test's id and file that some changed file has, each once;
+    /// empty when none (the common case, which allocates nothing). With the id's tokens
+    /// known (`TestStats.idTokens`) they are looked up as they are; otherwise the
+    /// tokenizer is skipped when no changed-file token occurs in the id at all
+    /// (`mayContain`). Tokens that no changed file has add nothing to a similarity, so
+    /// leaving them out gives the same ties.
+    private func testTokens(_ test: PlannedTest, idTokens: Set<Substring>?, file: FileFacts?) -> [Substring] {
+        if filesByToken.isEmpty { return [] }
+        var found: [Substring]
         if let idTokens {
-            tokens = idTokens
+            found = []
+            for t in idTokens where isChangedToken(t) { found.append(t) }
         } else {
-            tokens = mayContain(test.test) ? Set(Self.tokenize(test.test)) : []
+            found = mayContain(test.test) ? matching(Self.tokenize(test.test)) : []
         }
-        if let file = test.testFile {
-            if let cached = fileTokens[file] {
-                tokens.formUnion(cached)
-            } else {
-                let t: Set<Substring> = mayContain(file) ? Set(Self.tokenize(file)) : []
-                fileTokens[file] = t
-                tokens.formUnion(t)
-            }
-        }
-        return tokens.isEmpty ? nil : tokens
+        for k in file?.tokens ?? 0..<0 where !found.contains(fileTokenStore[k]) { found.append(fileTokenStore[k]) }
+        return found
+    }
+
+    /// The tokens of `tokens` that some changed file has, each once, in order.
+    private func matching(_ tokens: [Substring]) -> [Substring] {
+        var found: [Substring] = []
+        for t in tokens where isChangedToken(t) && !found.contains(t) { found.append(t) }
+        return found
+    }
+
+    /// True if some changed file's name has the (lower-case) token. The first byte is
+    /// checked before the token is hashed: most tokens start with a byte no changed
+    /// file's token starts with.
+    private func isChangedToken(_ t: Substring) -> Bool {
+        if let index = tokenBytes, let c = t.utf8.first, index.byFirst[Int(c)].isEmpty { return false }
+        return filesByToken[t] != nil
     }
 
     /// False when no changed-file token can occur in `text` (then it shares none);
@@ -242,13 +298,14 @@ struct ChangeContext {
 
     /// The largest share of a changed file's name tokens found among the test's id and
     /// file tokens: `boltons/cacheutils.py` and `tests/test_cacheutils.py::test_lru` give 1.
-    func pathSimilarity(_ own: Set<Substring>) -> Double {
+    /// `own` holds each token once.
+    func pathSimilarity(_ own: [Substring]) -> Double {
         similarities(own).values.max() ?? 0
     }
 
-    /// The share of each changed file's name tokens found among `own`, by index in
-    /// `changed`, for the files that share at least one (the others are 0).
-    func similarities(_ own: Set<Substring>) -> [Int: Double] {
+    /// The share of each changed file's name tokens found among `own` (each token once),
+    /// by index in `changed`, for the files that share at least one (the others are 0).
+    func similarities(_ own: [Substring]) -> [Int: Double] {
         var found: [Int: Int] = [:]
         for t in own {
             for (j, c) in filesByToken[t] ?? [] { found[j, default: 0] += c }
@@ -260,19 +317,20 @@ struct ChangeContext {
     /// `changed`; the others are 0): 1 for its own file, else the path similarity to that
     /// file; nil when it shares no token with any changed file and is not one of them.
     mutating func ties(of test: PlannedTest, idTokens: Set<Substring>? = nil) -> [Int: Double]? {
-        let own = test.testFile.flatMap { changedIndex[$0] }
-        let tokens = testTokens(test, idTokens: idTokens)
-        guard tokens != nil || own != nil else { return nil }
-        var result = tokens.map { similarities($0) } ?? [:]
+        let file = test.testFile.map { facts(of: $0) }
+        let tokens = testTokens(test, idTokens: idTokens, file: file)
+        let own = file?.changed
+        guard !tokens.isEmpty || own != nil else { return nil }
+        var result = tokens.isEmpty ? [:] : similarities(tokens)
         if let own { result[own] = 1 }
         return result
     }
 
-    /// 2^(-runs since a file sharing a name token with the test's file last changed / 4),
-    /// from earlier runs only; 0 if none did.
-    func recency(_ test: PlannedTest) -> Double {
+    /// 2^(-runs since a file sharing a name token with `path` (the test's file, or its id
+    /// when it has none) last changed / 4), from earlier runs only; 0 if none did.
+    func recency(of path: String) -> Double {
         var last = -1
-        for token in Self.nameTokens(test.testFile ?? test.test) {
+        for token in Self.nameTokens(path) {
             if let r = memory.tokenLastChanged[token] { last = max(last, r) }
         }
         guard last >= 0 else { return 0 }
@@ -433,10 +491,16 @@ public enum ChangeEvidence {
     /// path similarity (an ablation without name evidence has none in its order either).
     public static func evidence(for plan: RunPlan, groups: FeatureGroups = .all,
                                 idTokens: (String) -> Set<Substring>? = { _ in nil }) -> (related: [Double], spread: [Double]) {
+        evidence(for: plan, groups: groups, idTokensAt: { idTokens(plan.tests[$0].test) })
+    }
+
+    /// `evidence(for:groups:idTokens:)` with each test's id tokens by its index in the plan.
+    static func evidence(for plan: RunPlan, groups: FeatureGroups,
+                         idTokensAt: (Int) -> Set<Substring>?) -> (related: [Double], spread: [Double]) {
         let n = plan.tests.count
         var context = ChangeContext(plan: plan, memory: ChangeMemory(), runCount: 0, imports: false)
         guard context.hasChanges, groups.contains(.similarity) else { return ([Double](repeating: 0, count: n), [Double](repeating: 0, count: n)) }
-        let ties = plan.tests.map { context.ties(of: $0, idTokens: idTokens($0.test)) }
+        let ties = plan.tests.indices.map { context.ties(of: plan.tests[$0], idTokens: idTokensAt($0)) }
         var tied = [Int](repeating: 0, count: context.changed.count)
         for row in ties {
             guard let row else { continue }

@@ -31,8 +31,18 @@ public struct FeatureState: Sendable {
 
     /// The feature matrix of a planned run, one row per planned test, in plan order.
     public func features(for plan: RunPlan) -> FeatureMatrix {
+        features(for: plan, stats: stats(for: plan))
+    }
+
+    /// The history of each planned test (nil for a new one), in plan order: looked up
+    /// once when a plan needs its features, durations and evidence (`Ranker.rank`).
+    func stats(for plan: RunPlan) -> [TestStats?] {
+        plan.tests.map { tests[$0.test] }
+    }
+
+    /// `features(for:)` with the tests' histories already looked up (`stats(for:)`).
+    func features(for plan: RunPlan, stats: [TestStats?]) -> FeatureMatrix {
         var context = ChangeContext(plan: plan, memory: changes, runCount: runCount)
-        let stats = plan.tests.map { tests[$0.test] }
         let medianDuration = Self.median(stats.compactMap { $0?.meanDuration })
         var rows = FeatureMatrix(columns: FeatureSet.names.count)
         rows.reserve(plan.tests.count)
@@ -102,7 +112,12 @@ public struct FeatureState: Sendable {
     /// Expected duration of each planned test: its mean past duration, or for a new test
     /// the median of the others (1 if nothing is known). Used by cost-aware orders.
     public func expectedDurations(for plan: RunPlan) -> [Double] {
-        let known = plan.tests.map { tests[$0.test]?.meanDuration }
+        Self.expectedDurations(stats(for: plan))
+    }
+
+    /// `expectedDurations(for:)` from the tests' histories (`stats(for:)`).
+    static func expectedDurations(_ stats: [TestStats?]) -> [Double] {
+        let known = stats.map { $0?.meanDuration }
         let fallback = Self.median(known.compactMap { $0 }) ?? 1
         return known.map { max($0 ?? fallback, 1e-9) }
     }

@@ -37,15 +37,16 @@ public struct Learner: Sendable {
     private mutating func feed(_ run: Run, visiting: Bool, _ visit: (Replay.Step) -> Void) {
         if runs >= model.runs {
             let plan = run.plan
-            let features = state.features(for: plan)
+            let stats = state.stats(for: plan)
+            let features = state.features(for: plan, stats: stats)
             let failed = run.executions.map { $0.verdict.isFailure }
             let p = model.probabilities(features)
-            let durations = state.expectedDurations(for: plan)
+            let durations = FeatureState.expectedDurations(stats)
             let tiers = ChangeEvidence.tiers(features)
             if visiting {
                 // The name-match heuristic's relatedness ignores the model's feature groups;
                 // the model's strength keys follow them (ablation).
-                let evidence = ChangeEvidence.evidence(for: plan, groups: state.groups) { state.tests[$0]?.idTokens }
+                let evidence = ChangeEvidence.evidence(for: plan, groups: state.groups) { stats[$0]?.idTokens }
                 let input = RankingInput(plan: plan, probabilities: p, expectedDurations: durations,
                                          related: state.relatedness(for: plan), tiers: tiers, spread: evidence.spread,
                                          coFailure: ChangeEvidence.coFailures(features),

@@ -69,13 +69,14 @@ public enum Ranker {
     /// second when `costAware`) and, given `recall`, marks the selection (`select`).
     public static func rank(_ plan: RunPlan, state: FeatureState, model: LogisticModel,
                             costAware: Bool, recall: Double?) -> RankedRun {
-        let features = state.features(for: plan)
+        let stats = state.stats(for: plan)
+        let features = state.features(for: plan, stats: stats)
         let p = model.probabilities(features)
-        let d = state.expectedDurations(for: plan)
+        let d = FeatureState.expectedDurations(stats)
         let tiers = ChangeEvidence.tiers(features)
         // Inside a tier: by how strongly the test is tied to the change
         // (`ChangeEvidence.strength`), then by the score.
-        let evidence = ChangeEvidence.evidence(for: plan, groups: state.groups) { state.tests[$0]?.idTokens }
+        let evidence = ChangeEvidence.evidence(for: plan, groups: state.groups) { stats[$0]?.idTokens }
         let order = ChangeEvidence.order(costAware ? zip(p, d).map { $0 / $1 } : p, tiers: tiers,
                                          strength: ChangeEvidence.strength(costAware: costAware, related: evidence.related,
                                                                            spread: evidence.spread,
@@ -85,7 +86,7 @@ public enum Ranker {
         let changed = Set(plan.changedFiles ?? [])
         let isNew = state.groups.contains(.history)
             ? (0..<features.count).map { features.row($0)[features.row($0).startIndex + FeatureSet.new] == 1 }
-            : plan.tests.map { state.tests[$0.test] == nil }
+            : stats.map { $0 == nil }
         let mustRun = plan.tests.indices.map { i in
             isNew[i] || (plan.tests[i].testFile.map { changed.contains($0) } ?? false)
         }
