@@ -46,8 +46,10 @@ public struct FeatureState: Sendable {
         let medianDuration = Self.median(stats.compactMap { $0?.meanDuration })
         var rows = FeatureMatrix(columns: FeatureSet.names.count)
         rows.reserve(plan.tests.count)
+        // One row buffer for the whole plan: a fresh array per test was 10,000 allocations.
+        var r = [Double](repeating: 0, count: FeatureSet.names.count)
         for (planned, stat) in zip(plan.tests, stats) {
-            var r = row(planned, stat, medianDuration: medianDuration)
+            row(&r, planned, stat, medianDuration: medianDuration)
             if context.hasEvidence { context.fill(&r, for: planned, idTokens: stat?.idTokens) }
             if groups != .all {
                 for g in FeatureGroups.each where !groups.contains(g) {
@@ -59,16 +61,16 @@ public struct FeatureState: Sendable {
         return rows
     }
 
-    private func row(_ planned: PlannedTest, _ stat: TestStats?, medianDuration: Double?) -> [Double] {
-        var f = [Double](repeating: 0, count: FeatureSet.names.count)
+    /// Writes the history columns of a test into `f` (every other column set to 0).
+    private func row(_ f: inout [Double], _ planned: PlannedTest, _ stat: TestStats?, medianDuration: Double?) {
+        for j in f.indices { f[j] = 0 }
         let h = TestStats.halfLives.count
         if let s = stat {
             f[FeatureSet.logExecutions] = log1p(Double(s.executions))
             f[FeatureSet.logFailures] = log1p(Double(s.failures))
             f[FeatureSet.failureRate] = s.failureRate
             for k in 0..<h { f[FeatureSet.emaRate + k] = s.emaRate[k] }
-            let decayed = s.decayedCounts(at: runCount)
-            for k in 0..<h { f[FeatureSet.decayedFailures + k] = log1p(decayed[k]) }
+            for k in 0..<h { f[FeatureSet.decayedFailures + k] = log1p(s.decayedCount(k, at: runCount)) }
             f[FeatureSet.lastFailed] = s.lastFailed ? 1 : 0
             if let last = s.lastFailureRun {
                 f[FeatureSet.logRunsSinceFailure] = log1p(Double(runCount - last - 1))
@@ -88,7 +90,6 @@ public struct FeatureState: Sendable {
             f[FeatureSet.new] = 1
             f[FeatureSet.neverFailed] = 1
         }
-        return f
     }
 
     /// How closely each planned test is tied to the run's changed files by name: 1 if its

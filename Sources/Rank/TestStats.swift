@@ -54,10 +54,9 @@ public struct TestStats: Sendable, Equatable {
         return Double(flips.nonzeroBitCount) / Double(recentCount - 1)
     }
 
-    /// Decayed failure count per half-life as seen from run `run` (> `lastRun`).
-    func decayedCounts(at run: Int) -> [Double] {
-        let gap = Double(run - lastRun)
-        return zip(decayedCount, Self.halfLives).map { $0 * exp2(-gap / $1) }
+    /// Decayed failure count for half-life `k` as seen from run `run` (> `lastRun`).
+    func decayedCount(_ k: Int, at run: Int) -> Double {
+        decayedCount[k] * exp2(-Double(run - lastRun) / Self.halfLives[k])
     }
 
     mutating func record(_ execution: Execution, run: Int) {
