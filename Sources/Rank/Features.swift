@@ -113,12 +113,16 @@ public struct FeatureState: Sendable {
     /// Expected duration of each planned test: its mean past duration, or for a new test
     /// the median of the others (1 if nothing is known). Used by cost-aware orders.
     public func expectedDurations(for plan: RunPlan) -> [Double] {
-        Self.expectedDurations(stats(for: plan))
+        Self.expectedDurations(known: plan.tests.map { tests[$0.test]?.meanDuration })
     }
 
     /// `expectedDurations(for:)` from the tests' histories (`stats(for:)`).
     static func expectedDurations(_ stats: [TestStats?]) -> [Double] {
-        let known = stats.map { $0?.meanDuration }
+        expectedDurations(known: stats.map { $0?.meanDuration })
+    }
+
+    /// The mean duration of each test, the median of the known ones for a new test.
+    private static func expectedDurations(known: [Double?]) -> [Double] {
         let fallback = Self.median(known.compactMap { $0 }) ?? 1
         return known.map { max($0 ?? fallback, 1e-9) }
     }
