@@ -175,6 +175,7 @@ struct ChangeContext {
     /// planned together as a rule, so the last file's facts are kept at hand and a test
     /// of the same file costs one string comparison instead of six hash lookups of its
     /// path (they were most of the cost of ranking 10,000 tests).
+    ///
     /// Plain values only (the tokens live in `fileTokenStore`): copying it to and from
     /// the cache costs no reference counting.
     struct FileFacts {
