@@ -94,6 +94,29 @@ private func replayed(_ history: History, seed: UInt64 = 1) -> [(FeatureMatrix, 
         #expect(state.features(for: run.plan) == state.features(for: flipped.plan))
     }
 
+    /// A test's row does not depend on where its plan puts it: the change columns keep
+    /// the last test file's facts at hand (`ChangeContext.facts(of:)`), and a plan whose
+    /// files interleave (this history's: module = test number % 5) must get the rows a
+    /// plan grouped by file gets.
+    @Test func aTestsRowDoesNotDependOnThePlansOrder() {
+        let history = changeHistory(runs: 20)
+        var state = FeatureState()
+        for run in history.runs.dropLast() { state.absorb(run) }
+        let plan = history.runs.last!.plan
+        var grouped = plan
+        grouped.tests = plan.tests.enumerated()
+            .sorted { ($0.element.testFile ?? "", $0.offset) < ($1.element.testFile ?? "", $1.offset) }
+            .map(\.element)
+        #expect(grouped.tests.map(\.test) != plan.tests.map(\.test))
+        let a = state.features(for: plan), b = state.features(for: grouped)
+        let rowOf = Dictionary(uniqueKeysWithValues: grouped.tests.enumerated().map { ($1.test, $0) })
+        for (i, test) in plan.tests.enumerated() {
+            #expect(Array(a.row(i)) == Array(b.row(rowOf[test.test]!)), "\(test.test)")
+        }
+        // The change columns are not all zero here, so the comparison covers them.
+        #expect((0..<a.count).contains { a.row($0)[a.row($0).startIndex + FeatureSet.pathSimilarity] > 0 })
+    }
+
     @Test func changeFeaturesAreComputed() {
         let history = changeHistory()
         var state = FeatureState()
